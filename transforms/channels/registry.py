@@ -1,0 +1,118 @@
+"""The channel registry: every inbound channel, defined once in channels.yaml.
+
+A channel says *where* its exports land, *which reader* parses their files (keyed by
+format, never by channel), and *how* its source fields map onto one of the canonical
+entities (see ``transforms.schemas``). Adding a channel with an existing format is one
+YAML entry; unknown keys are rejected so that a typo fails at load time.
+"""
+
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from transforms.schemas import ENTITY_SCHEMAS
+
+REGISTRY_PATH = Path(__file__).with_name("channels.yaml")
+
+Format = Literal["csv", "json_pages", "jsonl", "xlsx", "eml"]
+Entity = Literal["feedback", "case_event", "order_count"]
+ScheduleGroup = Literal["every_15_minutes", "hourly", "daily"]
+ScoreScale = Literal["0-10", "1-5", "1-7", "yes_no", "none"]
+QuestionType = Literal["nps", "tnps", "enps", "csat", "ces_effort", "ces_solved", "rating", "none"]
+
+# A source field is a dotted path into one parsed record ("description.comment"); a list of
+# paths is joined (body text with a new line, anything else with a space), e.g. a date and a
+# time that a call-centre export keeps in two columns.
+FieldSource = str | list[str]
+
+
+class ReaderOptions(BaseModel):
+    """How the format's reader opens this channel's files."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file_glob: str = "*"
+    encoding: str | None = None  # None: detect (BOM, UTF-8, then cp1251)
+    delimiter: str | None = None  # csv only; None: sniff
+    records_path: str | None = None  # json_pages: dotted path to the list of records in a page
+    sheet: str | None = None  # xlsx: sheet name; None: the first sheet
+
+
+class Channel(BaseModel):
+    """One inbound channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    display_name: str
+    entity: Entity = "feedback"
+    format: Format
+    reader: ReaderOptions = ReaderOptions()
+    fields: dict[str, FieldSource]
+    timestamp_format: str | None = None  # strptime format; None: ISO 8601; "epoch": Unix seconds
+    timezone: str = "UTC"  # applied to timestamps that carry no offset
+    score_scale: ScoreScale = "none"
+    question_type: QuestionType = "none"
+    schedule_group: ScheduleGroup = "daily"
+    expected_cadence_hours: int = 24  # silence longer than this is a freshness warning
+    credentials_env: str | None = None  # name of an environment variable, never the secret
+    credentials_block: str | None = None  # name of a Prefect Secret block, never the secret
+    enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _fields_fit_entity(self) -> "Channel":
+        schema = ENTITY_SCHEMAS[self.entity]
+        unknown = sorted(set(self.fields) - set(schema.mappable))
+        if unknown:
+            raise ValueError(f"channel {self.id}: fields {unknown} are not mappable for {self.entity}")
+        missing = sorted(set(schema.required) - set(self.fields))
+        if missing:
+            raise ValueError(f"channel {self.id}: required fields {missing} are not mapped")
+        if self.entity == "feedback" and self.question_type != "none" and self.score_scale == "none":
+            raise ValueError(f"channel {self.id}: question_type {self.question_type} needs a score_scale")
+        return self
+
+
+class ChannelRegistry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channels: list[Channel]
+
+
+def parse_channels(text: str, source: str = "channels.yaml") -> tuple[Channel, ...]:
+    """Validate registry YAML text; raise ValueError naming the offending entry."""
+    channels = tuple(ChannelRegistry.model_validate(yaml.safe_load(text)).channels)
+    duplicates = sorted(id_ for id_, n in Counter(c.id for c in channels).items() if n > 1)
+    if duplicates:
+        raise ValueError(f"duplicate channel ids in {source}: {duplicates}")
+    return channels
+
+
+@cache
+def load_channels(path: Path = REGISTRY_PATH) -> tuple[Channel, ...]:
+    return parse_channels(path.read_text(encoding="utf-8"), source=path.name)
+
+
+def get_channel(channel_id: str, path: Path = REGISTRY_PATH) -> Channel:
+    for channel in load_channels(path):
+        if channel.id == channel_id:
+            return channel
+    raise KeyError(f"unknown channel {channel_id!r}; known: {[c.id for c in load_channels(path)]}")
+
+
+def channels_in_group(group: ScheduleGroup, path: Path = REGISTRY_PATH) -> tuple[Channel, ...]:
+    return tuple(c for c in load_channels(path) if c.enabled and c.schedule_group == group)

@@ -1,0 +1,130 @@
+"""Canonical entities that channels map onto, and the staging tables they become.
+
+Every reader returns plain records (dicts); a channel's ``fields`` map maps the entity's
+*mappable* fields onto source paths; the normalizer turns mapped records into frames with
+exactly the ``staging`` columns below (names and dtypes), in this order.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+
+LOAD_METADATA: dict[str, pl.DataType] = {
+    "_batch_id": pl.String(),
+    "_source_file": pl.String(),
+    "_record_index": pl.Int64(),
+}
+
+
+@dataclass(frozen=True)
+class EntitySchema:
+    name: str
+    staging_table: str
+    mappable: tuple[str, ...]
+    required: tuple[str, ...]
+    columns: dict[str, pl.DataType]
+
+
+FEEDBACK = EntitySchema(
+    name="feedback",
+    staging_table="staging.stg_channels__feedback",
+    mappable=(
+        "source_item_id",  # the item's id in its source system
+        "received_at",  # when the customer said it
+        "body_text",  # free text (may be several source fields joined)
+        "score",  # the answer on the channel's score_scale
+        "customer_ref",  # any stable customer identifier; stored only as a keyed hash
+        "contact_phone",
+        "contact_email",
+        "contact_requested",  # "I want a specialist to contact me"
+        "store_id",
+        "order_ref",
+        "segment",  # b2b / b2c / vip ...
+        "device",  # browser or app version, for root-cause slicing
+    ),
+    required=("source_item_id", "received_at"),
+    columns={
+        "feedback_id": pl.String(),  # "<channel_id>:<source_item_id>", unique
+        "channel_id": pl.String(),
+        "source_item_id": pl.String(),
+        "received_at": UTC_TIMESTAMP,
+        "body_text": pl.String(),  # HTML stripped, phones and e-mails masked
+        "score_raw": pl.Float64(),  # as received, on score_scale
+        "score_scale": pl.String(),
+        "score_10": pl.Float64(),  # 0-10 where the scale's meaning allows it, else null
+        "question_type": pl.String(),
+        "has_contact_request": pl.Boolean(),
+        "has_contact": pl.Boolean(),  # a phone or an e-mail was left
+        "customer_key": pl.String(),  # HMAC-SHA256 of the normalized customer_ref (or contact)
+        "store_id": pl.String(),
+        "order_ref": pl.String(),
+        "segment": pl.String(),
+        "device": pl.String(),
+        **LOAD_METADATA,
+    },
+)
+
+CASE_EVENT_TYPES = (
+    "opened",
+    "first_contact",
+    "under_review",
+    "waiting_customer",
+    "resumed",
+    "resolved",
+    "closed",
+    "reopened",
+)
+
+CASE_EVENT = EntitySchema(
+    name="case_event",
+    staging_table="staging.stg_crm__case_events",
+    mappable=(
+        "case_id",
+        "event_type",
+        "event_at",
+        "feedback_ref",  # the feedback_id ("<channel_id>:<source_item_id>") that opened the case
+        "directorate_id",
+        "department_id",
+        "manager_id",
+        "priority",
+    ),
+    required=("case_id", "event_type", "event_at"),
+    columns={
+        "case_id": pl.String(),
+        "event_type": pl.String(),  # one of CASE_EVENT_TYPES
+        "event_at": UTC_TIMESTAMP,
+        "feedback_id": pl.String(),
+        "directorate_id": pl.String(),
+        "department_id": pl.String(),
+        "manager_id": pl.String(),
+        "priority": pl.String(),
+        **LOAD_METADATA,
+    },
+)
+
+ORDER_COUNT = EntitySchema(
+    name="order_count",
+    staging_table="staging.stg_erp__orders_monthly",
+    mappable=("report_month", "directorate_id", "orders_count"),
+    required=("report_month", "directorate_id", "orders_count"),
+    columns={
+        "report_month": pl.Date(),  # first day of the month
+        "directorate_id": pl.String(),
+        "orders_count": pl.Int64(),
+        **LOAD_METADATA,
+    },
+)
+
+ENTITY_SCHEMAS: dict[str, EntitySchema] = {s.name: s for s in (FEEDBACK, CASE_EVENT, ORDER_COUNT)}
+
+# Staging rejects: every raw record that does not reach a staging table lands here with a reason.
+REJECT_COLUMNS: dict[str, pl.DataType] = {
+    "channel_id": pl.String(),
+    "entity": pl.String(),
+    "reason": pl.String(),  # short machine code: missing_field, bad_timestamp, future_date, ...
+    "detail": pl.String(),  # human sentence: which field, what value
+    "source_item_id": pl.String(),
+    **LOAD_METADATA,
+}

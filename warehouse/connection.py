@@ -1,0 +1,53 @@
+"""The one place the warehouse file is opened. Path from OTKLIK_WAREHOUSE.
+
+Every writer goes through ``connect()``; readers that must never write use
+``connect(read_only=True)``. Migrations are applied on every read-write open, so a new or
+old file is always at the current schema.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from warehouse.migrate import apply_migrations
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "otklik.duckdb"
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("OTKLIK_WAREHOUSE", DEFAULT_WAREHOUSE)).expanduser().resolve()
+
+
+def _session_defaults(con: duckdb.DuckDBPyConnection) -> None:
+    # Timestamps are stored in UTC; month boundaries use the reporting zone explicitly in SQL,
+    # never the session zone, so results do not depend on the machine's locale.
+    con.execute("set TimeZone = 'UTC'")
+
+
+@contextmanager
+def connect(path: Path | str | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (migrated when read-write) and close it on exit."""
+    target = Path(path) if path is not None else warehouse_path()
+    if read_only and not target.exists():
+        raise FileNotFoundError(f"no warehouse at {target}: run `otklik ingest` and `otklik build` first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(target), read_only=read_only)
+    try:
+        _session_defaults(con)
+        if not read_only:
+            apply_migrations(con)
+        yield con
+    finally:
+        con.close()
+
+
+def connect_memory() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse at the current schema (tests, scratch replays)."""
+    con = duckdb.connect(":memory:")
+    _session_defaults(con)
+    apply_migrations(con)
+    return con

@@ -1,0 +1,46 @@
+"""Apply pending forward-only migrations from warehouse/migrations, in order, each in a transaction."""
+
+import re
+from pathlib import Path
+
+import duckdb
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration {path.name} does not follow NNNN_name.sql")
+        found.append((int(match.group(1)), path))
+    versions = [v for v, _ in found]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migration numbers must run 1..n without gaps, got {versions}")
+    return found
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply what is pending; return the names applied (empty when up to date)."""
+    con.execute(
+        "create table if not exists main.schema_migrations ("
+        " version integer primary key, name varchar not null,"
+        " applied_at timestamptz not null default current_timestamp)"
+    )
+    done = {row[0] for row in con.execute("select version from main.schema_migrations").fetchall()}
+    applied = []
+    for version, path in migration_files(directory):
+        if version in done:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("insert into main.schema_migrations (version, name) values (?, ?)", [version, path.name])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(path.name)
+    return applied
