@@ -1,0 +1,1 @@
+"""otklik: customer-feedback data pipeline (Prefect flows over a DuckDB warehouse)."""

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from warehouse.build import render_model_sql, set_build_variables
+from warehouse.sql_models import render_model_sql, set_build_variables
 
 
 def given(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

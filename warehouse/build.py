@@ -1,36 +1,44 @@
-"""Materialize models: ``create or replace table <layer>.<name> as <select>``.
-
-A SQL model is one file ``transforms/sql/<layer>/<name>.sql`` holding a single pure select.
-SQL models may read two build variables: ``getvariable('as_of')`` (TIMESTAMPTZ, the clock
-against which open SLAs are judged, recorded in the run ledger so replays see the same clock)
-and ``getvariable('reporting_timezone')`` (VARCHAR, the zone whose months and weeks reports use).
-"""
-
-from datetime import datetime
-from pathlib import Path
+"""Materialize models layer by layer: ``create or replace table <layer>.<name> as ...``."""
 
 import duckdb
+import polars as pl
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "transforms" / "sql"
-
-
-def model_path(layer: str, name: str) -> Path:
-    return SQL_DIR / layer / f"{name}.sql"
-
-
-def render_model_sql(layer: str, name: str) -> str:
-    return model_path(layer, name).read_text(encoding="utf-8")
+from transforms.dag import BUILD_ORDER, BuildContext, ConfigModel, PythonModel, SqlModel, StagedEntity
+from warehouse.sql_models import materialize_sql, set_build_variables
+from warehouse.staging import build_staged_entity
 
 
-def set_build_variables(con: duckdb.DuckDBPyConnection, *, as_of: datetime, reporting_timezone: str) -> None:
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")
-    con.execute("set variable as_of = ?::timestamptz", [as_of])
-    con.execute("set variable reporting_timezone = ?", [reporting_timezone])
+def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Replace ``table`` with exactly ``frame`` (an empty frame keeps its columns and types)."""
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table {table} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+    return frame.height
 
 
-def materialize_sql(con: duckdb.DuckDBPyConnection, layer: str, name: str) -> int:
-    """Build one SQL model; return its row count."""
-    sql = render_model_sql(layer, name).rstrip().rstrip(";")
-    con.execute(f"create or replace table {layer}.{name} as {sql}")
-    return con.execute(f"select count(*) from {layer}.{name}").fetchone()[0]
+def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
+    """Row count and an order-independent content hash of every row (sum of row hashes mod 2^64)."""
+    count, digest = con.execute(
+        f"select count(*), coalesce(sum(hash(t)::hugeint) % 18446744073709551616, 0)::varchar from {table} as t"
+    ).fetchone()
+    return count, f"{int(digest):016x}"
+
+
+def build_layer(con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext) -> dict[str, int]:
+    """Build every model of ``layer`` in order; return row counts by qualified table name."""
+    set_build_variables(con, as_of=ctx.as_of, reporting_timezone=ctx.reporting_timezone)
+    built: dict[str, int] = {}
+    for model in BUILD_ORDER[layer]:
+        table = f"{layer}.{model.name}"
+        if isinstance(model, ConfigModel):
+            built[table] = write_frame(con, table, model.frame(ctx))
+        elif isinstance(model, StagedEntity):
+            built.update(build_staged_entity(con, model, ctx))
+        elif isinstance(model, SqlModel):
+            built[table] = materialize_sql(con, layer, model.name)
+        elif isinstance(model, PythonModel):
+            inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
+            built[table] = write_frame(con, table, model.fn(inputs, ctx).collect())
+    return built

@@ -60,6 +60,7 @@ class Channel(BaseModel):
     question_type: QuestionType = "none"
     schedule_group: ScheduleGroup = "daily"
     expected_cadence_hours: int = 24  # silence longer than this is a freshness warning
+    default_feedback_type: str | None = None  # type for items whose text names none (IVR: call centre)
     credentials_env: str | None = None  # name of an environment variable, never the secret
     credentials_block: str | None = None  # name of a Prefect Secret block, never the secret
     enabled: bool = True

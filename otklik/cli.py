@@ -1,0 +1,146 @@
+"""The otklik command line. Prefect is imported only by the commands that run flows."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from otklik.prefect_env import configure_prefect_env
+
+configure_prefect_env()
+
+app = typer.Typer(
+    help="otklik: customer feedback from 20+ channels into DuckDB, checked, SLA-flagged, reviewed monthly.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+MonthOption = Annotated[str, typer.Option(help="Reporting month, YYYY-MM.")]
+AsOfOption = Annotated[
+    str | None, typer.Option(help="ISO time open SLAs are judged against (default: now); recorded for replays.")
+]
+LandingOption = Annotated[Path | None, typer.Option(help="Landing folder (default: $OTKLIK_LANDING or data/landing).")]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def generate(
+    month: MonthOption = "2026-10",
+    items: Annotated[int, typer.Option(min=1, help="Feedback items to generate across all channels.")] = 25_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
+    landing: LandingOption = None,
+) -> None:
+    """Write a deterministic sample landing folder of native-format channel exports."""
+    from flows.settings import landing_dir
+    from otklik.sample import generate_landing
+
+    target = landing or landing_dir()
+    with console.status(f"Generating {items:,} items for {month} into {target} ..."):
+        started = time.perf_counter()
+        summary = generate_landing(target, month=month, items=items, seed=seed)
+    console.print(summary.as_table() if hasattr(summary, "as_table") else summary)
+    console.print(f"Wrote {target} in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def ingest(
+    group: Annotated[str | None, typer.Option(help="Only this schedule group (every_15_minutes, hourly, daily).")] = None,
+    landing: LandingOption = None,
+) -> None:
+    """Load new landed files into raw (a file already loaded is skipped by its content hash)."""
+    from flows.ingest import ingest_channels
+
+    with console.status("Ingesting landed files ..."):
+        summary = ingest_channels(schedule_group=group, landing=str(landing) if landing else None)
+    _print_ingest(summary)
+
+
+@app.command()
+def build(as_of: AsOfOption = None) -> None:
+    """Rebuild staging, core and marts, stopping at the first layer that fails its checks."""
+    from flows.build_warehouse import build_warehouse
+
+    with console.status("Building the warehouse ..."):
+        built = build_warehouse(as_of=as_of)
+    _print_counts("Tables built", built)
+
+
+@app.command()
+def review(month: MonthOption = "2026-10") -> None:
+    """Write the monthly top-management review (HTML) of a month from the marts."""
+    from flows.review import monthly_review
+
+    with console.status(f"Rendering the review for {month} ..."):
+        path = monthly_review(month)
+    console.print(f"Review: [bold]{path}[/]")
+
+
+@app.command()
+def demo(
+    month: MonthOption = "2026-10",
+    items: Annotated[int, typer.Option(min=1, help="Feedback items to generate.")] = 25_000,
+    as_of: AsOfOption = None,
+) -> None:
+    """Generate sample data (if absent), then ingest, build, check and review it in one flow run."""
+    from flows.pipeline import otklik_pipeline
+    from flows.settings import landing_dir
+    from otklik.sample import generate_landing
+    from warehouse import warehouse_path
+
+    landing = landing_dir()
+    if not landing.exists() or not any(landing.iterdir()):
+        with console.status(f"Generating {items:,} sample items for {month} ..."):
+            generate_landing(landing, month=month, items=items, seed=42)
+    else:
+        console.print(f"Using the landing folder as it is: {landing}")
+    started = time.perf_counter()
+    with console.status("Running the pipeline (ingest → build → checks → review) ..."):
+        result = otklik_pipeline(month=month, as_of=as_of, landing=str(landing))
+    _print_ingest(result["ingest"])
+    _print_counts("Tables built", result["build"])
+    console.print(f"Pipeline finished in {time.perf_counter() - started:.1f} s")
+    console.print(f"Warehouse: [bold]{warehouse_path()}[/]")
+    console.print(f"Review:    [bold]{result['review']}[/]")
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+def _print_ingest(summary: dict) -> None:
+    table = Table(title="Ingest")
+    for column in ("channel", "files loaded", "records", "rejected records", "files skipped"):
+        table.add_column(column, justify="left" if column == "channel" else "right")
+    channels = sorted(set(summary["loaded_files"]) | set(summary["skipped_files"]))
+    for channel in channels:
+        table.add_row(
+            channel,
+            str(summary["loaded_files"].get(channel, 0)),
+            f"{summary['loaded_records'].get(channel, 0):,}",
+            str(summary["rejected_records"].get(channel, 0)),
+            str(summary["skipped_files"].get(channel, 0)),
+        )
+    console.print(table)
+    for source_file, reason, detail in summary["quarantined_files"]:
+        console.print(f"[yellow]quarantined[/] {source_file}: {reason} — {detail}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Configuration as tables: the same definitions the Python code uses, for SQL to join.
+
+Each function turns a validated config object into a Polars frame; ``warehouse/seed.py``
+writes them as ``staging.stg_config__<name>`` on every build, and ``core/dim_*.sql`` add the
+missing members.
+"""
+
+import polars as pl
+
+from transforms.channels import Channel
+from transforms.org import Org
+from transforms.taxonomy import FeedbackType
+
+
+def channels_frame(channels: tuple[Channel, ...]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "channel_id": c.id,
+                "display_name": c.display_name,
+                "entity": c.entity,
+                "format": c.format,
+                "schedule_group": c.schedule_group,
+                "timezone": c.timezone,
+                "score_scale": c.score_scale,
+                "question_type": c.question_type,
+                "expected_cadence_hours": c.expected_cadence_hours,
+                "is_enabled": c.enabled,
+            }
+            for c in channels
+        ]
+    )
+
+
+def directorates_frame(org: Org) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"directorate_id": d.id, "directorate_name": d.name, "head_name": d.head} for d in org.directorates]
+    )
+
+
+def departments_frame(org: Org) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {"department_id": dep.id, "department_name": dep.name, "directorate_id": d.id}
+            for d in org.directorates
+            for dep in d.departments
+        ]
+    )
+
+
+def managers_frame(org: Org) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"manager_id": m.id, "manager_name": m.name, "department_id": m.department_id} for m in org.managers]
+    )
+
+
+def stores_frame(org: Org) -> pl.DataFrame:
+    return pl.DataFrame([{"store_id": s.id, "store_name": s.name, "manager_id": s.manager_id} for s in org.stores])
+
+
+def feedback_types_frame(types: tuple[FeedbackType, ...]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "feedback_type_id": t.feedback_type_id,
+                "label": t.label,
+                "directorate_id": t.directorate_id,
+                "department_id": t.department_id,
+                "valid_from": t.valid_from,
+            }
+            for t in types
+        ]
+    )
