@@ -149,10 +149,11 @@ def _load_batch(
     result: ReadResult,
     run_id: str | None,
 ) -> None:
+    indexed = result.indexed_records()  # positions in the file, shared with the errors' numbering
     payloads = pl.DataFrame(
         {
-            "payload": [json.dumps(r, ensure_ascii=False, default=str) for r in result.records],
-            "_record_index": list(range(len(result.records))),
+            "payload": [json.dumps(r, ensure_ascii=False, default=str) for _, r in indexed],
+            "_record_index": [i for i, _ in indexed],
         },
         schema={"payload": pl.String, "_record_index": pl.Int64},
     )

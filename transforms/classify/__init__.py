@@ -99,10 +99,7 @@ def classify(
             # A store's own manager owns what is said about that store: retail types, or an
             # item that matched no type at all but was left in the store's complaint book.
             _store_owns=pl.col("_store_manager_id").is_not_null()
-            & (
-                pl.col("_type_department_id").is_in(list(retail_departments))
-                | pl.col("feedback_type_id").is_null()
-            ),
+            & (pl.col("_type_department_id").is_in(list(retail_departments)) | pl.col("feedback_type_id").is_null()),
         )
         .with_columns(
             feedback_type_id=pl.col("feedback_type_id").fill_null(UNCLASSIFIED_TYPE_ID),

@@ -29,11 +29,24 @@ def test_a_minimal_entry_is_enough_to_add_a_channel() -> None:
         (("format: jsonl", "format: jsonl\n    colour: red"), "Extra inputs are not permitted"),
         (("format: jsonl", "format: parquet"), "format"),
         (("fields: {source_item_id: id, received_at: ts}", "fields: {source_item_id: id}"), "received_at"),
-        (("fields: {source_item_id: id, received_at: ts}", "fields: {source_item_id: id, received_at: ts, x: y}"), "x"),
+        (
+            (
+                "fields: {source_item_id: id, received_at: ts}",
+                "fields: {source_item_id: id, received_at: ts, x: y}",
+            ),
+            "x",
+        ),
         (("display_name: Chat", "display_name: Chat\n    timezone: Mars/Olympus"), "unknown timezone"),
         (("id: shop_chat", "id: Shop Chat"), "pattern"),
     ],
-    ids=["unknown-key", "unknown-format", "missing-required-field", "unmappable-field", "bad-timezone", "bad-id"],
+    ids=[
+        "unknown-key",
+        "unknown-format",
+        "missing-required-field",
+        "unmappable-field",
+        "bad-timezone",
+        "bad-id",
+    ],
 )
 def test_a_broken_entry_fails_at_load_naming_the_problem(change: tuple[str, str], message: str) -> None:
     with pytest.raises(ValidationError, match=message):

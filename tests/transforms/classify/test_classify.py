@@ -9,7 +9,13 @@ from transforms.taxonomy import load_feedback_types
 
 def _classify(rows: list[dict]) -> pl.DataFrame:
     frame = pl.DataFrame(
-        rows, schema={"feedback_id": pl.String, "channel_id": pl.String, "body_text": pl.String, "store_id": pl.String}
+        rows,
+        schema={
+            "feedback_id": pl.String,
+            "channel_id": pl.String,
+            "body_text": pl.String,
+            "store_id": pl.String,
+        },
     )
     out = classify(frame.lazy(), types=load_feedback_types(), org=load_org(), channels=load_channels())
     return out.collect().sort("feedback_id")
@@ -27,7 +33,16 @@ def _classify(rows: list[dict]) -> pl.DataFrame:
         ("", "unclassified"),
         (None, "unclassified"),
     ],
-    ids=["complaint", "thanks", "wish", "question", "thanks-but-complaint", "wish-with-two-complaints", "empty", "null"],
+    ids=[
+        "complaint",
+        "thanks",
+        "wish",
+        "question",
+        "thanks-but-complaint",
+        "wish-with-two-complaints",
+        "empty",
+        "null",
+    ],
 )
 def test_kind_rules(text: str | None, kind: str) -> None:
     out = _classify([{"feedback_id": "1", "channel_id": "web_form", "body_text": text, "store_id": None}])
@@ -48,8 +63,18 @@ def test_type_routes_to_its_directorate_and_a_store_to_its_manager() -> None:
     out = _classify(
         [
             {"feedback_id": "a", "channel_id": "web_form", "body_text": "Сайт тормозит", "store_id": None},
-            {"feedback_id": "b", "channel_id": "web_form", "body_text": "Продавец нахамил", "store_id": "SPB-001"},
-            {"feedback_id": "c", "channel_id": "store_complaint_book", "body_text": "Без слов", "store_id": "MSK-002"},
+            {
+                "feedback_id": "b",
+                "channel_id": "web_form",
+                "body_text": "Продавец нахамил",
+                "store_id": "SPB-001",
+            },
+            {
+                "feedback_id": "c",
+                "channel_id": "store_complaint_book",
+                "body_text": "Без слов",
+                "store_id": "MSK-002",
+            },
         ]
     )
     assert out.select("feedback_type_id", "directorate_id", "manager_id").rows() == [

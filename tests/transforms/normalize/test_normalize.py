@@ -1,0 +1,467 @@
+"""normalize_channel (transforms/normalize/__init__.py): hand-computed cases per rule."""
+
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import pytest
+
+from transforms.channels.registry import Channel, get_channel
+from transforms.normalize import NormalizeResult, normalize_channel
+from transforms.privacy import customer_key
+from transforms.schemas import ENTITY_SCHEMAS, REJECT_COLUMNS
+
+KEY = b"test-pii-key"
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def run(channel: Channel | str, frame: pl.DataFrame, as_of: datetime = AS_OF) -> NormalizeResult:
+    channel = get_channel(channel) if isinstance(channel, str) else channel
+    result = normalize_channel(frame, channel, pii_key=KEY, as_of=as_of)
+    assert result.rows.schema == pl.Schema(ENTITY_SCHEMAS[channel.entity].columns)
+    assert result.rejects.schema == pl.Schema(REJECT_COLUMNS)
+    assert result.rows.height + result.rejects.height == frame.height
+    return result
+
+
+def channel(**overrides: Any) -> Channel:
+    """A feedback channel with ISO timestamps unless overridden."""
+    spec: dict[str, Any] = {
+        "id": "test_channel",
+        "display_name": "Test",
+        "format": "jsonl",
+        "fields": {"source_item_id": "id", "received_at": "at", "score": "score", "body_text": "text"},
+        "score_scale": "0-10",
+        "question_type": "nps",
+    }
+    spec.update(overrides)
+    return Channel.model_validate(spec)
+
+
+def ivr(**record: str) -> dict[str, str]:
+    base = {"ИД звонка": "call-1", "Дата": "05.10.2026", "Время": "14:03:27", "Оценка": "4"}
+    return base | record
+
+
+def reasons(result: NormalizeResult) -> list[tuple[str | None, str]]:
+    return list(zip(result.rejects["source_item_id"].to_list(), result.rejects["reason"].to_list(), strict=True))
+
+
+# --- timestamps ---------------------------------------------------------------------------------
+
+
+def test_moscow_wall_clock_in_two_columns_becomes_utc(payloads) -> None:
+    result = run("ivr_post_call_survey", payloads([ivr()]))
+    assert result.rows["received_at"].to_list() == [utc(2026, 10, 5, 11, 3, 27)]
+    assert result.rows["feedback_id"].to_list() == ["ivr_post_call_survey:call-1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-10-05T14:03:27+03:00", utc(2026, 10, 5, 11, 3, 27)),
+        ("2026-10-05T14:03:27.250+0300", utc(2026, 10, 5, 11, 3, 27, 250000)),
+        ("2026-10-05T11:03:27Z", utc(2026, 10, 5, 11, 3, 27)),
+        ("2026-10-05 11:03:27z", utc(2026, 10, 5, 11, 3, 27)),
+        ("2026-10-05T14:03+03", utc(2026, 10, 5, 11, 3)),
+        ("2026-10-05T14:03:27", utc(2026, 10, 5, 11, 3, 27)),  # naive: channel timezone (Moscow)
+        ("2026-10-05", utc(2026, 10, 4, 21, 0)),
+    ],
+)
+def test_iso_8601_variants(payloads, text: str, expected: datetime) -> None:
+    moscow = channel(timezone="Europe/Moscow")
+    result = run(moscow, payloads([{"id": 1, "at": text}]))
+    assert result.rows["received_at"].to_list() == [expected]
+
+
+def test_epoch_seconds(payloads) -> None:
+    update = {"update_id": 7, "message": {"date": 1684984664, "text": "Ciao", "from": {"id": 456}}}
+    result = run("telegram_bot", payloads([update]))
+    assert result.rows["received_at"].to_list() == [utc(2023, 5, 25, 3, 17, 44)]
+    assert result.rows["source_item_id"].to_list() == ["7"]
+    assert result.rows["body_text"].to_list() == ["Ciao"]
+
+
+def test_rfc2822_dates_for_eml(payloads) -> None:
+    record = {
+        "message_id": "m1",
+        "date": "Sun, 27 May 2001 21:23:35 +0100",
+        "subject": "Тема",
+        "body": "Текст",
+    }
+    result = run("email_inbox", payloads([record]))
+    assert result.rows["received_at"].to_list() == [utc(2001, 5, 27, 20, 23, 35)]
+    assert result.rows["body_text"].to_list() == ["Тема\nТекст"]
+
+
+def test_xlsx_date_cells_and_typed_dates_both_parse(payloads) -> None:
+    records = [
+        {"№ записи": "1", "Дата": "2026-10-05"},  # a real date cell, rendered ISO by the reader
+        {"№ записи": "2", "Дата": "06.10.2026"},  # typed as text
+        {"№ записи": "3", "Дата": "2026-10-07T13:45:12"},
+    ]
+    result = run("store_complaint_book", payloads(records))
+    assert result.rows["received_at"].to_list() == [
+        utc(2026, 10, 4, 21),
+        utc(2026, 10, 5, 21),
+        utc(2026, 10, 7, 10, 45, 12),
+    ]
+
+
+def test_dst_ambiguous_hour_takes_the_earlier_instant_and_the_gap_is_rejected(payloads) -> None:
+    berlin = channel(timestamp_format="%Y-%m-%d %H:%M", timezone="Europe/Berlin")
+    records = [
+        {"id": "fall", "at": "2026-10-25 02:30"},  # happens twice: 00:30 UTC (CEST) and 01:30 UTC
+        {"id": "gap", "at": "2026-03-29 02:30"},  # does not exist
+        {"id": "summer", "at": "2026-07-01 12:00"},
+    ]
+    result = run(berlin, payloads(records))
+    assert dict(zip(result.rows["source_item_id"], result.rows["received_at"], strict=True)) == {
+        "fall": utc(2026, 10, 25, 0, 30),
+        "summer": utc(2026, 7, 1, 10, 0),
+    }
+    assert reasons(result) == [("gap", "bad_timestamp")]
+
+
+def test_bad_future_and_ancient_timestamps_are_rejected(payloads) -> None:
+    records = [
+        ivr(**{"ИД звонка": "bad", "Дата": "31.02.2026"}),
+        ivr(**{"ИД звонка": "future", "Дата": "01.11.2026", "Время": "03:11:00"}),  # 00:11 UTC: 11 min late
+        ivr(**{"ИД звонка": "almost", "Дата": "01.11.2026", "Время": "03:09:00"}),  # within 10 minutes
+        ivr(**{"ИД звонка": "ancient", "Дата": "31.12.1999", "Время": "23:00:00"}),
+        ivr(**{"ИД звонка": "missing", "Дата": ""}),
+    ]
+    result = run("ivr_post_call_survey", payloads(records))
+    assert result.rows["source_item_id"].to_list() == ["almost"]
+    assert reasons(result) == [
+        ("bad", "bad_timestamp"),
+        ("future", "future_date"),
+        ("ancient", "bad_timestamp"),
+        ("missing", "bad_timestamp"),  # the time alone does not match the format
+    ]
+    details = result.rejects["detail"].to_list()
+    assert "'31.02.2026 14:03:27'" in details[0] and "%d.%m.%Y %H:%M:%S" in details[0]
+    assert "2026-11-01T00:11:00Z" in details[1]
+    assert "before 2000-01-01" in details[2]
+
+
+def test_as_of_must_be_aware(payloads) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        normalize_channel(payloads([]), get_channel("web_form"), pii_key=KEY, as_of=datetime(2026, 11, 1))
+
+
+# --- ids, payloads ------------------------------------------------------------------------------
+
+
+def test_missing_or_blank_id_is_missing_field(payloads) -> None:
+    records = [ivr(**{"ИД звонка": "  "}), {k: v for k, v in ivr().items() if k != "ИД звонка"}, ivr()]
+    result = run("ivr_post_call_survey", payloads(records))
+    assert result.rows.height == 1
+    assert result.rejects["reason"].to_list() == ["missing_field", "missing_field"]
+    assert result.rejects["detail"][0] == "source_item_id is missing or blank (source 'ИД звонка')"
+
+
+def test_garbage_payloads_are_rejected_as_bad_payload(payloads) -> None:
+    result = run("web_form", payloads(["not json", "[1, 2]", '"text"', None, "{broken"]))
+    assert result.rows.height == 0
+    assert set(result.rejects["reason"]) == {"bad_payload"}
+
+
+def test_numeric_ids_and_nested_paths(payloads) -> None:
+    page_item = {
+        "feedbackId": 1001,
+        "createdAt": "2026-10-05T14:03:27+03:00",
+        "identifiers": {"orderId": 555111},
+        "author": "Иван П.",
+        "description": {"advantages": "Мощная", "disadvantages": "", "comment": "Звоните 8 916 123 45 67"},
+        "statistics": {"rating": 4},
+    }
+    result = run("yandex_market_reviews", payloads([page_item]))
+    row = result.rows.row(0, named=True)
+    assert row["feedback_id"] == "yandex_market_reviews:1001"
+    assert row["order_ref"] == "555111"
+    assert row["body_text"] == "Мощная\nЗвоните [телефон]"  # empty part skipped, phone masked
+    assert (row["score_raw"], row["score_10"], row["score_scale"], row["question_type"]) == (
+        4.0,
+        7.5,
+        "1-5",
+        "rating",
+    )
+    assert row["customer_key"] == customer_key("Иван П.", KEY)
+
+
+# --- scores -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scale", "raw", "score_raw", "score_10"),
+    [
+        ("0-10", "7", 7.0, 7.0),
+        ("0-10", "7.0", 7.0, 7.0),
+        ("0-10", 10, 10.0, 10.0),
+        ("0-10", 0, 0.0, 0.0),
+        ("1-5", "4", 4.0, 7.5),
+        ("1-5", "4,5", 4.5, 8.75),
+        ("1-5", 1, 1.0, 0.0),
+        ("1-7", "4", 4.0, 5.0),
+        ("1-7", "7", 7.0, 10.0),
+        ("yes_no", "да", 1.0, None),
+        ("yes_no", "Нет", 0.0, None),
+        ("yes_no", "yes", 1.0, None),
+        ("yes_no", "0", 0.0, None),
+        ("yes_no", True, 1.0, None),
+        ("yes_no", "false", 0.0, None),
+    ],
+)
+def test_scores_and_their_0_10_form(
+    payloads, scale: str, raw: object, score_raw: float, score_10: float | None
+) -> None:
+    question = {"0-10": "nps", "1-5": "csat", "1-7": "ces_effort", "yes_no": "ces_solved"}[scale]
+    result = run(
+        channel(score_scale=scale, question_type=question),
+        payloads([{"id": 1, "at": "2026-10-05", "score": raw}]),
+    )
+    row = result.rows.row(0, named=True)
+    assert row["score_raw"] == pytest.approx(score_raw)
+    assert row["score_10"] == (pytest.approx(score_10) if score_10 is not None else None)
+    assert (row["score_scale"], row["question_type"]) == (scale, question)
+
+
+@pytest.mark.parametrize(
+    ("scale", "raw", "reason"),
+    [
+        ("0-10", "11", "score_out_of_range"),
+        ("0-10", "-1", "score_out_of_range"),
+        ("1-5", "0", "score_out_of_range"),
+        ("1-5", "5.5", "score_out_of_range"),
+        ("1-7", "8", "score_out_of_range"),
+        ("yes_no", "2", "score_out_of_range"),
+        ("0-10", "abc", "bad_score"),
+        ("0-10", "nan", "bad_score"),
+        ("0-10", "inf", "bad_score"),
+        ("yes_no", "может быть", "bad_score"),
+    ],
+)
+def test_bad_scores_are_rejected(payloads, scale: str, raw: str, reason: str) -> None:
+    question = "ces_solved" if scale == "yes_no" else "nps"
+    result = run(
+        channel(score_scale=scale, question_type=question),
+        payloads([{"id": 1, "at": "2026-10-05", "score": raw}]),
+    )
+    assert result.rejects["reason"].to_list() == [reason]
+    assert raw in result.rejects["detail"][0]
+    assert scale in result.rejects["detail"][0] or scale == "yes_no"
+
+
+def test_an_empty_score_is_no_score(payloads) -> None:
+    result = run("ivr_post_call_survey", payloads([ivr(**{"Оценка": ""})]))
+    row = result.rows.row(0, named=True)
+    assert (row["score_raw"], row["score_10"], row["score_scale"], row["question_type"]) == (
+        None,
+        None,
+        "none",
+        "none",
+    )
+
+
+def test_a_channel_without_a_score(payloads) -> None:
+    result = run("web_form", payloads([{"id": "w1", "created_at": "2026-10-05 14:03:27", "message": "hi"}]))
+    row = result.rows.row(0, named=True)
+    assert (row["score_raw"], row["score_scale"], row["question_type"]) == (None, "none", "none")
+    assert row["received_at"] == utc(2026, 10, 5, 11, 3, 27)
+
+
+# --- contacts, keys, text -----------------------------------------------------------------------
+
+
+def nps(**record: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "response_id": "r1",
+        "submitted_at": "2026-10-05T14:03:27+03:00",
+        "recommend_score": "9",
+    }
+    return base | record
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("yes", True), ("Да", True), ("1", True), ("true", True), ("on", True), ("checked", True), (1, True),
+     ("no", False), ("нет", False), ("0", False), ("", False), (None, False), ("maybe", False)],
+)  # fmt: skip
+def test_contact_requested(payloads, value: object, expected: bool) -> None:
+    result = run("nps_email_survey", payloads([nps(contact_me=value)]))
+    assert result.rows["has_contact_request"].to_list() == [expected]
+
+
+def test_has_contact_and_no_raw_contacts_in_staging(payloads) -> None:
+    records = [
+        nps(response_id="phone", phone="+7 916 123-45-67"),
+        nps(response_id="email", email="Ivan@Example.ru"),
+        nps(response_id="none", phone="нет", email="-"),
+    ]
+    result = run("nps_email_survey", payloads(records))
+    assert dict(zip(result.rows["source_item_id"], result.rows["has_contact"], strict=True)) == {
+        "phone": True,
+        "email": True,
+        "none": False,
+    }
+    text = result.rows.write_csv()
+    assert "916" not in text
+    assert "Ivan" not in text and "ivan" not in text
+
+
+def test_customer_key_falls_back_from_ref_to_email_to_phone(payloads) -> None:
+    records = [
+        nps(response_id="a", customer_id="CUST-1", email="x@example.ru", phone="89161234567"),
+        nps(response_id="b", email="X@Example.ru ", phone="89161234567"),
+        nps(response_id="c", phone="+7 (916) 123-45-67"),
+        nps(response_id="d"),
+    ]
+    result = run("nps_email_survey", payloads(records))
+    assert result.rows["customer_key"].to_list() == [
+        customer_key("cust-1", KEY),
+        customer_key("x@example.ru", KEY),
+        customer_key("79161234567", KEY),
+        None,
+    ]
+
+
+def test_body_text_is_cleaned_masked_and_capped(payloads) -> None:
+    comment = "<p>Курьер&nbsp;опоздал</p>\x07 пишите a@b.ru или 8 (916) 123-45-67 " + "я" * 6000
+    result = run("nps_email_survey", payloads([nps(comment=comment)]))
+    body = result.rows["body_text"][0]
+    assert body.startswith("Курьер опоздал\nпишите [email] или [телефон] яяя")
+    assert len(body) == 5000 and body.endswith("…")
+
+
+def test_optional_fields_are_copied(payloads) -> None:
+    result = run("nps_email_survey", payloads([nps(order_number=" ORD-1 ", store_code="S001", segment="b2b")]))
+    row = result.rows.row(0, named=True)
+    assert (row["order_ref"], row["store_id"], row["segment"], row["device"]) == (
+        "ORD-1",
+        "S001",
+        "b2b",
+        None,
+    )
+    assert (row["channel_id"], row["_batch_id"], row["_source_file"], row["_record_index"]) == (
+        "nps_email_survey",
+        "batch-1",
+        "landing/file-1.jsonl",
+        0,
+    )
+
+
+# --- duplicates and determinism -----------------------------------------------------------------
+
+
+def test_duplicates_keep_the_first_by_file_and_index(payloads) -> None:
+    late = payloads([nps(response_id="r1", recommend_score="3")], source_file="landing/b.csv")
+    early = payloads([nps(response_id="r2"), nps(response_id="r1", recommend_score="10")], source_file="landing/a.csv")
+    result = run("nps_email_survey", pl.concat([late, early]))
+    assert result.rows.select("source_item_id", "score_raw").rows() == [("r1", 10.0), ("r2", 9.0)]
+    assert reasons(result) == [("r1", "duplicate")]
+    assert result.rejects["detail"][0] == "duplicate of nps_email_survey:r1 first seen at landing/a.csv#1"
+
+
+def test_a_rejected_first_copy_does_not_shadow_a_good_second(payloads) -> None:
+    records = [nps(response_id="r1", submitted_at="garbage"), nps(response_id="r1")]
+    result = run("nps_email_survey", payloads(records))
+    assert result.rows["_record_index"].to_list() == [1]
+    assert reasons(result) == [("r1", "bad_timestamp")]
+
+
+def test_output_is_deterministic_whatever_the_input_order(payloads) -> None:
+    records = [nps(response_id=f"r{i % 7}", recommend_score=str(i % 11)) for i in range(30)] + ["junk"]
+    frame = payloads(records)
+    first = run("nps_email_survey", frame)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=random.randint(0, 10**6))
+    second = run("nps_email_survey", shuffled)
+    assert first.rows.equals(second.rows)
+    assert first.rejects.equals(second.rejects)
+    assert first.rows["feedback_id"].is_sorted()
+
+
+def test_empty_input_gives_empty_frames_with_the_schema(payloads) -> None:
+    for channel_id in ("nps_email_survey", "crm_case_events", "erp_orders_monthly", "email_inbox"):
+        result = run(channel_id, payloads([]))
+        assert result.rows.height == 0 and result.rejects.height == 0
+
+
+# --- case events --------------------------------------------------------------------------------
+
+
+def event(**record: str) -> dict[str, str]:
+    base = {
+        "case_id": "K-1",
+        "event": "opened",
+        "event_at": "2026-10-05T14:03:27+03:00",
+        "feedback_id": "web_form:w1",
+    }
+    return base | record
+
+
+def test_case_events(payloads) -> None:
+    records = [
+        event(event="Opened", directorate="D-01", department="DEP-1", manager="m.ivanova", priority="high"),
+        event(event="First contact", event_at="2026-10-05T14:30:00+03:00"),
+        event(event="under-review", event_at="2026-10-05T15:00:00+03:00"),
+        event(event="escalated", event_at="2026-10-05T16:00:00+03:00"),
+        event(event="opened"),  # same case, type and instant as the first
+        event(case_id="", event="closed"),
+    ]
+    result = run("crm_case_events", payloads(records))
+    assert result.rows.select("case_id", "event_type", "event_at").rows() == [
+        ("K-1", "opened", utc(2026, 10, 5, 11, 3, 27)),
+        ("K-1", "first_contact", utc(2026, 10, 5, 11, 30)),
+        ("K-1", "under_review", utc(2026, 10, 5, 12, 0)),
+    ]
+    first = result.rows.row(0, named=True)
+    assert (first["feedback_id"], first["directorate_id"], first["department_id"]) == (
+        "web_form:w1",
+        "D-01",
+        "DEP-1",
+    )
+    assert (first["manager_id"], first["priority"]) == ("m.ivanova", "high")
+    assert reasons(result) == [("K-1", "unknown_event_type"), ("K-1", "duplicate"), (None, "missing_field")]
+    assert "escalated" in result.rejects["detail"][0]
+    assert (
+        result.rejects["detail"][1]
+        == "duplicate of case K-1 opened at 2026-10-05T11:03:27Z first seen at landing/file-1.jsonl#0"
+    )
+
+
+# --- order counts -------------------------------------------------------------------------------
+
+
+def test_order_counts(payloads) -> None:
+    records = [
+        {"month": "2026-10", "directorate": "D-01", "orders": "1234"},
+        {"month": "2026-09-01", "directorate": "D-01", "orders": "1 200"},
+        {"month": "2026-08-15", "directorate": "D-01", "orders": 1100},
+        {"month": "2026-07", "directorate": "D-01", "orders": "-5"},
+        {"month": "2026-06", "directorate": "D-01", "orders": "12.5"},
+        {"month": "июль", "directorate": "D-01", "orders": "1"},
+        {"month": "2026-12", "directorate": "D-01", "orders": "1"},
+        {"month": "2026-10-01", "directorate": "D-01", "orders": "999"},
+        {"month": "2026-05", "directorate": "", "orders": "1"},
+    ]
+    result = run("erp_orders_monthly", payloads(records))
+    assert result.rows.select("report_month", "directorate_id", "orders_count").rows() == [
+        (datetime(2026, 8, 1).date(), "D-01", 1100),
+        (datetime(2026, 9, 1).date(), "D-01", 1200),
+        (datetime(2026, 10, 1).date(), "D-01", 1234),
+    ]
+    assert result.rejects["reason"].to_list() == [
+        "bad_count",
+        "bad_count",
+        "bad_timestamp",
+        "future_date",
+        "duplicate",
+        "missing_field",
+    ]
+    assert result.rejects["source_item_id"].to_list()[0] == "2026-07:D-01"

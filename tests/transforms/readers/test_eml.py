@@ -1,0 +1,120 @@
+"""E-mail messages (transforms/readers/eml.py)."""
+
+import hashlib
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from transforms.channels.registry import ReaderOptions, get_channel
+from transforms.readers import UnreadableFile, read_file
+from transforms.readers.eml import parse_message, read
+
+
+def test_thunderbird_cp1251_sample(shared_dir: Path) -> None:
+    data = (shared_dir / "formats/email_eml/thunderbird_sample05_cp1251.eml").read_bytes()
+    result = read_file(data, get_channel("email_inbox"))
+    assert result.errors == []
+    assert result.records == [
+        {
+            "message_id": "05.eml@mime.sample",
+            "date": "Sun, 27 May 2001 21:23:35 +0100",
+            "from_address": "new@thunderbird.bug",
+            "from_name": "Bug Reporter",
+            "subject": "Алфавит",
+            "body": "Вопрос\n",
+            "attachments_count": 0,
+        }
+    ]
+
+
+def _message(**headers: str) -> EmailMessage:
+    message = EmailMessage()
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    return message
+
+
+def test_html_only_body_becomes_text_without_script_or_style() -> None:
+    message = _message(From="Покупатель <buyer@example.ru>", Subject="Жалоба", Date="Mon, 05 Oct 2026 14:03:27 +0300")
+    message.set_content(
+        "<html><head><style>p{color:red}</style></head><body><p>Товар&nbsp;сломан</p>"
+        "<script>alert(1)</script><p>Верните деньги</p></body></html>",
+        subtype="html",
+        charset="koi8-r",
+        cte="quoted-printable",
+    )
+    record = parse_message(message.as_bytes())
+    assert record["subject"] == "Жалоба"
+    assert record["from_name"] == "Покупатель"
+    assert "Товар\u00a0сломан" in record["body"]
+    assert "Верните деньги" in record["body"]
+    assert "alert" not in record["body"]
+    assert "color" not in record["body"]
+
+
+def test_plain_text_is_preferred_and_attachments_are_counted() -> None:
+    message = _message(From="a@example.ru", Subject="=?utf-8?b?0J/RgNC40LLQtdGC?=", Message_ID="<x1@example.ru>")
+    message.set_content("Текст письма", charset="utf-8")
+    message.add_alternative("<p>HTML версия</p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="чек.pdf")
+    message.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename="photo.png")
+    result = read(message.as_bytes(), ReaderOptions())
+    record = result.records[0]
+    assert record["body"].strip() == "Текст письма"
+    assert record["subject"] == "Привет"
+    assert record["message_id"] == "x1@example.ru"
+    assert record["attachments_count"] == 2
+    assert result.attachments_count == 2
+
+
+def test_rfc2047_cp1251_and_koi8_headers_decode() -> None:
+    data = (
+        b"From: =?koi8-r?B?7snLz8zByg==?= <n@example.ru>\r\n"
+        b"Subject: =?windows-1251?Q?=CF=F0=E8=E2=E5=F2?=\r\n"
+        b"Date: Mon, 05 Oct 2026 14:03:27 +0300\r\n"
+        b"Content-Type: text/plain; charset=koi8-r\r\n\r\n" + "Привет из KOI8".encode("koi8-r")
+    )
+    record = parse_message(data)
+    assert record["subject"] == "Привет"
+    assert record["from_name"] == "Николай"
+    assert record["body"] == "Привет из KOI8"
+
+
+def test_raw_8bit_cp1251_header_and_body_without_charset() -> None:
+    data = (
+        "From: a@example.ru\r\nSubject: Где мой заказ\r\nDate: Mon, 05 Oct 2026 14:03:27 +0300\r\n\r\n"
+        "Заказ не пришёл, прошу разобраться"
+    ).encode("cp1251")
+    record = parse_message(data)
+    assert record["subject"] == "Где мой заказ"
+    assert record["body"] == "Заказ не пришёл, прошу разобраться"
+
+
+def test_without_message_id_the_id_is_a_stable_content_hash() -> None:
+    data = b"From: a@example.ru\r\nSubject: hi\r\n\r\nbody"
+    record = parse_message(data)
+    assert record["message_id"] == f"sha256:{hashlib.sha256(data).hexdigest()[:32]}"
+    assert parse_message(data)["message_id"] == record["message_id"]
+
+
+def test_missing_headers_are_none() -> None:
+    record = parse_message(b"Subject: only a subject\r\n\r\n")
+    assert record["date"] is None
+    assert record["from_address"] is None
+    assert record["body"] is None or record["body"] == ""
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"   \r\n", b"\x00\x01binary junk without headers"], ids=["empty", "blank", "junk"]
+)
+def test_not_an_email(data: bytes) -> None:
+    with pytest.raises(UnreadableFile) as caught:
+        parse_message(data)
+    assert caught.value.reason == "not_an_email"
+
+
+def test_raw_8bit_display_name_is_recovered() -> None:
+    data = "From: Пётр Иванов <p@example.ru>\r\nSubject: x\r\n\r\nbody".encode("cp1251")
+    record = parse_message(data)
+    assert (record["from_name"], record["from_address"]) == ("Пётр Иванов", "p@example.ru")

@@ -1,0 +1,267 @@
+"""One plan per canonical entity: which columns to compute, which checks reject a record.
+
+A plan is expressions only (no data): ``raw`` pulls the mapped fields out of the payload,
+``derived`` computes the staging columns from them, ``checks`` are (condition, reason, detail)
+in priority order (the first that holds is the reject reason), ``key`` is the duplicate key.
+``transforms.normalize.normalize_channel`` runs a plan over a frame of payloads.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from transforms.channels.registry import Channel
+from transforms.normalize import scores
+from transforms.normalize.fields import describe_source, field_value, raw_value, sources
+from transforms.normalize.text import cap_text_expr, clean_text_expr
+from transforms.normalize.timestamps import expected_form, parse_strptime, parse_timestamp
+from transforms.privacy import customer_keys, mask_pii_expr
+from transforms.schemas import CASE_EVENT_TYPES
+
+EARLIEST = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+FUTURE_TOLERANCE_MINUTES = 10
+TIMESTAMP_TEXT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class Check:
+    condition: pl.Expr
+    reason: str
+    detail: pl.Expr
+
+
+@dataclass
+class EntityPlan:
+    raw: dict[str, pl.Expr]
+    derived: dict[str, pl.Expr]
+    checks: list[Check]
+    key: list[str]
+    key_text: pl.Expr  # the duplicate key as text, for the reject detail
+    reject_id: pl.Expr  # what lands in staging_rejects.source_item_id
+    sort: list[str]
+
+
+PlanBuilder = Callable[[Channel, bytes, datetime], EntityPlan]
+
+
+def _col(name: str) -> pl.Expr:
+    return pl.col(f"_raw_{name}")
+
+
+def _missing(channel: Channel, names: tuple[str, ...]) -> list[Check]:
+    return [
+        Check(
+            _col(name).is_null(),
+            "missing_field",
+            pl.lit(f"{name} is missing or blank (source {describe_source(channel, name)})"),
+        )
+        for name in names
+    ]
+
+
+def _timestamp_checks(channel: Channel, name: str, as_of: datetime) -> list[Check]:
+    """Unparseable or before 2000 → bad_timestamp; after as_of + 10 minutes → future_date."""
+    raw, parsed = _col(name), pl.col(name)
+    latest = pl.lit(as_of + timedelta(minutes=FUTURE_TOLERANCE_MINUTES))
+    return [
+        Check(
+            parsed.is_null(),
+            "bad_timestamp",
+            pl.format(f"{name} '{{}}' is not {expected_form(channel)} (timezone {channel.timezone})", raw),
+        ),
+        Check(
+            parsed < pl.lit(EARLIEST),
+            "bad_timestamp",
+            pl.format(f"{name} '{{}}' is before 2000-01-01", raw),
+        ),
+        Check(
+            parsed > latest,
+            "future_date",
+            pl.format(
+                f"{name} {{}} (from '{{}}') is later than as_of {as_of.strftime(TIMESTAMP_TEXT)} "
+                f"+ {FUTURE_TOLERANCE_MINUTES} minutes",
+                parsed.dt.strftime(TIMESTAMP_TEXT),
+                raw,
+            ),
+        ),
+    ]
+
+
+def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPlan:
+    """stg_channels__feedback. Booleans are never null: an unmapped contact_requested is False,
+    and has_contact needs a phone with 6+ digits or something@something. Raw contacts do not
+    reach the frame; only has_contact and the keyed customer_key (ref, else e-mail, else phone).
+    """
+    names = ("source_item_id", "received_at", "score", "customer_ref", "contact_phone", "contact_email")
+    names += ("contact_requested", "store_id", "order_ref", "segment", "device")
+    raw = {f"_raw_{name}": field_value(channel, name) for name in names}
+    raw["_body_joined"] = _body_joined(channel)
+    scale = channel.score_scale
+    scored = scale != "none" and "score" in channel.fields
+    score_present = _col("score").is_not_null() if scored else pl.lit(False)
+    score_raw = scores.parse_score(_col("score"), scale) if scored else pl.lit(None, dtype=pl.Float64)
+    score_10 = scores.score_10(score_raw, scale) if scored else pl.lit(None, dtype=pl.Float64)
+    contact_ref = pl.coalesce(_col("customer_ref"), _col("contact_email"), _col("contact_phone"))
+    derived = {
+        "feedback_id": pl.lit(f"{channel.id}:") + _col("source_item_id"),
+        "channel_id": pl.lit(channel.id),
+        "source_item_id": _col("source_item_id"),
+        "received_at": parse_timestamp(_col("received_at"), channel),
+        "body_text": _finish_body(pl.col("_body_joined")),
+        "score_raw": pl.when(score_present).then(score_raw),
+        "score_scale": pl.when(score_present).then(pl.lit(scale)).otherwise(pl.lit("none")),
+        "score_10": pl.when(score_present).then(score_10),
+        "question_type": pl.when(score_present).then(pl.lit(channel.question_type)).otherwise(pl.lit("none")),
+        "has_contact_request": scores.is_yes(_col("contact_requested")),
+        "has_contact": (
+            (_col("contact_phone").str.count_matches(r"[0-9]") >= 6)
+            | _col("contact_email").str.contains(r"[^@\s]@[^@\s]")
+        ).fill_null(False),
+        "customer_key": contact_ref.map_batches(
+            lambda refs: customer_keys(refs, pii_key), return_dtype=pl.String, is_elementwise=True
+        ),
+        "store_id": _col("store_id"),
+        "order_ref": _col("order_ref"),
+        "segment": _col("segment"),
+        "device": _col("device"),
+    }
+    checks = _missing(channel, ("source_item_id", "received_at"))
+    checks += _timestamp_checks(channel, "received_at", as_of)
+    if scored:
+        not_a_score = "a yes/no answer" if scale == "yes_no" else f"a number on the {scale} scale"
+        checks += [
+            Check(
+                score_present & pl.col("score_raw").is_null(),
+                "bad_score",
+                pl.format(f"score '{{}}' is not {not_a_score}", _col("score")),
+            ),
+            Check(
+                score_present & ~scores.in_range(pl.col("score_raw"), scale),
+                "score_out_of_range",
+                pl.format(f"score '{{}}' is outside the {scale} scale", _col("score")),
+            ),
+        ]
+    return EntityPlan(
+        raw=raw,
+        derived=derived,
+        checks=checks,
+        key=["feedback_id"],
+        key_text=pl.col("feedback_id"),
+        reject_id=_col("source_item_id"),
+        sort=["feedback_id"],
+    )
+
+
+def _body_joined(channel: Channel) -> pl.Expr:
+    """The body parts, each cleaned, joined with new lines (empty parts skipped)."""
+    parts = [clean_text_expr(raw_value(source), max_chars=None) for source in sources(channel, "body_text")]
+    if not parts:
+        return pl.lit(None, dtype=pl.String)
+    return parts[0] if len(parts) == 1 else pl.concat_str(parts, separator="\n", ignore_nulls=True)
+
+
+def _finish_body(joined: pl.Expr) -> pl.Expr:
+    """Masked, then capped (masking first, so that the cut never leaves half a phone number)."""
+    return cap_text_expr(mask_pii_expr(pl.when(joined != "").then(joined)))
+
+
+def case_event_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPlan:
+    names = ("case_id", "event_type", "event_at", "feedback_ref", "directorate_id", "department_id")
+    names += ("manager_id", "priority")
+    raw = {f"_raw_{name}": field_value(channel, name) for name in names}
+    event_type = _col("event_type").str.to_lowercase().str.replace_all(r"[ \-]+", "_")
+    derived = {
+        "case_id": _col("case_id"),
+        "event_type": event_type,
+        "event_at": parse_timestamp(_col("event_at"), channel),
+        "feedback_id": _col("feedback_ref"),
+        "directorate_id": _col("directorate_id"),
+        "department_id": _col("department_id"),
+        "manager_id": _col("manager_id"),
+        "priority": _col("priority"),
+    }
+    checks = _missing(channel, ("case_id", "event_type", "event_at"))
+    checks.append(
+        Check(
+            ~pl.col("event_type").is_in(CASE_EVENT_TYPES),
+            "unknown_event_type",
+            pl.format(f"event_type '{{}}' is not one of {', '.join(CASE_EVENT_TYPES)}", _col("event_type")),
+        )
+    )
+    checks += _timestamp_checks(channel, "event_at", as_of)
+    return EntityPlan(
+        raw=raw,
+        derived=derived,
+        checks=checks,
+        key=["case_id", "event_type", "event_at"],
+        key_text=pl.format(
+            "case {} {} at {}",
+            pl.col("case_id"),
+            pl.col("event_type"),
+            pl.col("event_at").dt.strftime(TIMESTAMP_TEXT),
+        ),
+        reject_id=_col("case_id"),
+        sort=["case_id", "event_at", "event_type"],
+    )
+
+
+def order_count_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPlan:
+    raw = {f"_raw_{name}": field_value(channel, name) for name in ("report_month", "directorate_id", "orders_count")}
+    count = scores.parse_number(_col("orders_count"))
+    derived = {
+        "report_month": parse_month(_col("report_month"), channel),
+        "directorate_id": _col("directorate_id"),
+        "orders_count": pl.when((count >= 0) & (count == count.floor()) & (count < 2**53)).then(count).cast(pl.Int64),
+    }
+    this_month = date(as_of.year, as_of.month, 1)
+    checks = _missing(channel, ("report_month", "directorate_id", "orders_count"))
+    checks += [
+        Check(
+            pl.col("report_month").is_null() | (pl.col("report_month") < pl.lit(date(2000, 1, 1))),
+            "bad_timestamp",
+            pl.format("report_month '{}' is not a month (2026-10 or 2026-10-01) from 2000 on", _col("report_month")),
+        ),
+        Check(
+            pl.col("report_month") > pl.lit(this_month),
+            "future_date",
+            pl.format(f"report_month '{{}}' is after the month of as_of ({this_month:%Y-%m})", _col("report_month")),
+        ),
+        Check(
+            pl.col("orders_count").is_null(),
+            "bad_count",
+            pl.format("orders_count '{}' is not a non-negative whole number", _col("orders_count")),
+        ),
+    ]
+    return EntityPlan(
+        raw=raw,
+        derived=derived,
+        checks=checks,
+        key=["report_month", "directorate_id"],
+        key_text=pl.format("month {} directorate {}", pl.col("report_month"), pl.col("directorate_id")),
+        reject_id=pl.concat_str([_col("report_month"), _col("directorate_id")], separator=":", ignore_nulls=True),
+        sort=["report_month", "directorate_id"],
+    )
+
+
+def parse_month(raw: pl.Expr, channel: Channel) -> pl.Expr:
+    """First day of the month from "2026-10", "2026-10-01" (any day), "10.2026", "01.10.2026"."""
+    iso = (
+        raw.str.replace(r"^(\d{4})-(\d{2})$", "${1}-${2}-01")
+        .str.replace(r"^(\d{2})\.(\d{4})$", "${2}-${1}-01")
+        .str.replace(r"^(\d{2})\.(\d{2})\.(\d{4})$", "${3}-${2}-${1}")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2})[T ].*$", "${1}")
+    )
+    parsed = iso.str.to_date("%Y-%m-%d", strict=False)
+    fmt = channel.timestamp_format
+    if fmt and fmt != "epoch":
+        parsed = pl.coalesce(parsed, parse_strptime(raw, fmt, "UTC").dt.date())
+    return parsed.dt.month_start()
+
+
+PLANS: dict[str, PlanBuilder] = {
+    "feedback": feedback_plan,
+    "case_event": case_event_plan,
+    "order_count": order_count_plan,
+}

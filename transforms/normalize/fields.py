@@ -1,0 +1,105 @@
+"""Pull a channel's mapped fields out of the JSON payloads.
+
+A source is a dotted path into one record ("description.comment"); every segment is a key
+(keys may hold spaces, colons, Cyrillic: "№ записи", "im:rating"). A list of sources is joined,
+skipping empty parts. Values come back as text: strings as they are, numbers and booleans as
+their JSON text ("7", "4.5", "true"), objects and lists as JSON; blank text becomes null.
+
+Each payload is parsed once, in one pass that pulls every source the channel maps
+(``extract_sources``). That is the one per-row Python step of normalization, chosen on
+measurement: Polars' ``str.json_path_match`` parses the whole document again for every path,
+and on 100k payloads × 11 paths it took 3.2 s against 0.8 s for one ``json.loads`` pass.
+Everything after it is Polars expressions.
+"""
+
+import json
+from typing import Any
+
+import polars as pl
+
+from transforms.channels.registry import Channel
+
+PAYLOAD_OK = "_payload_ok"
+# Characters trimmed from every extracted value (spelled out: Python and Rust agree on them).
+TRIM_CHARS = " \t\n\r\x0b\x0c\u00a0\u202f\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))
+
+
+def source_column(source: str) -> str:
+    return f"_src:{source}"
+
+
+def sources(channel: Channel, field: str) -> list[str]:
+    mapped = channel.fields.get(field)
+    if mapped is None:
+        return []
+    return [mapped] if isinstance(mapped, str) else list(mapped)
+
+
+def all_sources(channel: Channel) -> list[str]:
+    return sorted({source for field in channel.fields for source in sources(channel, field)})
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)  # floats as JSON writes them, objects, lists
+
+
+def extract_sources(payloads: pl.Series, source_paths: list[str]) -> pl.DataFrame:
+    """One column per source (text or null) and ``_payload_ok`` (the payload is a JSON object)."""
+    columns: list[list[str | None]] = [[] for _ in source_paths]
+    top_level = [(column.append, source) for column, source in zip(columns, source_paths, strict=True)]
+    nested = [(append, tuple(source.split("."))) for append, source in top_level if "." in source]
+    top_level = [(append, source) for append, source in top_level if "." not in source]
+    ok: list[bool] = []
+    loads = json.loads
+    for payload in payloads.to_list():
+        try:
+            record = loads(payload) if payload is not None else None
+        except (ValueError, TypeError, RecursionError):
+            record = None
+        if type(record) is not dict:
+            ok.append(False)
+            for column in columns:
+                column.append(None)
+            continue
+        ok.append(True)
+        get = record.get
+        for append, key in top_level:
+            value = get(key)
+            append(value if value is None or type(value) is str else _as_text(value))
+        for append, path in nested:
+            value = record
+            for key in path:
+                value = value.get(key) if type(value) is dict else None
+            append(value if value is None or type(value) is str else _as_text(value))
+    data: dict[str, Any] = {PAYLOAD_OK: ok}
+    data.update({source_column(source): column for source, column in zip(source_paths, columns, strict=True)})
+    schema = {PAYLOAD_OK: pl.Boolean, **{source_column(source): pl.String for source in source_paths}}
+    return pl.DataFrame(data, schema=schema)
+
+
+def raw_value(source: str) -> pl.Expr:
+    """The text at ``source``, trimmed; null when absent, null or blank."""
+    value = pl.col(source_column(source)).str.strip_chars(TRIM_CHARS)
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def field_value(channel: Channel, field: str, separator: str = " ") -> pl.Expr:
+    """A mapped field as text (list sources joined, empty parts skipped); null when unmapped."""
+    parts = [raw_value(source) for source in sources(channel, field)]
+    if not parts:
+        return pl.lit(None, dtype=pl.String)
+    if len(parts) == 1:
+        return parts[0]
+    joined = pl.concat_str(parts, separator=separator, ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def describe_source(channel: Channel, field: str) -> str:
+    """How a field is mapped, for reject details: "'submitted_at'" or "'Дата' + 'Время'"."""
+    return " + ".join(repr(source) for source in sources(channel, field)) or "(not mapped)"

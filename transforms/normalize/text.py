@@ -1,0 +1,165 @@
+"""Text hygiene for free text: HTML to text, control characters out, whitespace collapsed, capped.
+
+``clean_text`` is the definition (one string); ``clean_text_expr`` is the same rule on a Polars
+column, vectorised except for the rows that hold HTML, which go through ``html_to_text``
+(stdlib ``html.parser``) one distinct value at a time. Tests hold the two equal.
+
+Whitespace: runs of horizontal white space become one space, each line is trimmed, line breaks
+(CR, LF, CRLF, U+2028/9) become "\\n", and more than one empty line in a row becomes one, so
+paragraphs survive. The character classes are spelled out (not ``\\s``) so that Python's ``re``
+and Polars' Rust regex agree exactly.
+
+Formulas are not altered here: a comment "=SUM(A1)" is what the customer wrote. They are
+neutralized where text is written to a spreadsheet; ``is_formula_like`` tells which ones.
+"""
+
+import re
+from html.parser import HTMLParser
+
+import polars as pl
+
+MAX_TEXT_CHARS = 5_000
+ELLIPSIS = "…"
+
+# C0 controls except TAB/LF/CR, DEL, C1 controls, zero-width space, BOM, soft hyphen.
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\u00ad]"
+_SPACES = r"\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"  # horizontal white space but " "
+# A run of horizontal white space other than one plain space (a lone " " is left alone: cheaper).
+HORIZONTAL_SPACE = rf"[ ]*[{_SPACES}][ {_SPACES}]*|[ ]{{2,}}"
+LINE_BREAK = r"\r\n|\r|\u2028|\u2029"
+SPACE_AROUND_NEWLINE = " ?\n ?"
+BLANK_LINES = "\n{3,}"
+# Something that makes the text HTML: a tag, a comment or an entity.
+HTML_MARKUP = r"<[A-Za-z!/?][^>]*>|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
+
+_CONTROL = re.compile(CONTROL_CHARS)
+_HORIZONTAL = re.compile(HORIZONTAL_SPACE)
+_LINE_BREAK = re.compile(LINE_BREAK)
+_AROUND_NEWLINE = re.compile(SPACE_AROUND_NEWLINE)
+_BLANK_LINES = re.compile(BLANK_LINES)
+_HTML = re.compile(HTML_MARKUP)
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
+
+
+class _TextExtractor(HTMLParser):
+    """Collect the text of an HTML fragment; script/style contents are dropped."""
+
+    SKIP = frozenset({"script", "style", "head", "title", "noscript", "template"})
+    BLOCK = frozenset(
+        {"br", "p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"}
+        | {"blockquote", "pre", "section", "article", "header", "footer", "hr", "dt", "dd"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """The visible text of an HTML fragment (entities decoded, block tags as line breaks)."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)  # convert_charrefs=True has already run html.unescape
+
+
+def looks_like_html(text: str) -> bool:
+    return _HTML.search(text) is not None
+
+
+def clean_text(text: str | None, max_chars: int | None = MAX_TEXT_CHARS) -> str | None:
+    """Hygiene for one string; None for None or for text that is empty once cleaned."""
+    if text is None:
+        return None
+    if looks_like_html(text):
+        text = html_to_text(text)
+    text = _CONTROL.sub("", text)
+    text = _LINE_BREAK.sub("\n", text)
+    text = _HORIZONTAL.sub(" ", text)
+    text = _AROUND_NEWLINE.sub("\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
+    text = text.strip(" \n")
+    if not text:
+        return None
+    return cap_text(text, max_chars)
+
+
+def cap_text(text: str, max_chars: int | None = MAX_TEXT_CHARS) -> str:
+    if max_chars is not None and len(text) > max_chars:
+        return text[: max_chars - len(ELLIPSIS)] + ELLIPSIS
+    return text
+
+
+def clean_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Series:
+    """``clean_text`` over a String Series: Rust regex, Python only for the rows holding HTML."""
+    name = values.name
+    values = values.cast(pl.String)
+    has_html = values.str.contains(HTML_MARKUP).fill_null(False)
+    if has_html.any():
+        markup = values.filter(has_html).unique().to_list()
+        as_text = {value: html_to_text(value) for value in markup}
+        values = pl.select(
+            pl.when(has_html).then(values.replace_strict(as_text, default=None)).otherwise(values)
+        ).to_series()
+    values = (
+        values.str.replace_all(CONTROL_CHARS, "")
+        .str.replace_all(LINE_BREAK, "\n")
+        .str.replace_all(HORIZONTAL_SPACE, " ")
+        .str.replace_all(SPACE_AROUND_NEWLINE, "\n")
+        .str.replace_all(BLANK_LINES, "\n\n")
+        .str.strip_chars(" \n")
+    )
+    values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
+    return cap_text_series(values, max_chars).rename(name)
+
+
+def cap_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Series:
+    if max_chars is None:
+        return values
+    too_long = (values.str.len_chars() > max_chars).fill_null(False)
+    if not too_long.any():
+        return values
+    capped = values.str.slice(0, max_chars - len(ELLIPSIS)) + ELLIPSIS
+    return pl.select(pl.when(too_long).then(capped).otherwise(values)).to_series().rename(values.name)
+
+
+def clean_text_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Expr:
+    """``clean_text`` on a String column (each step materialized once, see clean_text_series)."""
+    return expr.map_batches(
+        lambda values: clean_text_series(values, max_chars), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def cap_text_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Expr:
+    return expr.map_batches(
+        lambda values: cap_text_series(values, max_chars), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def is_formula_like(text: str | None) -> bool:
+    """True when a spreadsheet would run the text as a formula (starts with = + - @ TAB CR)."""
+    return bool(text) and text.startswith(FORMULA_PREFIXES)

@@ -1,0 +1,122 @@
+"""CSV exports: any delimiter, quoted fields holding delimiters and new lines, CRLF.
+
+The stdlib ``csv`` module in strict mode reads the file (not polars: one malformed row must
+become one RecordError, not a failed file). The first non-blank row is the header; names are
+stripped of whitespace and a stray BOM. A record maps header → cell text. Blank rows and rows
+of only empty cells are skipped; a row with more or fewer cells than the header is a RecordError
+(a trailing empty cell left by a trailing delimiter is tolerated).
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+from transforms.channels.registry import ReaderOptions
+from transforms.readers.base import ReadResult, RecordError, UnreadableFile, excerpt
+from transforms.readers.encoding import decode_text
+
+SNIFF_DELIMITERS = ",;\t|"
+SNIFF_SAMPLE_CHARS = 64 * 1024
+
+
+def read(data: bytes, options: ReaderOptions) -> ReadResult:
+    text = decode_text(data, options.encoding)
+    delimiter = options.delimiter or sniff_delimiter(text)
+    if len(delimiter) != 1:
+        raise UnreadableFile("bad_delimiter", f"reader.delimiter must be one character, got {delimiter!r}")
+    result = ReadResult()
+    rows = _rows(text, delimiter)
+    header: list[str] | None = None
+    index = 0
+    for row, error in rows:
+        if error is not None:
+            if header is None:
+                raise UnreadableFile("broken_csv", f"the header row cannot be parsed: {error}")
+            result.errors.append(RecordError(index, excerpt(row_text(row, delimiter)), "broken_csv_row", error))
+            index += 1
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = _header(row)
+            continue
+        cells = _fit(row, header)
+        if cells is None:
+            result.errors.append(
+                RecordError(
+                    index,
+                    excerpt(row_text(row, delimiter)),
+                    "wrong_cell_count",
+                    f"{len(row)} cells where the header has {len(header)} (delimiter {delimiter!r})",
+                )
+            )
+        else:
+            result.add(index, dict(zip(header, cells, strict=True)))
+        index += 1
+    return result
+
+
+def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], str | None]]:
+    """Yield (cells, None) per row, or (what was read, error) for a row the csv module refused."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    physical_lines: list[str] = []
+    while True:
+        line = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if not physical_lines:
+                physical_lines = re.split(r"\r\n|\r|\n", text)
+            first_line = physical_lines[line] if line < len(physical_lines) else ""
+            yield [first_line], f"line {line + 1}: {exc}"
+            if reader.line_num == line:  # no progress: give up rather than loop
+                return
+            continue
+        yield row, None
+
+
+def _header(row: list[str]) -> list[str]:
+    names = [cell.strip().lstrip("\ufeff").strip() for cell in row]
+    while names and not names[-1]:
+        names.pop()  # "a;b;c;" leaves one empty trailing name
+    seen: dict[str, int] = {}
+    unique = []
+    for position, name in enumerate(names, start=1):
+        name = name or f"column_{position}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        unique.append(name)
+    return unique
+
+
+def _fit(row: list[str], header: list[str]) -> list[str] | None:
+    if len(row) == len(header):
+        return row
+    if len(row) > len(header) and not any(cell.strip() for cell in row[len(header) :]):
+        return row[: len(header)]
+    return None
+
+
+def row_text(row: list[str], delimiter: str) -> str:
+    return delimiter.join(row)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the first lines: csv.Sniffer, else the commonest candidate in the header."""
+    sample = text[:SNIFF_SAMPLE_CHARS]
+    if len(text) > SNIFF_SAMPLE_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    first_line = next((line for line in sample.splitlines() if line.strip()), "")
+    counts = {candidate: first_line.count(candidate) for candidate in SNIFF_DELIMITERS}
+    best = max(counts, key=lambda candidate: counts[candidate])
+    return best if counts[best] else ","

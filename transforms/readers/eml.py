@@ -1,0 +1,153 @@
+"""E-mail messages (.eml, RFC 5322): one file, one record.
+
+Record: ``message_id`` (angle brackets dropped; a file without one gets
+``"sha256:<32 hex of the file's bytes>"``, stable across re-landings), ``date`` (the Date header
+as written; the normalizer parses RFC 2822), ``from_address``, ``from_name``, ``subject``
+(RFC 2047 decoded), ``body`` and ``attachments_count``.
+
+The body prefers text/plain, else text/html turned into text. Each part is decoded with its
+declared charset (cp1251, KOI8-R, UTF-8, ...); a part whose charset is missing, unknown or wrong
+falls back to the same detection as the text formats (UTF-8, else Russian cp1251), and only then
+to replacement characters. Headers with raw 8-bit bytes (no RFC 2047) are recovered the same way.
+Attachments are not read, only counted.
+"""
+
+import email
+import hashlib
+from email import policy
+from email.message import EmailMessage, Message
+from typing import Any
+
+from transforms.channels.registry import ReaderOptions
+from transforms.normalize.text import html_to_text
+from transforms.readers.base import ReadResult, UnreadableFile
+from transforms.readers.encoding import decode_text
+
+KNOWN_HEADERS = ("from", "date", "subject", "message-id", "to", "received", "mime-version")
+
+
+def read(data: bytes, options: ReaderOptions) -> ReadResult:
+    record = parse_message(data)
+    return ReadResult(records=[record], attachments_count=record["attachments_count"], record_indexes=[0])
+
+
+def parse_message(data: bytes) -> dict[str, Any]:
+    if not data.strip():
+        raise UnreadableFile("not_an_email", "the file is empty")
+    message = email.message_from_bytes(data, policy=policy.default)
+    names = [name.lower() for name in message.keys()]  # noqa: SIM118 - a Message is not a dict
+    if not any(name in KNOWN_HEADERS for name in names):
+        raise UnreadableFile("not_an_email", "no e-mail headers (From, Date, Subject, Message-ID) found")
+    body_part = _body_part(message)
+    from_address, from_name = _sender(message)
+    message_id = (_header(message, "Message-ID") or "").strip().strip("<>").strip()
+    return {
+        "message_id": message_id or f"sha256:{hashlib.sha256(data).hexdigest()[:32]}",
+        "date": _header(message, "Date"),
+        "from_address": from_address,
+        "from_name": from_name,
+        "subject": _header(message, "Subject"),
+        "body": _part_text(body_part) if body_part is not None else None,
+        "attachments_count": _count_attachments(message, body_part),
+    }
+
+
+def _header(message: Message, name: str) -> str | None:
+    """A header's decoded text; raw 8-bit header bytes are recovered, not replaced."""
+    raw = next((value for key, value in message.raw_items() if key.lower() == name.lower()), None)
+    if raw is None:
+        return None
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        # Undeclared 8-bit bytes (common in Russian mail): the policy would turn them into U+FFFD.
+        text = _recover_8bit(raw)
+    else:
+        try:
+            text = str(message.get(name))
+        except Exception:  # the default policy's header parser can raise on badly broken headers
+            text = raw
+    text = " ".join(text.split())  # unfold continuation lines
+    return text or None
+
+
+def _recover_8bit(text: str) -> str:
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return decode_text(raw)
+    except UnreadableFile:
+        return raw.decode("utf-8", "replace")
+
+
+def _sender(message: Message) -> tuple[str | None, str | None]:
+    raw = next((value for key, value in message.raw_items() if key.lower() == "from"), None)
+    addresses: tuple = ()
+    if raw is not None and not any("\udc80" <= ch <= "\udcff" for ch in raw):
+        try:
+            addresses = getattr(message.get("From"), "addresses", ())
+        except Exception:
+            addresses = ()
+    if addresses:
+        return (addresses[0].addr_spec or None, addresses[0].display_name or None)
+    text = _header(message, "From")
+    if text is None:
+        return None, None
+    name, address = email.utils.parseaddr(text)
+    return (address or None, name or None)
+
+
+def _body_part(message: Message) -> Message | None:
+    if isinstance(message, EmailMessage):
+        try:
+            return message.get_body(preferencelist=("plain", "html"))
+        except Exception:
+            pass
+    for part in message.walk():
+        if part.get_content_type() in ("text/plain", "text/html") and not part.is_attachment():
+            return part
+    return None
+
+
+def _part_text(part: Message) -> str | None:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return None
+    text = _decode_part(payload, part.get_content_charset())
+    if part.get_content_subtype() == "html":
+        text = html_to_text(text)
+    return text
+
+
+def _decode_part(payload: bytes, charset: str | None) -> str:
+    if charset:
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return decode_text(payload)
+    except UnreadableFile:
+        return payload.decode(_known(charset) or "utf-8", "replace")
+
+
+def _known(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    try:
+        "".encode(charset)
+    except LookupError:
+        return None
+    return charset
+
+
+def _count_attachments(message: Message, body_part: Message | None) -> int:
+    count = 0
+    for part in message.walk():
+        if part is body_part:
+            continue
+        if part.get_content_type() == "message/rfc822":
+            count += 1
+            continue
+        if part.is_multipart():
+            continue
+        if part.is_attachment() or part.get_filename() or part.get_content_maintype() != "text":
+            count += 1
+    return count

@@ -1,0 +1,44 @@
+"""JSON Lines: one JSON object per line. A broken line is a RecordError; the others load.
+
+Blank lines are ignored and do not count as records. Lines are split on \\n only (a JSON
+string may hold U+2028), and a trailing \\r is dropped (CRLF files).
+"""
+
+import json
+
+from transforms.channels.registry import ReaderOptions
+from transforms.readers.base import ReadResult, RecordError, excerpt
+from transforms.readers.encoding import decode_text
+from transforms.readers.json_pages import loads
+
+
+def read(data: bytes, options: ReaderOptions) -> ReadResult:
+    text = decode_text(data, options.encoding)
+    result = ReadResult()
+    index = 0
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        try:
+            item = loads(line)
+        except json.JSONDecodeError as exc:
+            result.errors.append(
+                RecordError(index, excerpt(line), "broken_json", f"line {line_number} col {exc.colno}: {exc.msg}")
+            )
+        except ValueError as exc:
+            result.errors.append(RecordError(index, excerpt(line), "broken_json", f"line {line_number}: {exc}"))
+        else:
+            if isinstance(item, dict):
+                result.add(index, item)
+            else:
+                result.errors.append(
+                    RecordError(
+                        index,
+                        excerpt(line),
+                        "not_an_object",
+                        f"line {line_number} is a JSON {type(item).__name__}, not an object",
+                    )
+                )
+        index += 1
+    return result

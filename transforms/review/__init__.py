@@ -1,0 +1,17 @@
+from transforms.review.monthly import (
+    NPS_SMALL_SAMPLE_ANSWERS,
+    format_decimal,
+    format_int,
+    format_percent,
+    month_title,
+    render_monthly_review,
+)
+
+__all__ = [
+    "NPS_SMALL_SAMPLE_ANSWERS",
+    "format_decimal",
+    "format_int",
+    "format_percent",
+    "month_title",
+    "render_monthly_review",
+]
