@@ -11,8 +11,10 @@ UV         := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 VENV       := .venv
 STAMP      := $(VENV)/.synced-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('uv.lock','rb').read()).hexdigest()[:12])")
 
-export UV_COMPILE_BYTECODE := 1          # without it imports take 2-3x longer (PYTHONDONTWRITEBYTECODE)
-export UV_PYTHON_DOWNLOADS := never      # use the machine's python3; never fetch an interpreter
+# Compile bytecode at install: with PYTHONDONTWRITEBYTECODE set, imports are otherwise 2-3x slower.
+export UV_COMPILE_BYTECODE := 1
+# Use the machine's python3; never download an interpreter.
+export UV_PYTHON_DOWNLOADS := never
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1

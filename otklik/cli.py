@@ -37,6 +37,7 @@ def generate(
     items: Annotated[int, typer.Option(min=1, help="Feedback items to generate across all channels.")] = 25_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
     landing: LandingOption = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the channel folders' files if there are any.")] = False,
 ) -> None:
     """Write a deterministic sample landing folder of native-format channel exports."""
     from flows.settings import landing_dir
@@ -45,14 +46,19 @@ def generate(
     target = landing or landing_dir()
     with console.status(f"Generating {items:,} items for {month} into {target} ..."):
         started = time.perf_counter()
-        summary = generate_landing(target, month=month, items=items, seed=seed)
-    console.print(summary.as_table() if hasattr(summary, "as_table") else summary)
+        try:
+            summary = generate_landing(target, month=month, items=items, seed=seed, overwrite=overwrite)
+        except FileExistsError as exc:
+            _fail(f"{exc} (use --overwrite to replace the sample files)")
+    console.print(summary.as_table())
     console.print(f"Wrote {target} in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()
 def ingest(
-    group: Annotated[str | None, typer.Option(help="Only this schedule group (every_15_minutes, hourly, daily).")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Only this schedule group (every_15_minutes, hourly, daily).")
+    ] = None,
     landing: LandingOption = None,
 ) -> None:
     """Load new landed files into raw (a file already loaded is skipped by its content hash)."""

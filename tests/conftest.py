@@ -12,7 +12,7 @@ os.environ.setdefault("PREFECT_HOME", str(Path(__file__).resolve().parent.parent
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from warehouse import connect_memory  # noqa: E402
+from warehouse import connect_memory
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

@@ -1,0 +1,201 @@
+"""Run suite modules with GX (imported lazily) and turn GX's results into ExpectationResults.
+
+One ephemeral context per call: a DuckDB datasource on the caller's connection, then per suite
+module a query asset, the suite, a validation definition and a checkpoint (which also builds Data
+Docs into ``docs_dir`` when given). Part of ``expectations.validate``; the DuckDB hack is in gx_duckdb.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import duckdb
+
+from expectations.gx_duckdb import add_duckdb_datasource, add_table_batch, close_datasource, new_context
+from expectations.severity import CRITICAL, SEVERITIES
+from expectations.validate import RESULT_FORMAT, SAMPLE_SIZE, ExpectationResult, table_exists
+
+DOCS_SITE = "otklik"
+# Suite kwargs that say nothing an engineer needs in a one-line message.
+_QUIET_KWARGS = {"column", "column_list", "batch_id", "result_format", "catch_exceptions", "include_config"}
+
+
+def run_suites(
+    con: duckdb.DuckDBPyConnection,
+    modules: list[ModuleType],
+    *,
+    as_of: datetime,
+    run_id: str | None,
+    docs_dir: Path | None,
+) -> tuple[list[ExpectationResult], dict[str, str]]:
+    """Validate each module's TABLE with its suite; return results and {suite: docs page path}."""
+    context = new_context()
+    if docs_dir is not None:
+        context.add_data_docs_site(DOCS_SITE, _site_config(docs_dir))
+    datasource = add_duckdb_datasource(context, con)
+    results: list[ExpectationResult] = []
+    pages: dict[str, str] = {}
+    try:
+        for module in modules:
+            suite = module.build_suite()
+            check_tags(suite, module.TABLE)
+            if not table_exists(con, module.TABLE):
+                results.append(_missing_table(module.TABLE))
+                continue
+            table_results, pages[module.TABLE] = _validate_table(
+                context, datasource, module, suite, as_of=as_of, run_id=run_id, docs=docs_dir is not None
+            )
+            results += table_results
+    finally:
+        close_datasource(datasource)
+    return results, pages
+
+
+def _validate_table(
+    context: Any,
+    datasource: Any,
+    module: ModuleType,
+    suite: Any,
+    *,
+    as_of: datetime,
+    run_id: str | None,
+    docs: bool,
+) -> tuple[list[ExpectationResult], str]:
+    import great_expectations as gx
+
+    suite = context.suites.add(suite)
+    batch = add_table_batch(datasource, module.TABLE)
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=module.TABLE, data=batch, suite=suite))
+    # One checkpoint per table: the result format names the table's key columns, so that a sample
+    # shows which rows are bad, not only which values.
+    keys = list(getattr(module, "KEY_COLUMNS", ()))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=module.TABLE,
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])] if docs else [],
+            result_format={**RESULT_FORMAT, "unexpected_index_column_names": keys} if keys else RESULT_FORMAT,
+        )
+    )
+    outcome = checkpoint.run(
+        expectation_parameters={"as_of": as_of}, run_id=gx.RunIdentifier(run_name=run_id or "adhoc")
+    )
+    [(identifier, validation)] = outcome.run_results.items()
+    order = {e.id: i for i, e in enumerate(suite.expectations)}
+    ordered = sorted(validation.results, key=lambda r: order.get(r.expectation_config.id, len(order)))
+    page = "validations/" + "/".join(identifier.to_tuple()) + ".html"
+    return [to_result(module.TABLE, r) for r in ordered], page
+
+
+def _site_config(docs_dir: Path) -> dict[str, Any]:
+    return {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+
+
+def check_tags(suite: Any, table: str) -> None:
+    """Every expectation must say how bad its failure is, and why; a suite without is a bug."""
+    for expectation in suite.expectations:
+        meta = expectation.meta or {}
+        if meta.get("severity") not in SEVERITIES or not meta.get("why"):
+            raise ValueError(
+                f"{table}: {expectation.expectation_type} on {getattr(expectation, 'column', None)} needs "
+                f"meta=critical('why') or warning('why') from expectations.severity"
+            )
+
+
+def to_result(suite_name: str, result: Any) -> ExpectationResult:
+    config = result.expectation_config
+    kwargs = dict(config.kwargs)
+    meta = config.meta or {}
+    column = kwargs.get("column") or ", ".join(kwargs.get("column_list") or []) or None
+    summary = result.result or {}
+    errors = _exception_messages(result.exception_info)
+    unexpected = summary.get("unexpected_count")
+    elements = summary.get("element_count")
+    if errors:
+        observed = f"error: {errors[0]}"
+    elif unexpected is not None and elements is not None:
+        share = 100 * unexpected / elements if elements else 0.0
+        percent = "<0.01" if 0 < share < 0.01 else f"{share:.2f}"
+        observed = f"{unexpected} of {elements} rows unexpected ({percent}%)"
+    else:
+        observed = str(summary.get("observed_value"))
+    return ExpectationResult(
+        suite=suite_name,
+        expectation=config.type,
+        column=column,
+        severity=meta.get("severity", CRITICAL),
+        success=bool(result.success) and not errors,
+        why=meta.get("why", ""),
+        observed_value=observed,
+        unexpected_count=unexpected,
+        element_count=elements,
+        sample=[] if result.success else _sample(summary),
+        detail=describe_kwargs(kwargs),
+    )
+
+
+def _sample(summary: dict[str, Any]) -> list[Any]:
+    """A few bad rows by key (when the suite names KEY_COLUMNS), else a few distinct bad values."""
+    rows = summary.get("partial_unexpected_index_list")
+    if rows:
+        values = rows
+    else:
+        counts = summary.get("partial_unexpected_counts")
+        values = [c["value"] for c in counts] if counts else summary.get("partial_unexpected_list") or []
+    distinct: list[Any] = []
+    for value in values:
+        if value is not None and value not in distinct:
+            distinct.append(value)
+    return distinct[:SAMPLE_SIZE]
+
+
+def describe_kwargs(kwargs: dict[str, Any]) -> str:
+    parts = []
+    for key, value in kwargs.items():
+        if key in _QUIET_KWARGS or value is None:
+            continue
+        if isinstance(value, dict) and "$PARAMETER" in value:
+            value = "$" + str(value["$PARAMETER"])
+        elif key == "row_condition":
+            value = _describe_condition(value)
+        elif isinstance(value, list | tuple | set) and len(value) > 8:
+            value = f"[{len(value)} allowed values]"
+        parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def _describe_condition(condition: Any) -> str:
+    """``has_text == True`` rather than GX's serialised dict; anything else as GX prints it."""
+    if isinstance(condition, dict) and {"column", "operator", "parameter"} <= set(condition):
+        column = condition["column"].get("name") if isinstance(condition["column"], dict) else condition["column"]
+        return f"{column} {condition['operator']} {condition['parameter']!r}"
+    return str(condition)
+
+
+def _exception_messages(info: Any) -> list[str]:
+    """GX nests exception info either flat or per metric; collect the messages of raised ones."""
+    if not isinstance(info, dict):
+        return []
+    if "raised_exception" in info:
+        message = info.get("exception_message")
+        return [str(message).strip().splitlines()[-1][:300]] if info.get("raised_exception") and message else []
+    return [m for value in info.values() for m in _exception_messages(value)]
+
+
+def _missing_table(table: str) -> ExpectationResult:
+    return ExpectationResult(
+        suite=table,
+        expectation="expect_table_to_exist",
+        column=None,
+        severity=CRITICAL,
+        success=False,
+        why="a table with a suite must be built before its layer is validated",
+        observed_value="table not found",
+    )

@@ -1,0 +1,1 @@
+"""Expectations for the marts layer: one suite module per table, plus assert_*.sql checks."""

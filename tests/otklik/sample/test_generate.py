@@ -1,0 +1,426 @@
+"""The sample generator: every channel, its native format as channels.yaml describes it, determinism,
+case events that point at real items, and the planted bad records where the summary says."""
+
+import csv
+import email
+import io
+import json
+import random
+from collections import defaultdict
+from datetime import datetime
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import fastexcel
+import pytest
+
+from otklik.sample import GenerationSummary, generate_landing, texts
+from otklik.sample.cases import EMAIL_REF_KEEPS_ANGLE_BRACKETS
+from otklik.sample.generate import BAD_PLAN
+from transforms.channels import Channel, load_channels
+
+ITEMS = 400
+MONTH = "2026-10"
+MOSCOW = ZoneInfo("Europe/Moscow")
+MONTH_START = datetime(2026, 10, 1, tzinfo=MOSCOW)
+MONTH_END = datetime(2026, 11, 1, tzinfo=MOSCOW)
+PROBLEMS = {"out_of_range_score", "missing_id", "duplicate", "future_date", "broken_json"}
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerationSummary]:
+    path = tmp_path_factory.mktemp("landing")
+    return path, generate_landing(path, month=MONTH, items=ITEMS, seed=7, truth=True)
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough items for the rare things (quoting, markup, formulas) and the daily rhythm to show."""
+    path = tmp_path_factory.mktemp("large")
+    generate_landing(path, month=MONTH, items=4000, seed=3)
+    return path
+
+
+# -- small independent readers: records of a channel's files as dicts, broken lines skipped
+
+
+def _records(channel: Channel, path: Path) -> list[dict[str, Any]]:
+    data = path.read_bytes()
+    if channel.format == "csv":
+        text = data.decode(channel.reader.encoding or "utf-8")
+        return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=channel.reader.delimiter or ","))
+    if channel.format == "jsonl":
+        records = []
+        for line in data.decode("utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+    if channel.format == "json_pages":
+        page: Any = json.loads(data)
+        for key in (channel.reader.records_path or "").split("."):
+            page = page[key] if key else page
+        return list(page)
+    if channel.format == "xlsx":
+        frame = fastexcel.read_excel(data).load_sheet(0, dtypes="string").to_polars()
+        return frame.to_dicts()
+    if channel.format == "eml":
+        message = email.message_from_bytes(data)
+        return [{"message_id": message["Message-ID"] or "", "date": message["Date"]}]
+    raise AssertionError(f"no test reader for {channel.format}")
+
+
+def _get(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _channel_records(root: Path, channel: Channel) -> list[dict[str, Any]]:
+    return [r for path in sorted((root / channel.id).iterdir()) for r in _records(channel, path)]
+
+
+def _received_at(channel: Channel, record: dict[str, Any]) -> datetime:
+    source = channel.fields["received_at"]
+    if channel.format == "eml":
+        return email.utils.parsedate_to_datetime(record["date"])
+    raw = " ".join(str(_get(record, path)) for path in ([source] if isinstance(source, str) else source))
+    if channel.timestamp_format == "epoch":
+        return datetime.fromtimestamp(int(raw), ZoneInfo("UTC"))
+    if channel.timestamp_format is None:
+        return datetime.fromisoformat(raw)
+    zone = ZoneInfo(channel.timezone)
+    try:
+        return datetime.strptime(raw, channel.timestamp_format).replace(tzinfo=zone)
+    except ValueError:  # an Excel date cell comes back as ISO
+        return datetime.fromisoformat(raw[:10]).replace(tzinfo=zone)
+
+
+def _crm_ref(feedback_id: str) -> str:
+    """How the CRM export writes an item's feedback id (see cases.EMAIL_REF_KEEPS_ANGLE_BRACKETS)."""
+    if feedback_id.startswith("email_inbox:") and not EMAIL_REF_KEEPS_ANGLE_BRACKETS:
+        return feedback_id.replace(":<", ":", 1).removesuffix(">")
+    return feedback_id
+
+
+def _id_path(channel: Channel) -> str:
+    source = channel.fields["source_item_id"]
+    assert isinstance(source, str)
+    return source
+
+
+# -- tests
+
+
+def test_every_channel_in_the_registry_gets_files_its_reader_picks_up(landing) -> None:
+    root, summary = landing
+    for channel in load_channels():
+        files = sorted((root / channel.id).iterdir())
+        assert files, channel.id
+        assert all(fnmatch(f.name, channel.reader.file_glob) for f in files), channel.id
+        assert set(summary.channel(channel.id).files) == set(files)
+
+
+def test_files_carry_every_mapped_source_field(landing) -> None:
+    root, _ = landing
+    for channel in load_channels():
+        if channel.format == "eml":
+            continue  # the eml reader derives its fields from headers
+        records = _channel_records(root, channel)
+        for name, source in channel.fields.items():
+            for path in [source] if isinstance(source, str) else source:
+                assert any(_get(r, path) not in (None, "") for r in records), f"{channel.id}.{name}: {path}"
+
+
+def test_same_seed_gives_byte_identical_files(landing, tmp_path: Path) -> None:
+    root, _ = landing
+    generate_landing(tmp_path, month=MONTH, items=ITEMS, seed=7, truth=True)
+    first = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+
+
+def test_another_seed_gives_other_data(landing, tmp_path: Path) -> None:
+    root, _ = landing
+    generate_landing(tmp_path, month=MONTH, items=ITEMS, seed=8)
+    name = "web_form/feedback_form_2026-10-05.csv"
+    assert (root / name).read_bytes() != (tmp_path / name).read_bytes()
+
+
+def test_ivr_export_is_cp1251_semicolon_crlf(landing) -> None:
+    root, _ = landing
+    for path in sorted((root / "ivr_post_call_survey").iterdir()):
+        data = path.read_bytes()
+        with pytest.raises(UnicodeDecodeError):
+            data.decode("utf-8")
+        assert data.count(b"\n") == data.count(b"\r\n")
+        text = data.decode("cp1251")
+        assert text.splitlines()[0] == "ИД звонка;Дата;Время;Номер телефона;Оценка;Комментарий оператора"
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True))
+        assert {len(row) for row in rows} == {6}
+
+
+def test_ivr_comments_exercise_quoting(large: Path) -> None:
+    text = "".join(p.read_bytes().decode("cp1251") for p in (large / "ivr_post_call_survey").iterdir())
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    comments = [row[5] for row in rows]
+    assert any(";" in c for c in comments)
+    assert any('"' in c for c in comments)
+
+
+def test_valid_items_add_up_to_the_items_asked_for(landing) -> None:
+    root, summary = landing
+    assert summary.items == ITEMS
+    feedback = [c for c in load_channels() if c.entity == "feedback"]
+    assert sum(summary.channel(c.id).valid for c in feedback) == ITEMS
+    planted = sum(1 for b in summary.bad_records if b.problem != "broken_json")  # the test reader skips those
+    written = sum(len(_channel_records(root, c)) for c in feedback)
+    assert written == ITEMS + planted
+    assert summary.channel("web_form").valid > summary.channel("store_complaint_book").valid
+
+
+def test_timestamps_of_valid_items_fall_in_the_month(landing) -> None:
+    root, summary = landing
+    future = {b.source_item_id for b in summary.bad_records if b.problem == "future_date"}
+    for channel in load_channels():
+        if channel.entity != "feedback":
+            continue
+        for record in _channel_records(root, channel):
+            if str(_get(record, _id_path(channel))) in future:
+                assert _received_at(channel, record).year == 2062
+                continue
+            at = _received_at(channel, record)
+            assert MONTH_START <= at < MONTH_END, (channel.id, record)
+
+
+def test_every_case_event_points_at_an_item_in_the_files(landing) -> None:
+    root, _ = landing
+    known = set()
+    for channel in load_channels():
+        if channel.entity == "feedback":
+            known |= {f"{channel.id}:{_get(r, _id_path(channel))}" for r in _channel_records(root, channel)}
+    events = _channel_records(root, next(c for c in load_channels() if c.id == "crm_case_events"))
+    assert events
+    known = {_crm_ref(ref) for ref in known}
+    assert {e["feedback_id"] for e in events} <= known
+    emails = [e["feedback_id"] for e in events if e["feedback_id"].startswith("email_inbox:")]
+    assert emails
+    if EMAIL_REF_KEEPS_ANGLE_BRACKETS:  # the Message-ID exactly as written
+        assert all(ref.startswith("email_inbox:<") and ref.endswith(">") for ref in emails)
+
+
+def test_case_events_follow_the_case_lifecycle_in_time_order(landing) -> None:
+    root, summary = landing
+    channel = next(c for c in load_channels() if c.id == "crm_case_events")
+    by_case: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for event in _channel_records(root, channel):
+        by_case[event["case_id"]].append((datetime.fromisoformat(event["event_at"]), event["event"]))
+    assert len(by_case) == summary.cases
+    for case_id, events in by_case.items():
+        times = [at for at, _ in events]
+        assert times == sorted(times) and len(set(times)) == len(times), case_id
+        names = [name for _, name in events]
+        assert names[0] == "opened" and names.count("opened") == 1, case_id
+        for i, name in enumerate(names):
+            if name == "closed":
+                assert names[i - 1] == "resolved", case_id
+            if name == "reopened":
+                assert names[i - 1] == "closed", case_id
+        assert all(MONTH_START <= at < MONTH_END for at in times)
+
+
+def test_every_complaint_question_and_contact_request_opens_one_case(landing) -> None:
+    root, _ = landing
+    truth = list(csv.DictReader((root / ".truth" / "items.csv").open(encoding="utf-8")))
+    channel = next(c for c in load_channels() if c.id == "crm_case_events")
+    events = _channel_records(root, channel)
+    opened = [e["feedback_id"] for e in events if e["event"] == "opened"]
+    assert len(opened) == len(set(opened))
+    expected = {_crm_ref(t["feedback_id"]) for t in truth if t["opens_case"] == "1"}
+    # an item of the month's last hours may get its case next month
+    late = {_crm_ref(t["feedback_id"]) for t in truth if t["received_at"] >= "2026-10-31"}
+    assert expected - late <= set(opened) <= expected
+    assert {t["kind"] for t in truth if _crm_ref(t["feedback_id"]) in set(opened)} >= {
+        "complaint",
+        "question",
+    }
+
+
+def test_case_owners_come_from_the_org(landing) -> None:
+    from transforms.org import load_org
+
+    org = load_org()
+    departments = {dep.id: d.id for d in org.directorates for dep in d.departments}
+    managers = {m.id: m.department_id for m in org.managers}
+    root, _ = landing
+    channel = next(c for c in load_channels() if c.id == "crm_case_events")
+    for event in _channel_records(root, channel):
+        assert departments[event["department"]] == event["directorate"]
+        assert managers[event["manager"]] == event["department"]
+        assert event["priority"] in {"high", "normal", "low"}
+
+
+def test_bad_records_are_planted_where_the_summary_says(landing) -> None:
+    root, summary = landing
+    assert {b.problem for b in summary.bad_records} == PROBLEMS
+    assert len(summary.bad_records) == max(len(BAD_PLAN), round(ITEMS * 0.005))  # ~0.5%, one of each at least
+    channels = {c.id: c for c in load_channels()}
+    for bad in summary.bad_records:
+        path = root / bad.file
+        assert path.is_file(), bad
+        channel = channels[bad.channel_id]
+        if bad.problem == "broken_json":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            broken = [line for line in lines if bad.source_item_id in line]
+            assert len(broken) == 1
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(broken[0])
+            continue
+        records = _records(channel, path)
+        if bad.problem == "missing_id":
+            assert any(not _get(r, _id_path(channel)) for r in records)
+        elif bad.problem == "duplicate":
+            all_ids = [str(_get(r, _id_path(channel))) for r in _channel_records(root, channel)]
+            assert all_ids.count(bad.source_item_id) == 2
+        elif bad.problem == "out_of_range_score":
+            (record,) = [r for r in records if str(_get(r, _id_path(channel))) == bad.source_item_id]
+            low, high = (0, 10) if channel.score_scale == "0-10" else (1, 5)
+            assert not low <= int(_get(record, str(channel.fields["score"]))) <= high
+        elif bad.problem == "future_date":
+            (record,) = [r for r in records if str(_get(r, _id_path(channel))) == bad.source_item_id]
+            assert _received_at(channel, record) > MONTH_END
+
+
+def test_generation_refuses_to_mix_with_existing_files_unless_told(landing, tmp_path: Path) -> None:
+    generate_landing(tmp_path, items=50, seed=1)
+    with pytest.raises(FileExistsError):
+        generate_landing(tmp_path, items=50, seed=2)
+    (tmp_path / "email_inbox" / "stale.eml").write_bytes(b"x")
+    (tmp_path / "keep_me.txt").write_text("not a channel folder")
+    summary = generate_landing(tmp_path, items=50, seed=2, overwrite=True)
+    assert not (tmp_path / "email_inbox" / "stale.eml").exists()
+    assert (tmp_path / "keep_me.txt").exists()
+    assert summary.items == 50
+
+
+def test_summary_prints_as_a_table(landing) -> None:
+    from rich.console import Console
+
+    _, summary = landing
+    console = Console(record=True, width=200)
+    console.print(summary.as_table())
+    output = console.export_text()
+    assert "nps_email_survey" in output and "crm_case_events" in output
+    assert len(summary.rows()) == len(load_channels())
+
+
+def test_template_bank_is_varied_and_every_slot_fills() -> None:
+    rng = random.Random(0)
+    for kind in texts.KINDS:
+        bank = texts.TEMPLATES[kind]
+        assert set(bank) == set(texts.TOPICS)
+        assert sum(len(templates) for templates in bank.values()) >= 40, kind
+        for templates in bank.values():
+            for template in templates:
+                text = texts.fill(template, texts.Slots(rng, {"store": "S", "order": "1"}, 10, 31, today=5))
+                assert "{" not in text and text[0].isupper()
+
+
+def test_texts_carry_pii_html_and_formulas_for_the_pipeline_to_handle(large: Path) -> None:
+    text = "".join(p.read_text(encoding="utf-8") for p in (large / "web_form").iterdir())
+    assert "=HYPERLINK(" in text or "=1+1" in text
+    assert "<b>" in text or "<script>" in text or "<br>" in text or "<p " in text
+    assert "Мой телефон" in text or "Перезвоните мне по номеру" in text or "тел. " in text
+
+
+def test_month_is_configurable_and_timestamps_follow(tmp_path: Path) -> None:
+    summary = generate_landing(tmp_path, month="2027-02", items=100, seed=1)
+    assert summary.month == "2027-02"
+    names = {p.name for p in (tmp_path / "web_form").iterdir()}
+    assert all(name.startswith("feedback_form_2027-02-") for name in names)
+    orders = (tmp_path / "erp_orders_monthly" / "orders_2027-02.csv").read_text().splitlines()
+    assert orders[1].startswith("2027-02,")
+    with pytest.raises(ValueError):
+        generate_landing(tmp_path / "x", month="October")
+
+
+def test_night_and_sunday_are_quieter(large: Path) -> None:
+    hours: dict[int, int] = defaultdict(int)
+    weekdays: dict[int, int] = defaultdict(int)
+    for path in (large / "web_form").iterdir():
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            at = datetime.strptime(row["created_at"], "%Y-%m-%d %H:%M:%S")
+            hours[at.hour] += 1
+            weekdays[at.weekday()] += 1
+    assert hours[3] * 5 < hours[12]
+    assert weekdays[6] < weekdays[0] * 0.8  # October 2026 has four Sundays and four Mondays
+
+
+NEW_CHANNELS = """
+channels:
+  - id: kiosk_survey
+    display_name: A store kiosk exporting cp1251 CSV with date and time apart
+    format: csv
+    reader: {file_glob: "*.csv", encoding: cp1251, delimiter: ";"}
+    fields: {source_item_id: "Номер", received_at: ["День", "Час"], score: "Балл", body_text: "Отзыв"}
+    timestamp_format: "%d.%m.%Y %H:%M:%S"
+    timezone: Europe/Moscow
+    score_scale: "1-5"
+    question_type: csat
+  - id: chat_widget
+    display_name: A chat widget's webhook events
+    format: jsonl
+    fields: {source_item_id: event.id, received_at: event.ts, body_text: event.message.text,
+             customer_ref: visitor.id, contact_requested: visitor.callback}
+    timestamp_format: epoch
+  - id: marketplace_x
+    display_name: A marketplace API in pages
+    format: json_pages
+    reader: {file_glob: "*.json", records_path: data.reviews}
+    fields: {source_item_id: id, received_at: created, score: stars, body_text: [pros, cons]}
+    score_scale: "1-5"
+    question_type: rating
+  - id: tnps_final_survey
+    display_name: Close-the-loop final survey in a workbook
+    format: xlsx
+    reader: {file_glob: "*.xlsx"}
+    fields: {source_item_id: ID, received_at: Answered, score: Solved, body_text: Comment}
+    score_scale: yes_no
+    question_type: ces_solved
+  - id: crm_case_events
+    display_name: CRM
+    entity: case_event
+    format: csv
+    fields: {case_id: case_id, event_type: event, event_at: event_at, feedback_ref: feedback_id}
+"""
+
+
+def test_a_channel_added_to_the_registry_gets_files_from_its_fields_map(tmp_path: Path) -> None:
+    from transforms.channels import parse_channels
+
+    channels = parse_channels(NEW_CHANNELS)
+    summary = generate_landing(tmp_path, items=300, seed=1, channels=channels)
+    assert summary.items == 300 and summary.bad_records == ()
+    known = set()
+    for channel in channels:
+        if channel.entity != "feedback":
+            continue
+        assert summary.channel(channel.id).valid > 0
+        records = _channel_records(tmp_path, channel)
+        assert len(records) == summary.channel(channel.id).valid
+        for name, source in channel.fields.items():
+            for path in [source] if isinstance(source, str) else source:
+                assert any(_get(r, path) not in (None, "") for r in records), f"{channel.id}.{name}: {path}"
+        for record in records:
+            assert MONTH_START <= _received_at(channel, record) < MONTH_END
+        known |= {f"{channel.id}:{_get(r, _id_path(channel))}" for r in records}
+    assert {e["feedback_id"] for e in _channel_records(tmp_path, channels[-1])} <= known
+    kiosk = next((tmp_path / "kiosk_survey").iterdir()).read_bytes()
+    assert kiosk.decode("cp1251").startswith("Номер;День;Час;Балл;Отзыв\n")
