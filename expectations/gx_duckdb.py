@@ -25,6 +25,7 @@ Great Expectations is imported inside the functions: importing it costs ~4.5 s.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -64,6 +65,8 @@ def new_context() -> AbstractDataContext:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     patch_gx_for_duckdb()
+    # GX announces the temporary docs directory of every ephemeral context at INFO: noise in flow logs.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     # The ephemeral default site points at a temp directory; validate.py adds its own when asked.
