@@ -7,7 +7,7 @@ Docs into ``docs_dir`` when given). Part of ``expectations.validate``; the DuckD
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,10 +17,17 @@ import duckdb
 from expectations.gx_duckdb import add_duckdb_datasource, add_table_batch, close_datasource, new_context
 from expectations.severity import CRITICAL, SEVERITIES
 from expectations.validate import RESULT_FORMAT, SAMPLE_SIZE, ExpectationResult, table_exists
+from transforms.normalize.entities import FUTURE_TOLERANCE_MINUTES
 
 DOCS_SITE = "otklik"
 # Suite kwargs that say nothing an engineer needs in a one-line message.
 _QUIET_KWARGS = {"column", "column_list", "batch_id", "result_format", "catch_exceptions", "include_config"}
+
+
+def suite_parameters(as_of: datetime) -> dict[str, datetime]:
+    """``$as_of`` is the run's clock; ``$latest_allowed_at`` adds the readers' clock-skew tolerance,
+    the same one normalization uses to reject future dates, so the two never disagree."""
+    return {"as_of": as_of, "latest_allowed_at": as_of + timedelta(minutes=FUTURE_TOLERANCE_MINUTES)}
 
 
 def run_suites(
@@ -81,7 +88,7 @@ def _validate_table(
         )
     )
     outcome = checkpoint.run(
-        expectation_parameters={"as_of": as_of}, run_id=gx.RunIdentifier(run_name=run_id or "adhoc")
+        expectation_parameters=suite_parameters(as_of), run_id=gx.RunIdentifier(run_name=run_id or "adhoc")
     )
     [(identifier, validation)] = outcome.run_results.items()
     order = {e.id: i for i, e in enumerate(suite.expectations)}

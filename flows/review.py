@@ -10,6 +10,7 @@ from flows.settings import reports_dir
 from transforms.org import load_org
 from transforms.review import render_monthly_review
 from warehouse import connect, warehouse_path
+from warehouse.runs import assert_publishable
 
 
 def previous_month(today: date, timezone: str) -> str:
@@ -30,13 +31,10 @@ def parse_month(month: str) -> date:
 def render_review_task(month: str) -> str:
     first_day = parse_month(month)
     with connect(read_only=True) as con:
+        run_id = assert_publishable(con)
         mart = con.execute(
             "select * from marts.management_monthly where report_month = ? order by directorate_id", [first_day]
         ).pl()
-        run_id = con.execute(
-            "select run_id from audit.runs where flow = 'build-warehouse' and state = 'completed'"
-            " order by started_at desc limit 1"
-        ).fetchone()
     if mart.is_empty():
         raise ValueError(f"marts.management_monthly has no rows for {month}: build the warehouse for that month first")
     html = render_monthly_review(
@@ -44,7 +42,7 @@ def render_review_task(month: str) -> str:
         month=first_day,
         company_name=load_org().company.name,
         generated_at=datetime.now(UTC),
-        sources={"warehouse": str(warehouse_path()), "build run": run_id[0] if run_id else "—"},
+        sources={"warehouse": str(warehouse_path()), "build run": run_id},
     )
     out = reports_dir() / f"monthly-review-{month}.html"
     out.parent.mkdir(parents=True, exist_ok=True)

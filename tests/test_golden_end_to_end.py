@@ -12,46 +12,15 @@ ivr_post_call_survey (cp1251, ';'): CALL-1 5 thanks, CALL-2 2 complaint, both cu
 crm_case_events: CASE-1..5 (+1 repeated line → duplicate); orders: retail 4000, ecommerce 1000
 """
 
-import shutil
-from datetime import UTC, datetime
-from pathlib import Path
-
 import duckdb
 import pytest
 
-from expectations import validate_layer
-from transforms.channels import load_channels
-from transforms.dag import LAYERS, BuildContext
-from transforms.org import load_org
-from transforms.sla import load_policies
-from transforms.taxonomy import load_feedback_types
-from warehouse import connect_memory
-from warehouse.build import build_layer
-from warehouse.ingest import ingest_landing
-
-GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden_landing"
-AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+from tests.golden import golden_warehouse
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    landing = tmp_path_factory.mktemp("golden") / "landing"
-    shutil.copytree(GOLDEN, landing)
-    con = connect_memory()
-    ctx = BuildContext(
-        as_of=AS_OF,
-        reporting_timezone="Europe/Moscow",
-        channels=load_channels(),
-        org=load_org(),
-        feedback_types=load_feedback_types(),
-        sla_policies=load_policies(),
-        pii_key=b"golden-test-key-0123456789abcdef",
-    )
-    ingest_landing(con, landing, ctx.channels, run_id="golden")
-    for layer in LAYERS:
-        build_layer(con, layer, ctx)
-        validate_layer(con, layer, run_id="golden", as_of=AS_OF)
-    return con
+    return golden_warehouse(tmp_path_factory.mktemp("golden"))
 
 
 def _mart(con: duckdb.DuckDBPyConnection, directorate_id: str) -> dict:

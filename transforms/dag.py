@@ -94,6 +94,7 @@ BUILD_ORDER: dict[str, list[Model]] = {
     ],
     "marts": [
         SqlModel("management_monthly"),
+        SqlModel("channel_freshness"),
     ],
 }
 

@@ -1,5 +1,7 @@
 """Materialize models layer by layer: ``create or replace table <layer>.<name> as ...``."""
 
+from pathlib import Path
+
 import duckdb
 import polars as pl
 
@@ -41,4 +43,43 @@ def build_layer(con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext) -
         elif isinstance(model, PythonModel):
             inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
             built[table] = write_frame(con, table, model.fn(inputs, ctx).collect())
+    return built
+
+
+# The order in which layers are built and checked. Raw is never built here (ingest writes it), only
+# checked, so that a bad batch stops the build before staging reads it.
+CHECKED_LAYERS = ("raw", *BUILD_ORDER)
+
+
+def build_and_check_layer(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    ctx: BuildContext,
+    *,
+    run_id: str | None,
+    docs_dir: Path | None = None,
+) -> dict[str, int]:
+    """Build ``layer`` (unless it is raw), fingerprint what was built, then validate the layer.
+
+    Raises ``expectations.DataQualityError`` when a critical expectation fails, after the results
+    are recorded in audit.validation_results: the caller then stops, and the layers downstream keep
+    their last good state (they are neither rebuilt nor published).
+    """
+    from expectations import validate_layer
+    from warehouse.runs import record_fingerprints
+
+    built = {} if layer == "raw" else build_layer(con, layer, ctx)
+    if run_id is not None:
+        record_fingerprints(con, run_id, list(built))
+    validate_layer(con, layer, run_id=run_id, as_of=ctx.as_of, docs_dir=docs_dir)
+    return built
+
+
+def build_all(
+    con: duckdb.DuckDBPyConnection, ctx: BuildContext, *, run_id: str | None, docs_dir: Path | None = None
+) -> dict[str, int]:
+    """Every layer in order, each checked before the next reads it (the flow does the same per task)."""
+    built: dict[str, int] = {}
+    for layer in CHECKED_LAYERS:
+        built.update(build_and_check_layer(con, layer, ctx, run_id=run_id, docs_dir=docs_dir))
     return built

@@ -84,3 +84,27 @@ def record_fingerprints(con: duckdb.DuckDBPyConnection, run_id: str, tables: lis
             "insert into audit.table_fingerprints (run_id, table_name, row_count, content_hash) values (?, ?, ?, ?)",
             [run_id, table, rows, digest],
         )
+
+
+class NotPublishable(RuntimeError):
+    """The marts are not in a state that may be published."""
+
+
+def assert_publishable(con: duckdb.DuckDBPyConnection) -> str:
+    """The id of the last build-warehouse run, which must have completed with every check passed.
+
+    A failed build may have left a layer rebuilt but unchecked (or checked and failed), and its
+    downstream layers stale; publishing a review from that state would present unchecked figures.
+    """
+    row = con.execute(
+        "select run_id, state, message from audit.runs where flow = 'build-warehouse' order by started_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        raise NotPublishable("the warehouse was never built: run `otklik build` first")
+    run_id, state, message = row
+    if state != "completed":
+        raise NotPublishable(
+            f"the last warehouse build ({run_id}) ended '{state}', so the review is not published "
+            f"until a build passes its checks. The build said:\n{message or '(no message)'}"
+        )
+    return run_id

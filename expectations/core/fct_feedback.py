@@ -63,8 +63,8 @@ def build_suite() -> gx.ExpectationSuite:
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="received_at",
-                max_value={"$PARAMETER": "as_of"},
-                meta=critical("received after the run's as_of: a timezone or clock bug in the channel's reader"),
+                max_value={"$PARAMETER": "latest_allowed_at"},
+                meta=critical("received after the run's as_of (+10 min skew): a timezone bug in the channel's reader"),
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="received_at",

@@ -7,15 +7,28 @@ import polars as pl
 from expectations.core.fct_feedback import KINDS, feedback_channel_ids
 from expectations.marts.management_monthly import COMPANY_TOTAL_ID, COUNT_COLUMNS, RATE_COLUMNS
 from transforms.org import MISSING_DIRECTORATE_ID, load_org
+from transforms.taxonomy import UNCLASSIFIED_TYPE_ID, load_feedback_types
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 FIRST_RECEIVED_AT = datetime(2026, 9, 1, 8, tzinfo=UTC)
 N_FEEDBACK = 60  # 10 unclassified among texts (every sixth item): a share of 17%, under the 20% limit
 
 
+def dim_feedback_types_frame() -> pl.DataFrame:
+    """core.dim_feedback_types as the build makes it: the taxonomy plus the 'unclassified' member."""
+    types = load_feedback_types()
+    return pl.DataFrame(
+        {
+            "feedback_type_id": [t.feedback_type_id for t in types] + [UNCLASSIFIED_TYPE_ID],
+            "directorate_id": [t.directorate_id for t in types] + [MISSING_DIRECTORATE_ID],
+        }
+    )
+
+
 def fct_feedback_frame(n: int = N_FEEDBACK) -> pl.DataFrame:
     channels = feedback_channel_ids()
-    directorates = [d.id for d in load_org().directorates] + [MISSING_DIRECTORATE_ID]
+    # Types cycle through the taxonomy and 'unclassified'; each item is owned by its type's directorate.
+    owners = dim_feedback_types_frame().rows()
     classified = [k for k in KINDS if k != "unclassified"]
     received = [FIRST_RECEIVED_AT + timedelta(hours=20 * i) for i in range(n)]
     scores = [float(i % 11) if i % 3 == 0 else None for i in range(n)]
@@ -27,8 +40,8 @@ def fct_feedback_frame(n: int = N_FEEDBACK) -> pl.DataFrame:
             "received_at": received,
             "received_month": [date(t.year, t.month, 1) for t in received],
             "kind": ["unclassified" if i % 6 == 5 else classified[i % len(classified)] for i in range(n)],
-            "feedback_type_id": [f"type_{i % 7}" for i in range(n)],
-            "directorate_id": [directorates[i % len(directorates)] for i in range(n)],
+            "feedback_type_id": [owners[i % len(owners)][0] for i in range(n)],
+            "directorate_id": [owners[i % len(owners)][1] for i in range(n)],
             "store_id": [None] * n,
             "has_text": [True] * n,
             "score_raw": scores,

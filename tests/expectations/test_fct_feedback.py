@@ -4,12 +4,13 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
-from good_tables import AS_OF, fct_feedback_frame
+from good_tables import AS_OF, dim_feedback_types_frame, fct_feedback_frame
 from helpers import given
 
 from expectations import DataQualityError, validate_layer
 from expectations.core.fct_feedback import TABLE, build_suite
 from expectations.severity import CRITICAL, WARNING
+from expectations.validate import sql_checks
 
 TABLES = {TABLE}
 
@@ -17,6 +18,7 @@ TABLES = {TABLE}
 @pytest.fixture
 def good(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     given(con, TABLE, fct_feedback_frame())
+    given(con, "core.dim_feedback_types", dim_feedback_types_frame())
     return con
 
 
@@ -30,8 +32,8 @@ BREAKS = [
      "expect_column_values_to_be_unique", "feedback_id", (), "fb-0002"),
     ("received_at null", "set received_at = null",
      "expect_column_values_to_not_be_null", "received_at", (), KEY),
-    ("received_at after as_of", "set received_at = timestamptz '2026-11-01 00:00:01+00'",
-     "expect_column_values_to_be_between", "received_at", ("max_value",), "2026-11-01 00:00:01"),
+    ("received_at after as_of + 10 min", "set received_at = timestamptz '2026-11-01 00:10:01+00'",
+     "expect_column_values_to_be_between", "received_at", ("max_value",), "2026-11-01 00:10:01"),
     ("received_at before 2000", "set received_at = timestamptz '1970-01-01 00:00:00+00'",
      "expect_column_values_to_be_between", "received_at", ("min_value",), "1970-01-01"),
     ("score_10 above 10", "set score_10 = 11",
@@ -64,7 +66,13 @@ def _key(expectation_type: str, column: str | None, kwargs: dict) -> tuple:
 def test_good_table_passes(good: duckdb.DuckDBPyConnection) -> None:
     report = validate_layer(good, "core", run_id="run-good", as_of=AS_OF, tables=TABLES)
     assert report.success and not report.failures
-    assert len(report.results) == len(build_suite().expectations)
+    sql = [c for c in sql_checks("core") if c.table == TABLE]
+    assert len(report.results) == len(build_suite().expectations) + len(sql)
+
+
+def test_a_few_minutes_of_clock_skew_is_tolerated(good: duckdb.DuckDBPyConnection) -> None:
+    good.execute(f"update {TABLE} set received_at = timestamptz '2026-11-01 00:09:00+00' where feedback_id = 'fb-0001'")
+    assert validate_layer(good, "core", run_id="run-skew", as_of=AS_OF, tables=TABLES).success
 
 
 def test_every_critical_expectation_has_a_breaking_case() -> None:
@@ -103,7 +111,8 @@ def test_breaking_a_critical_expectation_raises(
 
 def test_received_at_is_judged_against_as_of_not_the_wall_clock(good: duckdb.DuckDBPyConnection) -> None:
     replay_as_of = datetime(2026, 10, 1, tzinfo=UTC)  # the good data runs into October
-    with pytest.raises(DataQualityError, match=r"max_value=2026-10-01 00:00:00\+00:00\) column received_at"):
+    # as_of plus the readers' 10-minute clock-skew tolerance (transforms/normalize/entities.py)
+    with pytest.raises(DataQualityError, match=r"max_value=2026-10-01 00:10:00\+00:00\) column received_at"):
         validate_layer(good, "core", run_id="replay", as_of=replay_as_of, tables=TABLES)
 
 

@@ -68,7 +68,7 @@ def good(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def test_good_mart_passes_and_reconciles(good: duckdb.DuckDBPyConnection) -> None:
-    report = validate_layer(good, "marts", run_id="run-good", as_of=AS_OF)
+    report = validate_layer(good, "marts", run_id="run-good", as_of=AS_OF, tables={TABLE})
     assert report.success and not report.failures
     assert [r.expectation for r in report.results].count(RECONCILIATION) == 1
     assert len(report.results) == len(build_suite().expectations) + 1
@@ -89,7 +89,7 @@ def test_breaking_a_critical_expectation_raises(
 ) -> None:
     good.execute(statement)
     with pytest.raises(DataQualityError) as caught:
-        validate_layer(good, "marts", run_id="run-bad", as_of=AS_OF)
+        validate_layer(good, "marts", run_id="run-bad", as_of=AS_OF, tables={TABLE})
 
     failures = caught.value.report.critical_failures
     assert {(f.expectation, f.column) for f in failures} == expected
@@ -107,7 +107,7 @@ def test_breaking_a_critical_expectation_raises(
 def test_reconciliation_sample_names_the_month_and_both_totals(good: duckdb.DuckDBPyConnection) -> None:
     good.execute("delete from core.fct_feedback where feedback_id = 'fb-0000'")  # received 2026-09-01
     with pytest.raises(DataQualityError) as caught:
-        validate_layer(good, "marts", run_id="run-bad", as_of=AS_OF)
+        validate_layer(good, "marts", run_id="run-bad", as_of=AS_OF, tables={TABLE})
     [failure] = caught.value.report.critical_failures
     [row] = failure.sample
     assert str(row["report_month"]) == "2026-09-01"

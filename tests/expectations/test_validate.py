@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from good_tables import AS_OF, fct_feedback_frame, management_monthly_frame
+from good_tables import AS_OF, dim_feedback_types_frame, fct_feedback_frame, management_monthly_frame
 from helpers import given
 
 from expectations import DataQualityError, LayerReport, validate_layer
@@ -18,6 +18,9 @@ from expectations.core.fct_feedback import TABLE as FCT_FEEDBACK
 from expectations.core.fct_feedback import build_suite
 from expectations.marts.management_monthly import TABLE as MANAGEMENT_MONTHLY
 from expectations.severity import SEVERITIES, critical
+
+# The tables the fixture builds; the layers' other suites (dimensions, cases, freshness) are not under test here.
+BUILT = {FCT_FEEDBACK, MANAGEMENT_MONTHLY}
 
 AUDIT_COLUMNS = (
     "run_id, layer, suite, expectation, column_name, severity, success, observed_value, "
@@ -29,6 +32,7 @@ AUDIT_COLUMNS = (
 def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     core = fct_feedback_frame()
     given(con, FCT_FEEDBACK, core)
+    given(con, "core.dim_feedback_types", dim_feedback_types_frame())
     given(con, MANAGEMENT_MONTHLY, management_monthly_frame(core))
     return con
 
@@ -40,12 +44,14 @@ def _audit(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
 
 
 def test_one_result_row_per_expectation_with_the_run_id(warehouse: duckdb.DuckDBPyConnection) -> None:
-    report = validate_layer(warehouse, "core", run_id="run-7", as_of=AS_OF)
+    report = validate_layer(warehouse, "core", run_id="run-7", as_of=AS_OF, tables=BUILT)
 
     rows = _audit(warehouse, "run-7")
-    assert len(rows) == len(report.results) == len(build_suite().expectations)
+    sql = [c for c in validate_module.sql_checks("core") if c.table == FCT_FEEDBACK]
+    assert len(rows) == len(report.results) == len(build_suite().expectations) + len(sql)
     assert {(r["layer"], r["suite"]) for r in rows} == {("core", FCT_FEEDBACK)}
-    assert all(r["severity"] in SEVERITIES and r["success"] and r["element_count"] == 60 for r in rows)
+    assert all(r["severity"] in SEVERITIES and r["success"] for r in rows)
+    assert all(r["element_count"] == 60 for r in rows if not r["expectation"].startswith("assert_"))
     assert all(r["message"] for r in rows)  # the why, for a passing expectation
 
 
@@ -53,7 +59,7 @@ def test_failures_are_recorded_before_raising(warehouse: duckdb.DuckDBPyConnecti
     warehouse.execute(f"update {FCT_FEEDBACK} set channel_id = 'fax', score_10 = 42 where feedback_id = 'fb-0003'")
 
     with pytest.raises(DataQualityError) as caught:
-        validate_layer(warehouse, "core", run_id="run-8", as_of=AS_OF)
+        validate_layer(warehouse, "core", run_id="run-8", as_of=AS_OF, tables=BUILT)
 
     failed = [r for r in _audit(warehouse, "run-8") if not r["success"]]
     assert {(r["column_name"], r["unexpected_count"]) for r in failed} == {("channel_id", 1), ("score_10", 1)}
@@ -69,14 +75,16 @@ def test_failures_are_recorded_before_raising(warehouse: duckdb.DuckDBPyConnecti
 
 def test_a_suite_whose_table_is_missing_fails_critically(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(DataQualityError, match=r"core\.fct_feedback expect_table_to_exist: observed table not found"):
-        validate_layer(con, "core", run_id="run-9", as_of=AS_OF)
-    assert [r["expectation"] for r in _audit(con, "run-9")] == ["expect_table_to_exist"]
+        validate_layer(con, "core", run_id="run-9", as_of=AS_OF, tables={FCT_FEEDBACK})
+    recorded = _audit(con, "run-9")
+    assert recorded[0]["expectation"] == "expect_table_to_exist"
+    assert not any(r["success"] for r in recorded)  # the table's SQL checks cannot run either
 
 
 def test_a_missing_column_is_a_critical_failure_not_a_pass(warehouse: duckdb.DuckDBPyConnection) -> None:
     warehouse.execute(f"alter table {FCT_FEEDBACK} drop column nps_group")
     with pytest.raises(DataQualityError) as caught:
-        validate_layer(warehouse, "core", run_id="run-10", as_of=AS_OF)
+        validate_layer(warehouse, "core", run_id="run-10", as_of=AS_OF, tables=BUILT)
     [failure] = caught.value.report.critical_failures
     assert failure.column == "nps_group" and failure.observed_value.startswith("error: ")
 
@@ -95,12 +103,12 @@ def test_as_of_must_be_timezone_aware(warehouse: duckdb.DuckDBPyConnection) -> N
 
 
 def test_run_id_may_be_none_for_ad_hoc_checks(warehouse: duckdb.DuckDBPyConnection) -> None:
-    validate_layer(warehouse, "core", run_id=None, as_of=AS_OF)
+    validate_layer(warehouse, "core", run_id=None, as_of=AS_OF, tables=BUILT)
     assert warehouse.execute("select count(*) from audit.validation_results where run_id is null").fetchone()[0] > 0
 
 
 def test_the_callers_connection_stays_open(warehouse: duckdb.DuckDBPyConnection) -> None:
-    validate_layer(warehouse, "marts", run_id="run-12", as_of=AS_OF)
+    validate_layer(warehouse, "marts", run_id="run-12", as_of=AS_OF, tables=BUILT)
     warehouse.execute(f"delete from {FCT_FEEDBACK} where feedback_id = 'fb-0001'")
     assert warehouse.execute(f"select count(*) from {FCT_FEEDBACK}").fetchone()[0] == 59
 
@@ -156,7 +164,7 @@ def test_data_docs_for_the_run_are_readable_offline(warehouse: duckdb.DuckDBPyCo
     warehouse.execute(f"update {FCT_FEEDBACK} set kind = 'unclassified' where feedback_id < 'fb-0030'")
     docs = tmp_path / "docs"
 
-    report = validate_layer(warehouse, "core", run_id="run-docs", as_of=AS_OF, docs_dir=docs)
+    report = validate_layer(warehouse, "core", run_id="run-docs", as_of=AS_OF, docs_dir=docs, tables=BUILT)
 
     assert report.docs_index == docs / "summary-core.html" and (docs / "index.html").is_file()
     summary = report.docs_index.read_text(encoding="utf-8")

@@ -1,14 +1,11 @@
 """Smoke test: the main job as Prefect flows on the golden fixture, twice."""
 
-import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from flows.pipeline import otklik_pipeline
 
-GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden_landing"
 COUNTED = [
     "raw.batches",
     "raw.channel_payloads",
@@ -18,15 +15,6 @@ COUNTED = [
     "core.fct_cases",
     "marts.management_monthly",
 ]
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(GOLDEN, tmp_path / "landing")
-    monkeypatch.setenv("OTKLIK_WAREHOUSE", str(tmp_path / "w.duckdb"))
-    monkeypatch.setenv("OTKLIK_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("OTKLIK_PII_KEY", "test-key-not-a-secret-0123456789")
-    return tmp_path
 
 
 def _counts(path: Path) -> dict[str, int]:

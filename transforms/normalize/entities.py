@@ -143,6 +143,14 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
                 pl.format(f"score '{{}}' is outside the {scale} scale", _col("score")),
             ),
         ]
+    # An item with neither text nor a score says nothing: it would count as volume with no content.
+    checks.append(
+        Check(
+            pl.col("body_text").fill_null("").str.len_chars().eq(0) & pl.col("score_raw").is_null(),
+            "empty_item",
+            pl.lit("neither text nor a score"),
+        )
+    )
     return EntityPlan(
         raw=raw,
         derived=derived,

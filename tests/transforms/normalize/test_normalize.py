@@ -75,7 +75,7 @@ def test_moscow_wall_clock_in_two_columns_becomes_utc(payloads) -> None:
 )
 def test_iso_8601_variants(payloads, text: str, expected: datetime) -> None:
     moscow = channel(timezone="Europe/Moscow")
-    result = run(moscow, payloads([{"id": 1, "at": text}]))
+    result = run(moscow, payloads([{"id": 1, "at": text, "score": "7"}]))
     assert result.rows["received_at"].to_list() == [expected]
 
 
@@ -101,9 +101,9 @@ def test_rfc2822_dates_for_eml(payloads) -> None:
 
 def test_xlsx_date_cells_and_typed_dates_both_parse(payloads) -> None:
     records = [
-        {"№ записи": "1", "Дата": "2026-10-05"},  # a real date cell, rendered ISO by the reader
-        {"№ записи": "2", "Дата": "06.10.2026"},  # typed as text
-        {"№ записи": "3", "Дата": "2026-10-07T13:45:12"},
+        {"№ записи": "1", "Дата": "2026-10-05", "Текст обращения": "а"},  # a real date cell, ISO from the reader
+        {"№ записи": "2", "Дата": "06.10.2026", "Текст обращения": "б"},  # typed as text
+        {"№ записи": "3", "Дата": "2026-10-07T13:45:12", "Текст обращения": "в"},
     ]
     result = run("store_complaint_book", payloads(records))
     assert result.rows["received_at"].to_list() == [
@@ -116,9 +116,9 @@ def test_xlsx_date_cells_and_typed_dates_both_parse(payloads) -> None:
 def test_dst_ambiguous_hour_takes_the_earlier_instant_and_the_gap_is_rejected(payloads) -> None:
     berlin = channel(timestamp_format="%Y-%m-%d %H:%M", timezone="Europe/Berlin")
     records = [
-        {"id": "fall", "at": "2026-10-25 02:30"},  # happens twice: 00:30 UTC (CEST) and 01:30 UTC
-        {"id": "gap", "at": "2026-03-29 02:30"},  # does not exist
-        {"id": "summer", "at": "2026-07-01 12:00"},
+        {"id": "fall", "at": "2026-10-25 02:30", "score": "7"},  # twice: 00:30 UTC (CEST) and 01:30 UTC
+        {"id": "gap", "at": "2026-03-29 02:30", "score": "7"},  # does not exist
+        {"id": "summer", "at": "2026-07-01 12:00", "score": "7"},
     ]
     result = run(berlin, payloads(records))
     assert dict(zip(result.rows["source_item_id"], result.rows["received_at"], strict=True)) == {
@@ -260,7 +260,7 @@ def test_bad_scores_are_rejected(payloads, scale: str, raw: str, reason: str) ->
 
 
 def test_an_empty_score_is_no_score(payloads) -> None:
-    result = run("ivr_post_call_survey", payloads([ivr(**{"Оценка": ""})]))
+    result = run("ivr_post_call_survey", payloads([ivr(**{"Оценка": "", "Комментарий оператора": "перезвонить"})]))
     row = result.rows.row(0, named=True)
     assert (row["score_raw"], row["score_10"], row["score_scale"], row["question_type"]) == (
         None,
@@ -466,3 +466,8 @@ def test_order_counts(payloads) -> None:
         "missing_field",
     ]
     assert result.rejects["source_item_id"].to_list()[0] == "2026-07:D-01"
+
+
+def test_an_item_with_neither_text_nor_score_is_rejected_as_empty(payloads) -> None:
+    result = run(channel(), payloads([{"id": "e1", "at": "2026-10-05T10:00:00Z", "score": "", "text": "  <p></p> "}]))
+    assert reasons(result) == [("e1", "empty_item")]

@@ -1,0 +1,14 @@
+-- table: staging.stg_channels__feedback
+-- severity: critical
+-- why: an item with neither text nor a score must have been rejected as empty_item, not counted as volume
+-- Returns the offending items.
+
+select
+    feedback_id,
+    channel_id,
+    _source_file,
+    _record_index
+from staging.stg_channels__feedback
+where coalesce(length(trim(body_text)), 0) = 0
+    and score_raw is null
+order by feedback_id
