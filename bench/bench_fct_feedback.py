@@ -27,6 +27,17 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, *, clean: bool) -> None:
     def sql_list(values: list[str] | tuple[str, ...]) -> str:
         return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
+    # 135 types (the size of the retailer's taxonomy), each owned by one directorate, as the build makes it.
+    owners = [d for d in directorate_ids() if d != "unassigned"]
+    con.execute("create schema if not exists core")
+    con.execute(
+        f"""
+        create or replace table core.dim_feedback_types as
+        select 'type_' || t as feedback_type_id, {sql_list(owners)}[1 + t % {len(owners)}] as directorate_id
+        from range(135) as r(t)
+        union all select 'unclassified', 'unassigned'
+        """
+    )
     con.execute(
         f"""
         create or replace table {TABLE} as
@@ -45,7 +56,7 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, *, clean: bool) -> None:
             -- 5% unclassified: under the warning's limit
             case when i % 20 = 7 then 'unclassified' else {sql_list(CLASSIFIED)}[1 + i % 4] end as kind,
             'type_' || (i % 135) as feedback_type_id,
-            {sql_list(directorate_ids())}[1 + i % {len(directorate_ids())}] as directorate_id,
+            {sql_list(owners)}[1 + (i % 135) % {len(owners)}] as directorate_id,
             'store_' || (i % 300) as store_id,
             i % 10 <> 0 as has_text,
             score as score_raw,
