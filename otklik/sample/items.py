@@ -106,7 +106,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "telegram_bot": Profile(
         share=0.09,
-        kinds={"question": 45, "complaint": 35, "thanks": 10, "wish": 9, "none": 1},
+        kinds={"question": 45, "complaint": 35, "thanks": 10, "wish": 6, "none": 4},
         topics={
             "delivery": 30,
             "website": 14,

@@ -443,6 +443,9 @@ def _line(record: dict[str, object]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
+PHOTO_COMPLAINT_SHARE = 0.15  # complaints sent as a photo of the problem with a caption
+
+
 def _telegram_update(item: Item, update_id: int, message_id: int, rng: random.Random) -> dict[str, object]:
     customer = item.customer
     person: dict[str, object] = {
@@ -476,6 +479,13 @@ def _telegram_update(item: Item, update_id: int, message_id: int, rng: random.Ra
             "is_video": False,
             "type": "regular",
         }
+    elif item.kind == "complaint" and rng.random() < PHOTO_COMPLAINT_SHARE:
+        # a photo of the damage with the complaint as its caption: Bot API puts the words in "caption"
+        message["photo"] = [
+            {"file_id": f"AgACAgIAAxkBAAI{rng.randint(10**8, 10**9)}", "width": w, "height": h}
+            for w, h in ((90, 67), (800, 600))
+        ]
+        message["caption"] = item.text
     else:
         message["text"] = item.text
     return {"update_id": update_id, "message": message}
