@@ -5,7 +5,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from flows.settings import landing_dir
+from flows.settings import archive_dir, landing_dir
 from transforms.channels import ScheduleGroup, channels_in_group, load_channels
 from warehouse import connect
 from warehouse.ingest import ingest_landing
@@ -19,7 +19,7 @@ def land_files(landing: str, schedule_group: str | None, run_id: str) -> dict:
     with connect() as con:
         start_run(con, run_id, "ingest-channels", {"schedule_group": schedule_group, "landing": landing})
         try:
-            summary = ingest_landing(con, Path(landing), channels, run_id=run_id, only=only)
+            summary = ingest_landing(con, Path(landing), channels, archive_dir=archive_dir(), run_id=run_id, only=only)
         except Exception as exc:
             finish_run(con, run_id, "failed", str(exc))
             raise

@@ -4,6 +4,7 @@
 | ------------------- | -------------------------------- | -------------------------------------- |
 | OTKLIK_WAREHOUSE    | warehouse/otklik.duckdb          | the DuckDB file (read in warehouse/)   |
 | OTKLIK_LANDING      | data/landing                     | where channel exports land             |
+| OTKLIK_ARCHIVE      | data/archive                     | every landed file or page, by sha256   |
 | OTKLIK_REPORTS      | reports                          | where reviews and Data Docs are written|
 | OTKLIK_PII_KEY      | a random key kept in .otklik/    | HMAC key for customer keys (secret)    |
 
@@ -22,6 +23,10 @@ from warehouse.connection import PROJECT_ROOT
 
 def landing_dir() -> Path:
     return Path(os.environ.get("OTKLIK_LANDING", PROJECT_ROOT / "data" / "landing")).expanduser().resolve()
+
+
+def archive_dir() -> Path:
+    return Path(os.environ.get("OTKLIK_ARCHIVE", PROJECT_ROOT / "data" / "archive")).expanduser().resolve()
 
 
 def reports_dir() -> Path:

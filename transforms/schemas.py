@@ -43,6 +43,11 @@ FEEDBACK = EntitySchema(
         "order_ref",
         "segment",  # b2b / b2c / vip ...
         "device",  # browser or app version, for root-cause slicing
+        "licence_ref",  # the licence or subscription the feedback is about
+        "manager_ref",  # the account manager named by the source (B2B notes, CRM)
+        "case_ref",  # the CRM / helpdesk case the item belongs to
+        "customer_name",  # personal data: kept only in the restricted contacts table
+        "updated_at",  # when the source last edited the item (a later edit replaces the earlier one)
     ),
     required=("source_item_id", "received_at"),
     columns={
@@ -62,6 +67,9 @@ FEEDBACK = EntitySchema(
         "order_ref": pl.String(),
         "segment": pl.String(),
         "device": pl.String(),
+        "licence_ref": pl.String(),
+        "manager_ref": pl.String(),
+        "case_ref": pl.String(),
         **LOAD_METADATA,
     },
 )

@@ -1,29 +1,45 @@
-"""Land files from the landing folder into raw.channel_payloads, once per file content.
+"""Land batches (landed files or pulled pages) into raw, once per content, with their cursor.
 
-Layout: ``<landing>/<channel_id>/<file>``. Each file is a batch identified by its channel and
-the SHA-256 of its bytes, so re-running on the same landing folder changes nothing, and a file
-copied under a new name is not loaded twice. Each file is loaded in its own transaction (its
-payloads, its ledger row and its quarantined records together), so a crash at any point leaves
-only whole batches behind and the next run picks up the rest.
-
-Files that cannot be read at all go to quarantine.files with a reason; single bad records of a
-readable file go to quarantine.records. Nothing that lands is dropped silently.
+A batch is the bytes of one file or one API page, identified by its channel and SHA-256: the same
+bytes landed twice (or under another name) are loaded once. For each new batch, in this order:
+1. the bytes are archived unchanged, content-addressed (``<archive>/<sha[:2]>/<sha>``);
+2. one transaction writes its payloads, its quarantined records, its ledger row and the channel's
+   cursor; a crash before the commit leaves nothing (the next run redoes the batch), a crash after
+   it leaves the whole batch (the next run skips it by its hash).
+Files that cannot be read at all go to quarantine.files with a reason (and their archived bytes,
+so `otklik quarantine retry` can read them again after a fix); single bad records of a readable
+file go to quarantine.records. Nothing that lands is dropped silently.
 """
 
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import polars as pl
 
 from transforms.channels import Channel
 from transforms.readers import ReadResult, UnreadableFile, read_file
+from warehouse.faults import crash_point
 
 _EXCERPT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    batch_id: str
+    status: Literal["loaded", "skipped", "quarantined"]
+    records: int = 0
+    rejected: int = 0
+    reason: str | None = None
+    detail: str | None = None
 
 
 @dataclass
@@ -37,118 +53,128 @@ class IngestSummary:
     quarantined_files: list[tuple[str, str, str]] = field(default_factory=list)  # (file, reason, detail)
     disabled_channels: list[str] = field(default_factory=list)
 
-    def _bump(self, counter: dict[str, int], channel_id: str, n: int = 1) -> None:
-        counter[channel_id] = counter.get(channel_id, 0) + n
+    def add(self, channel_id: str, source_file: str, outcome: BatchOutcome) -> None:
+        if outcome.status == "skipped":
+            _bump(self.skipped_files, channel_id)
+        elif outcome.status == "quarantined":
+            self.quarantined_files.append((source_file, outcome.reason or "", outcome.detail or ""))
+        else:
+            _bump(self.loaded_files, channel_id)
+            _bump(self.loaded_records, channel_id, outcome.records)
+            _bump(self.rejected_records, channel_id, outcome.rejected)
 
     @property
     def total_loaded_records(self) -> int:
         return sum(self.loaded_records.values())
 
 
+def _bump(counter: dict[str, int], key: str, n: int = 1) -> None:
+    counter[key] = counter.get(key, 0) + n
+
+
 def batch_id_for(channel_id: str, sha256: str) -> str:
     return f"{channel_id}:{sha256[:20]}"
 
 
-def _known_batches(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("select batch_id from raw.batches union all select batch_id from quarantine.files")
-    return {r[0] for r in rows.fetchall()}
+def archive_bytes(archive_dir: Path, sha256: str, data: bytes) -> Path:
+    """Write ``data`` once under its hash; atomic (temp file + rename), so a crash leaves no torn file."""
+    target = archive_dir / sha256[:2] / sha256
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(handle.name, target)
+    return target
 
 
-def _landed_files(landing_dir: Path) -> Iterable[tuple[str, Path]]:
-    """(folder name, file) for every regular file one level below a channel folder, sorted."""
-    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            yield folder.name, path
+def channel_cursor(con: duckdb.DuckDBPyConnection, channel_id: str) -> str | None:
+    row = con.execute("select cursor from raw.channel_cursors where channel_id = ?", [channel_id]).fetchone()
+    return row[0] if row else None
 
 
-def ingest_landing(
-    con: duckdb.DuckDBPyConnection,
-    landing_dir: Path,
-    channels: tuple[Channel, ...],
-    *,
-    run_id: str | None = None,
-    only: set[str] | None = None,
-) -> IngestSummary:
-    """Load every new file under ``landing_dir``; return what was done.
-
-    ``only`` restricts the run to these channel folders (a schedule group); folders of other
-    registered channels are left for their own group's run. Unregistered folders are always
-    quarantined, whatever the group, so that a typo in a folder name is seen at once.
-    """
-    summary = IngestSummary()
-    if not landing_dir.is_dir():
-        raise FileNotFoundError(f"landing folder {landing_dir} does not exist: run `otklik generate` first")
-    by_id = {c.id: c for c in channels}
-    known = _known_batches(con)
-    for folder, path in _landed_files(landing_dir):
-        channel = by_id.get(folder)
-        if channel is not None and only is not None and folder not in only:
-            continue
-        if channel is not None and not channel.enabled:
-            if folder not in summary.disabled_channels:
-                summary.disabled_channels.append(folder)
-            continue
-        data = path.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
-        batch_id = batch_id_for(folder, sha256)
-        relative = path.relative_to(landing_dir).as_posix()
-        if batch_id in known:
-            summary._bump(summary.skipped_files, folder)
-            continue
-        known.add(batch_id)
-        problem = _file_problem(channel, folder, path, data)
-        if problem is None:
-            try:
-                result = read_file(data, channel)
-            except UnreadableFile as exc:
-                problem = (exc.reason, exc.detail)
-        if problem is not None:
-            _quarantine_file(con, batch_id, folder, relative, sha256, problem, run_id)
-            summary.quarantined_files.append((relative, *problem))
-            continue
-        _load_batch(con, channel, batch_id, relative, sha256, len(data), result, run_id)
-        summary._bump(summary.loaded_files, folder)
-        summary._bump(summary.loaded_records, folder, len(result.records))
-        summary._bump(summary.rejected_records, folder, len(result.errors))
-    return summary
-
-
-def _file_problem(channel: Channel | None, folder: str, path: Path, data: bytes) -> tuple[str, str] | None:
-    if channel is None:
-        return ("unknown_channel", f"folder {folder!r} is not a channel in channels.yaml")
-    if not fnmatch(path.name, channel.reader.file_glob):
-        return ("unexpected_file", f"{path.name} does not match {channel.reader.file_glob!r} for {channel.id}")
-    if not data.strip():
-        return ("empty_file", f"{path.name} is empty")
-    return None
-
-
-def _quarantine_file(
-    con: duckdb.DuckDBPyConnection,
-    batch_id: str,
-    channel_id: str,
-    source_file: str,
-    sha256: str,
-    problem: tuple[str, str],
-    run_id: str | None,
-) -> None:
-    con.execute(
-        "insert into quarantine.files (batch_id, channel_id, source_file, content_sha256, reason, detail, run_id)"
-        " values (?, ?, ?, ?, ?, ?, ?)",
-        [batch_id, channel_id, source_file, sha256, problem[0], problem[1], run_id],
+def _already_landed(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
+    return (
+        con.execute(
+            "select count(*) from (select batch_id from raw.batches where batch_id = ?"
+            " union all select batch_id from quarantine.files where batch_id = ? and resolved_at is null)",
+            [batch_id, batch_id],
+        ).fetchone()[0]
+        > 0
     )
 
 
-def _load_batch(
+def land_batch(
     con: duckdb.DuckDBPyConnection,
-    channel: Channel,
-    batch_id: str,
+    channel_id: str,
+    channel: Channel | None,
+    data: bytes,
+    *,
     source_file: str,
-    sha256: str,
-    size_bytes: int,
-    result: ReadResult,
+    source_uri: str,
+    archive_dir: Path,
     run_id: str | None,
-) -> None:
+    fetched_at: datetime | None = None,
+    cursor_before: str | None = None,
+    cursor_after: str | None = None,
+) -> BatchOutcome:
+    """Land one file or page of ``channel_id`` (``channel`` None: not in the registry → quarantined)."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    batch_id = batch_id_for(channel_id, sha256)
+    if _already_landed(con, batch_id):
+        if cursor_after is not None:  # the page was landed before; its cursor still moves on
+            _advance_cursor(con, channel_id, cursor_after, batch_id)
+        return BatchOutcome(batch_id, "skipped")
+    archived = archive_bytes(archive_dir, sha256, data)
+    crash_point("after_archive")
+    problem = _batch_problem(channel, channel_id, source_file, data)
+    result = None
+    if problem is None:
+        try:
+            result = read_file(data, channel)
+        except UnreadableFile as exc:
+            problem = (exc.reason, exc.detail)
+    if problem is not None:
+        con.execute(
+            "insert into quarantine.files (batch_id, channel_id, source_file, content_sha256, reason, detail,"
+            " run_id, archive_path) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, channel_id, source_file, sha256, problem[0], problem[1], run_id, str(archived)],
+        )
+        return BatchOutcome(batch_id, "quarantined", reason=problem[0], detail=problem[1])
+    ledger = {
+        "batch_id": batch_id,
+        "channel_id": channel_id,
+        "source_file": source_file,
+        "content_sha256": sha256,
+        "size_bytes": len(data),
+        "record_count": len(result.records),
+        "rejected_count": len(result.errors),
+        "status": "loaded",
+        "run_id": run_id,
+        "source_uri": source_uri,
+        "fetched_at": fetched_at or datetime.now(UTC),
+        "cursor_before": cursor_before,
+        "cursor_after": cursor_after,
+        "archive_path": str(archived),
+    }
+    _write_batch(con, ledger, result)
+    return BatchOutcome(batch_id, "loaded", records=len(result.records), rejected=len(result.errors))
+
+
+def _batch_problem(channel: Channel | None, channel_id: str, source_file: str, data: bytes) -> tuple[str, str] | None:
+    name = source_file.rsplit("/", 1)[-1]
+    if channel is None:
+        return ("unknown_channel", f"folder {channel_id!r} is not a channel in channels.yaml")
+    if not fnmatch(name, channel.reader.file_glob):
+        return ("unexpected_file", f"{name} does not match {channel.reader.file_glob!r} for {channel.id}")
+    if not data.strip():
+        return ("empty_file", f"{name} is empty ({len(data)} bytes)")
+    return None
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, ledger: dict, result: ReadResult) -> None:
     indexed = result.indexed_records()  # positions in the file, shared with the errors' numbering
     payloads = pl.DataFrame(
         {
@@ -166,30 +192,96 @@ def _load_batch(
         },
         schema={"record_index": pl.Int64, "raw_excerpt": pl.String, "reason": pl.String, "detail": pl.String},
     )
+    batch_id, channel_id, source_file = ledger["batch_id"], ledger["channel_id"], ledger["source_file"]
     con.execute("begin transaction")
     try:
         con.register("_payloads", payloads)
         con.execute(
             "insert into raw.channel_payloads (channel_id, payload, _batch_id, _source_file, _record_index)"
             " select ?, payload::json, ?, ?, _record_index from _payloads",
-            [channel.id, batch_id, source_file],
+            [channel_id, batch_id, source_file],
         )
         con.register("_errors", errors)
         con.execute(
             "insert into quarantine.records"
             " (batch_id, channel_id, source_file, record_index, raw_excerpt, reason, detail, run_id)"
             " select ?, ?, ?, record_index, raw_excerpt, reason, detail, ? from _errors",
-            [batch_id, channel.id, source_file, run_id],
+            [batch_id, channel_id, source_file, ledger["run_id"]],
         )
+        columns = ", ".join(ledger)
         con.execute(
-            "insert into raw.batches (batch_id, channel_id, source_file, content_sha256, size_bytes,"
-            " record_count, rejected_count, status, run_id) values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?)",
-            [batch_id, channel.id, source_file, sha256, size_bytes, len(result.records), len(result.errors), run_id],
+            f"insert into raw.batches ({columns}, batch_seq)"
+            f" values ({', '.join('?' for _ in ledger)}, nextval('raw.batch_seq_numbers'))",
+            list(ledger.values()),
         )
+        if ledger["cursor_after"] is not None:
+            _advance_cursor(con, channel_id, ledger["cursor_after"], batch_id)
+        crash_point("before_commit")
         con.execute("commit")
-    except Exception:
+    except BaseException:
         con.execute("rollback")
         raise
     finally:
         con.unregister("_payloads")
         con.unregister("_errors")
+    crash_point("after_commit")
+
+
+def _advance_cursor(con: duckdb.DuckDBPyConnection, channel_id: str, cursor: str, batch_id: str) -> None:
+    con.execute(
+        "insert or replace into raw.channel_cursors (channel_id, cursor, batch_id, updated_at)"
+        " values (?, ?, ?, current_timestamp)",
+        [channel_id, cursor, batch_id],
+    )
+
+
+def _landed_files(landing_dir: Path) -> Iterable[tuple[str, Path]]:
+    """(folder name, file) for every regular file below a channel folder, sorted; dot-files skipped."""
+    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            yield folder.name, path
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    channels: tuple[Channel, ...],
+    *,
+    archive_dir: Path | None = None,
+    run_id: str | None = None,
+    only: set[str] | None = None,
+) -> IngestSummary:
+    """Land every new file under ``landing_dir``; return what was done.
+
+    ``only`` restricts the run to these channel folders (a schedule group); folders of other
+    registered channels are left for their own group's run. Unregistered folders are always
+    quarantined, whatever the group, so that a typo in a folder name is seen at once.
+    ``archive_dir`` defaults to ``<landing_dir>/../archive``.
+    """
+    if not landing_dir.is_dir():
+        raise FileNotFoundError(f"landing folder {landing_dir} does not exist: run `otklik generate` first")
+    archive = archive_dir or landing_dir.parent / "archive"
+    summary = IngestSummary()
+    by_id = {c.id: c for c in channels}
+    for folder, path in _landed_files(landing_dir):
+        channel = by_id.get(folder)
+        if channel is not None and only is not None and folder not in only:
+            continue
+        if channel is not None and not channel.enabled:
+            if folder not in summary.disabled_channels:
+                summary.disabled_channels.append(folder)
+            continue
+        relative = path.relative_to(landing_dir).as_posix()
+        outcome = land_batch(
+            con,
+            folder,
+            channel,
+            path.read_bytes(),
+            source_file=relative,
+            source_uri=path.resolve().as_uri(),
+            archive_dir=archive,
+            run_id=run_id,
+            fetched_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        )
+        summary.add(folder, relative, outcome)
+    return summary

@@ -23,5 +23,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(GOLDEN, tmp_path / "landing")
     monkeypatch.setenv("OTKLIK_WAREHOUSE", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("OTKLIK_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("OTKLIK_ARCHIVE", str(tmp_path / "archive"))
     monkeypatch.setenv("OTKLIK_PII_KEY", "test-key-not-a-secret-0123456789")
     return tmp_path

@@ -1,6 +1,7 @@
 from transforms.channels.registry import (
     REGISTRY_PATH,
     Channel,
+    PullSpec,
     ReaderOptions,
     ScheduleGroup,
     channels_in_group,
@@ -12,6 +13,7 @@ from transforms.channels.registry import (
 __all__ = [
     "REGISTRY_PATH",
     "Channel",
+    "PullSpec",
     "ReaderOptions",
     "ScheduleGroup",
     "channels_in_group",

@@ -19,7 +19,7 @@ from transforms.schemas import ENTITY_SCHEMAS
 
 REGISTRY_PATH = Path(__file__).with_name("channels.yaml")
 
-Format = Literal["csv", "json_pages", "jsonl", "xlsx", "eml"]
+Format = Literal["csv", "json_pages", "jsonl", "xlsx", "eml", "mbox"]
 Entity = Literal["feedback", "case_event", "order_count"]
 ScheduleGroup = Literal["every_15_minutes", "hourly", "daily"]
 ScoreScale = Literal["0-10", "1-5", "1-7", "yes_no", "none"]
@@ -43,6 +43,33 @@ class ReaderOptions(BaseModel):
     sheet: str | None = None  # xlsx: sheet name; None: the first sheet
 
 
+class PullSpec(BaseModel):
+    """How flows/extract/http_pull.py pulls this channel's pages from its API (optional).
+
+    Without ``pull`` a channel's exports arrive as files in its landing folder (a sync tool, an
+    SFTP drop, a manual upload). With it, the puller fetches pages from ``base_url`` + ``path``,
+    starting at the cursor committed with the last page, and lands each page as one batch.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url_env: str  # environment variable holding the API's base URL (differs per installation)
+    path: str
+    method: Literal["GET", "POST"] = "GET"
+    pagination: Literal["page", "offset", "cursor"]
+    page_param: str = "page"  # page: the page number; offset: the offset; cursor: the cursor
+    size_param: str | None = "limit"
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    first_page: int = 1  # page pagination only
+    next_cursor_path: str | None = None  # cursor pagination: dotted path of the next cursor in a response
+    auth: Literal["none", "bearer", "header", "basic"] = "none"
+    auth_header: str = "Authorization"  # auth "header": the header that carries the secret as is
+    params: dict[str, str] = {}  # fixed query parameters (or JSON body fields for POST)
+    timeout_seconds: float = Field(default=30, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    max_pages: int = Field(default=10_000, ge=1)  # a guard against an API that never stops
+
+
 class Channel(BaseModel):
     """One inbound channel."""
 
@@ -54,7 +81,7 @@ class Channel(BaseModel):
     format: Format
     reader: ReaderOptions = ReaderOptions()
     fields: dict[str, FieldSource]
-    timestamp_format: str | None = None  # strptime format; None: ISO 8601; "epoch": Unix seconds
+    timestamp_format: str | None = None  # strptime; None: ISO 8601; "epoch" / "epoch_ms": Unix (milli)seconds
     timezone: str = "UTC"  # applied to timestamps that carry no offset
     score_scale: ScoreScale = "none"
     question_type: QuestionType = "none"
@@ -63,6 +90,7 @@ class Channel(BaseModel):
     default_feedback_type: str | None = None  # type for items whose text names none (IVR: call centre)
     credentials_env: str | None = None  # name of an environment variable, never the secret
     credentials_block: str | None = None  # name of a Prefect Secret block, never the secret
+    pull: PullSpec | None = None
     enabled: bool = True
 
     @field_validator("timezone")
@@ -83,6 +111,12 @@ class Channel(BaseModel):
         missing = sorted(set(schema.required) - set(self.fields))
         if missing:
             raise ValueError(f"channel {self.id}: required fields {missing} are not mapped")
+        if self.pull is not None and self.format != "json_pages":
+            raise ValueError(f"channel {self.id}: only json_pages channels can be pulled over HTTP")
+        if self.pull is not None and self.pull.auth != "none" and not (self.credentials_env or self.credentials_block):
+            raise ValueError(
+                f"channel {self.id}: pull.auth {self.pull.auth} needs credentials_env or credentials_block"
+            )
         if self.entity == "feedback" and self.question_type != "none" and self.score_scale == "none":
             raise ValueError(f"channel {self.id}: question_type {self.question_type} needs a score_scale")
         return self

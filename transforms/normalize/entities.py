@@ -95,7 +95,16 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
     reach the frame; only has_contact and the keyed customer_key (ref, else e-mail, else phone).
     """
     names = ("source_item_id", "received_at", "score", "customer_ref", "contact_phone", "contact_email")
-    names += ("contact_requested", "store_id", "order_ref", "segment", "device")
+    names += (
+        "contact_requested",
+        "store_id",
+        "order_ref",
+        "segment",
+        "device",
+        "licence_ref",
+        "manager_ref",
+        "case_ref",
+    )
     raw = {f"_raw_{name}": field_value(channel, name) for name in names}
     raw["_body_joined"] = _body_joined(channel)
     scale = channel.score_scale
@@ -126,6 +135,9 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "order_ref": _col("order_ref"),
         "segment": _col("segment"),
         "device": _col("device"),
+        "licence_ref": _col("licence_ref"),
+        "manager_ref": _col("manager_ref"),
+        "case_ref": _col("case_ref"),
     }
     checks = _missing(channel, ("source_item_id", "received_at"))
     checks += _timestamp_checks(channel, "received_at", as_of)
