@@ -42,5 +42,10 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATION
         except Exception:
             con.execute("rollback")
             raise
+        # Write the new schema into the database file at once. DuckDB 1.5.5 cannot replay an
+        # ALTER TABLE ... ADD COLUMN from the WAL when the table has a function default
+        # (current_timestamp): after a kill -9 the file would not open again
+        # (tests/warehouse/test_crash_recovery.py). With a checkpoint, DDL never waits in the WAL.
+        con.execute("checkpoint")
         applied.append(path.name)
     return applied
