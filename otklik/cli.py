@@ -16,6 +16,7 @@ app = typer.Typer(
     help="otklik: customer feedback from 20+ channels into DuckDB, checked, SLA-flagged, reviewed monthly.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,  # main() turns operator errors into one line; bugs keep a plain traceback
 )
 console = Console()
 
@@ -82,8 +83,9 @@ def build(as_of: AsOfOption = None) -> None:
 @app.command()
 def review(month: MonthOption = "2026-10") -> None:
     """Write the monthly top-management review (HTML) of a month from the marts."""
-    from flows.review import monthly_review
+    from flows.review import monthly_review, parse_month
 
+    parse_month(month)  # a typo is reported before any flow starts
     with console.status(f"Rendering the review for {month} ..."):
         path = monthly_review(month)
     console.print(f"Review: [bold]{path}[/]")
@@ -117,6 +119,73 @@ def demo(
     console.print(f"Review:    [bold]{result['review']}[/]")
 
 
+quarantine_app = typer.Typer(
+    help="What did not reach the warehouse, and retrying it after a fix.", no_args_is_help=True
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Unresolved quarantined files, and counts of rejected records by channel and reason."""
+    import json
+
+    from warehouse import connect
+    from warehouse.quarantine import quarantine_overview, quarantined_files
+
+    with connect(read_only=True) as con:
+        overview, files = quarantine_overview(con), quarantined_files(con)
+    if as_json:
+        keys = ("stage", "channel_id", "reason", "count")
+        file_keys = ("batch_id", "channel_id", "source_file", "reason", "detail")
+        document = {
+            "overview": [dict(zip(keys, r, strict=True)) for r in overview],
+            "files": [dict(zip(file_keys, r, strict=True)) for r in files],
+        }
+        print(
+            json.dumps(
+                document,
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(title="Quarantine")
+    for column in ("stage", "channel", "reason", "count"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    for stage, channel, reason, n in overview:
+        table.add_row(stage, channel, reason, f"{n:,}")
+    console.print(table)
+    for _, channel, source_file, reason, detail in files:
+        console.print(f"[yellow]{source_file}[/] ({channel}): {reason} — {detail}")
+    console.print("Records rejected in staging are normalized again by every `otklik build`.")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry() -> None:
+    """Read every quarantined file again from the archive with today's code and channels.yaml."""
+    from flows.settings import archive_dir
+    from transforms.channels import load_channels
+    from warehouse import connect
+    from warehouse.quarantine import retry_files
+    from warehouse.runs import finish_run, new_run_id, start_run
+
+    run_id = new_run_id()
+    with connect() as con:
+        start_run(con, run_id, "quarantine-retry", {})
+        outcomes = retry_files(con, load_channels(), archive_dir=archive_dir(), run_id=run_id)
+        finish_run(con, run_id, "completed")
+    for outcome in outcomes:
+        colour = {"loaded": "green", "still_failing": "yellow"}.get(outcome.status, "red")
+        console.print(
+            f"[{colour}]{outcome.status}[/] {outcome.source_file} (was {outcome.previous_reason}): {outcome.detail}"
+        )
+    console.print(
+        f"{sum(o.status == 'loaded' for o in outcomes)} of {len(outcomes)} file(s) landed; "
+        "run `otklik build` to take them into the marts."
+    )
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     table = Table(title=title)
     table.add_column("table")
@@ -144,8 +213,25 @@ def _print_ingest(summary: dict) -> None:
         console.print(f"[yellow]quarantined[/] {source_file}: {reason} — {detail}")
 
 
+# Errors an operator can act on: one clear line and exit code 1, not a traceback. Anything else
+# is a bug and keeps its traceback.
+OPERATOR_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExistsError, ValueError, KeyError)
+
+
+def _operator_errors() -> tuple[type[BaseException], ...]:
+    from expectations import DataQualityError
+    from warehouse.connection import OutdatedWarehouse
+    from warehouse.runs import NotPublishable
+
+    return (*OPERATOR_ERRORS, DataQualityError, OutdatedWarehouse, NotPublishable)
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except _operator_errors() as error:
+        console.print(f"[bold red]error:[/] {error}")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

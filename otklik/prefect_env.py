@@ -15,7 +15,9 @@ DEFAULTS = {
     "DO_NOT_TRACK": "1",
     # A loaded 2-core CI machine can take longer than the default 20 s to start the temporary server.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # The CLI prints its own summary and one line per error, and every run is in audit.runs; Prefect's
+    # own ERROR lines would repeat each failure with a traceback. Set the variable to see them.
+    "PREFECT_LOGGING_LEVEL": "CRITICAL",
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.migrate import apply_migrations
+from warehouse.migrate import apply_migrations, migration_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "otklik.duckdb"
@@ -40,9 +40,29 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> Itera
         _session_defaults(con)
         if not read_only:
             apply_migrations(con)
+        else:
+            _require_current_schema(con, target)
         yield con
     finally:
         con.close()
+
+
+class OutdatedWarehouse(RuntimeError):
+    """A read-only open of a warehouse whose schema is older than the code."""
+
+
+def _require_current_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    expected = len(migration_files())
+    try:
+        current = con.execute("select coalesce(max(version), 0) from main.schema_migrations").fetchone()[0]
+    except duckdb.CatalogException:
+        current = 0
+    if current < expected:
+        con.close()
+        raise OutdatedWarehouse(
+            f"the warehouse {target} is at schema version {current}, this code needs {expected}: "
+            "run a command that writes (`otklik ingest` or `otklik build`) to migrate it"
+        )
 
 
 def connect_memory() -> duckdb.DuckDBPyConnection:

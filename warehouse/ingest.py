@@ -129,13 +129,7 @@ def land_batch(
         return BatchOutcome(batch_id, "skipped")
     archived = archive_bytes(archive_dir, sha256, data)
     crash_point("after_archive")
-    problem = _batch_problem(channel, channel_id, source_file, data)
-    result = None
-    if problem is None:
-        try:
-            result = read_file(data, channel)
-        except UnreadableFile as exc:
-            problem = (exc.reason, exc.detail)
+    problem, result = diagnose(channel, channel_id, source_file, data)
     if problem is not None:
         con.execute(
             "insert into quarantine.files (batch_id, channel_id, source_file, content_sha256, reason, detail,"
@@ -143,12 +137,46 @@ def land_batch(
             [batch_id, channel_id, source_file, sha256, problem[0], problem[1], run_id, str(archived)],
         )
         return BatchOutcome(batch_id, "quarantined", reason=problem[0], detail=problem[1])
-    ledger = {
+    ledger = ledger_row(
+        batch_id,
+        channel_id,
+        source_file,
+        sha256,
+        len(data),
+        result,
+        run_id=run_id,
+        source_uri=source_uri,
+        archive_path=archived,
+        fetched_at=fetched_at,
+        cursor_before=cursor_before,
+        cursor_after=cursor_after,
+    )
+    write_batch(con, ledger, result)
+    return BatchOutcome(batch_id, "loaded", records=len(result.records), rejected=len(result.errors))
+
+
+def ledger_row(
+    batch_id: str,
+    channel_id: str,
+    source_file: str,
+    sha256: str,
+    size_bytes: int,
+    result: ReadResult,
+    *,
+    run_id: str | None,
+    source_uri: str,
+    archive_path: Path,
+    fetched_at: datetime | None = None,
+    cursor_before: str | None = None,
+    cursor_after: str | None = None,
+) -> dict:
+    """The raw.batches row of a readable batch."""
+    return {
         "batch_id": batch_id,
         "channel_id": channel_id,
         "source_file": source_file,
         "content_sha256": sha256,
-        "size_bytes": len(data),
+        "size_bytes": size_bytes,
         "record_count": len(result.records),
         "rejected_count": len(result.errors),
         "status": "loaded",
@@ -157,10 +185,21 @@ def land_batch(
         "fetched_at": fetched_at or datetime.now(UTC),
         "cursor_before": cursor_before,
         "cursor_after": cursor_after,
-        "archive_path": str(archived),
+        "archive_path": str(archive_path),
     }
-    _write_batch(con, ledger, result)
-    return BatchOutcome(batch_id, "loaded", records=len(result.records), rejected=len(result.errors))
+
+
+def diagnose(
+    channel: Channel | None, channel_id: str, source_file: str, data: bytes
+) -> tuple[tuple[str, str] | None, ReadResult | None]:
+    """Read a batch's bytes: (None, records) or ((reason, detail), None) when the file cannot be read."""
+    problem = _batch_problem(channel, channel_id, source_file, data)
+    if problem is not None:
+        return problem, None
+    try:
+        return None, read_file(data, channel)
+    except UnreadableFile as exc:
+        return (exc.reason, exc.detail), None
 
 
 def _batch_problem(channel: Channel | None, channel_id: str, source_file: str, data: bytes) -> tuple[str, str] | None:
@@ -174,7 +213,8 @@ def _batch_problem(channel: Channel | None, channel_id: str, source_file: str, d
     return None
 
 
-def _write_batch(con: duckdb.DuckDBPyConnection, ledger: dict, result: ReadResult) -> None:
+def write_batch(con: duckdb.DuckDBPyConnection, ledger: dict, result: ReadResult) -> None:
+    """Payloads, quarantined records, the ledger row and the cursor: one transaction."""
     indexed = result.indexed_records()  # positions in the file, shared with the errors' numbering
     payloads = pl.DataFrame(
         {
