@@ -26,7 +26,10 @@ from transforms.channels import load_channels
 from warehouse import connect
 from warehouse.ingest import ingest_landing
 with connect(sys.argv[1]) as con:
-    ingest_landing(con, Path(sys.argv[2]), load_channels(), archive_dir=Path(sys.argv[3]), run_id="crash-test")
+    ingest_landing(
+        con, Path(sys.argv[2]), load_channels(), archive_dir=Path(sys.argv[3]), run_id="crash-test",
+        group_files=int(sys.argv[4]),
+    )
 """
 
 STATE = {
@@ -39,12 +42,12 @@ STATE = {
 }
 
 
-def _ingest(warehouse: Path, landing: Path, archive: Path, crash_at: str | None = None) -> int:
+def _ingest(warehouse: Path, landing: Path, archive: Path, crash_at: str | None = None, group_files: int = 500) -> int:
     env = {k: v for k, v in os.environ.items() if k != "OTKLIK_CRASH_AT"}
     if crash_at:
         env["OTKLIK_CRASH_AT"] = crash_at
     process = subprocess.run(
-        [sys.executable, "-c", INGEST, str(warehouse), str(landing), str(archive)],
+        [sys.executable, "-c", INGEST, str(warehouse), str(landing), str(archive), str(group_files)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -67,14 +70,20 @@ def clean_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
     return _state(work / "w.duckdb")
 
 
-@pytest.mark.parametrize("crash_at", [f"{p}:{n}" for p in CRASH_POINTS for n in (1, 3)])
+# The golden landing has 4 readable files: in groups of 500 they commit once (a kill at the first
+# pass), one file per group commits four times (a kill at the third pass leaves two committed).
+CASES = [(f"{p}:1", 500) for p in CRASH_POINTS] + [(f"{p}:3", 1) for p in CRASH_POINTS]
+
+
+@pytest.mark.parametrize(("crash_at", "group_files"), CASES)
 def test_a_kill_at_any_point_is_recovered_by_the_next_run(
-    tmp_path: Path, clean_state: dict[str, int], crash_at: str
+    tmp_path: Path, clean_state: dict[str, int], crash_at: str, group_files: int
 ) -> None:
     shutil.copytree(GOLDEN, tmp_path / "landing")
     warehouse, landing, archive = tmp_path / "w.duckdb", tmp_path / "landing", tmp_path / "archive"
 
-    assert _ingest(warehouse, landing, archive, crash_at=crash_at) == -9, "the crash point was not reached"
+    killed = _ingest(warehouse, landing, archive, crash_at=crash_at, group_files=group_files)
+    assert killed == -9, "the crash point was not reached"
     if warehouse.exists():
         after_kill = _state(warehouse)
         # what the kill left is whole batches only: the ledger and the payloads agree

@@ -90,7 +90,7 @@ def test_an_unreadable_file_goes_to_quarantine_and_the_rest_loads(
 def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_recovers(
     con, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_execute = duckdb.DuckDBPyConnection.execute
+    real_executemany = duckdb.DuckDBPyConnection.executemany
     calls = {"n": 0}
 
     class Crash(RuntimeError):
@@ -101,11 +101,11 @@ def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_reco
             calls["n"] += 1
             if calls["n"] == 2:  # the second file: its payloads are already inserted
                 raise Crash("power cut")
-        return real_execute(self, query, *args, **kwargs)
+        return real_executemany(self, query, *args, **kwargs)
 
     proxy = _ExecuteProxy(con, crash_on_ledger)
     with pytest.raises(Crash):
-        ingest_landing(proxy, landing, load_channels())
+        ingest_landing(proxy, landing, load_channels(), group_files=1)
     assert _count(con, "raw.batches") == 1
     loaded = con.execute("select distinct _batch_id from raw.channel_payloads").fetchall()
     assert len(loaded) == 1, "payloads of the crashed batch were left behind"
@@ -116,14 +116,14 @@ def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_reco
 
 
 class _ExecuteProxy:
-    """A connection whose execute can fail on cue; everything else is the real connection."""
+    """A connection whose executemany can fail on cue; everything else is the real connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, execute) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, executemany) -> None:
         self._con = con
-        self._execute = execute
+        self._executemany = executemany
 
-    def execute(self, query, *args, **kwargs):
-        return self._execute(self._con, query, *args, **kwargs)
+    def executemany(self, query, *args, **kwargs):
+        return self._executemany(self._con, query, *args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._con, name)
