@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,17 +77,24 @@ def batch_id_for(channel_id: str, sha256: str) -> str:
     return f"{channel_id}:{sha256[:20]}"
 
 
-def archive_bytes(archive_dir: Path, sha256: str, data: bytes) -> Path:
-    """Write ``data`` once under its hash; atomic (temp file + rename), so a crash leaves no torn file."""
+def archive_bytes(archive_dir: Path, sha256: str, data: bytes, *, durable: bool = True) -> Path:
+    """Write ``data`` once under its hash; atomic (temp file + rename), so a crash leaves no torn file.
+
+    ``durable`` fsyncs the file before it is renamed. A BatchGroup writes its files without it and
+    calls ``os.sync()`` once before its commit: either way the bytes are on disk before the ledger
+    that points at them.
+    """
     target = archive_dir / sha256[:2] / sha256
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
+    temporary = target.with_name(f"{sha256}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, target)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(temporary, target)
     return target
 
 
@@ -137,7 +143,9 @@ def land_batch(
         if cursor_after is not None:  # the page was landed before; its cursor still moves on
             _advance_cursor(con, channel_id, cursor_after, batch_id)
         return BatchOutcome(batch_id, "skipped")
-    archived = archive_bytes(archive_dir, sha256, data)
+    archived = archive_bytes(archive_dir, sha256, data, durable=group is None)
+    if group is not None:
+        group.archived_unsynced = True
     crash_point("after_archive")
     problem, result = diagnose(channel, channel_id, source_file, data)
     if problem is not None:
@@ -243,40 +251,31 @@ class BatchGroup:
         self.max_files = max_files
         self.max_bytes = max_bytes
         self.pending_ids: set[str] = set()
+        self.archived_unsynced = False
+        self._reset()
+
+    def _reset(self) -> None:
         self._ledgers: list[dict] = []
-        self._payloads: list[pl.DataFrame] = []
-        self._errors: list[pl.DataFrame] = []
+        self._payloads: dict[str, list] = {k: [] for k in ("channel_id", "batch_id", "source_file", "payload", "index")}
+        self._errors: dict[str, list] = {
+            k: [] for k in ("channel_id", "batch_id", "source_file", "record_index", "raw_excerpt", "reason", "detail")
+        }
         self._bytes = 0
 
     def add(self, ledger: dict, result: ReadResult) -> None:
-        indexed = result.indexed_records()  # positions in the file, shared with the errors' numbering
-        keys = {
-            "channel_id": ledger["channel_id"],
-            "batch_id": ledger["batch_id"],
-            "source_file": ledger["source_file"],
-        }
-        self._payloads.append(
-            pl.DataFrame(
-                {
-                    "payload": [json.dumps(r, ensure_ascii=False, default=str) for _, r in indexed],
-                    "_record_index": [i for i, _ in indexed],
-                },
-                schema={"payload": pl.String, "_record_index": pl.Int64},
-            ).with_columns(**{k: pl.lit(v, pl.String) for k, v in keys.items()})
-        )
-        self._errors.append(
-            pl.DataFrame(
-                {
-                    "record_index": [e.record_index for e in result.errors],
-                    "raw_excerpt": [e.raw_excerpt[:_EXCERPT_CHARS] for e in result.errors],
-                    "reason": [e.reason for e in result.errors],
-                    "detail": [e.detail for e in result.errors],
-                },
-                schema={"record_index": pl.Int64, "raw_excerpt": pl.String, "reason": pl.String, "detail": pl.String},
-            ).with_columns(
-                **{k: pl.lit(v, pl.String) for k, v in keys.items()}, run_id=pl.lit(ledger["run_id"], pl.String)
-            )
-        )
+        keys = (ledger["channel_id"], ledger["batch_id"], ledger["source_file"])
+        for index, record in result.indexed_records():  # positions in the file, shared with the errors
+            for name, value in zip(("channel_id", "batch_id", "source_file"), keys, strict=True):
+                self._payloads[name].append(value)
+            self._payloads["payload"].append(json.dumps(record, ensure_ascii=False, default=str))
+            self._payloads["index"].append(index)
+        for error in result.errors:
+            for name, value in zip(("channel_id", "batch_id", "source_file"), keys, strict=True):
+                self._errors[name].append(value)
+            self._errors["record_index"].append(error.record_index)
+            self._errors["raw_excerpt"].append(error.raw_excerpt[:_EXCERPT_CHARS])
+            self._errors["reason"].append(error.reason)
+            self._errors["detail"].append(error.detail)
         self._ledgers.append(ledger)
         self.pending_ids.add(ledger["batch_id"])
         self._bytes += ledger["size_bytes"]
@@ -287,20 +286,26 @@ class BatchGroup:
         if not self._ledgers:
             return
         con = self.con
-        payloads, errors = pl.concat(self._payloads), pl.concat(self._errors)
+        payloads = pl.DataFrame(self._payloads, schema={**dict.fromkeys(self._payloads, pl.String), "index": pl.Int64})
+        errors = pl.DataFrame(self._errors, schema={**dict.fromkeys(self._errors, pl.String), "record_index": pl.Int64})
+        run_id = self._ledgers[0]["run_id"]
+        if self.archived_unsynced:  # the archived bytes reach the disk before the ledger refers to them
+            os.sync()
+            self.archived_unsynced = False
         con.execute("begin transaction")
         try:
             con.register("_payloads", payloads)
             con.execute(
                 "insert into raw.channel_payloads (channel_id, payload, _batch_id, _source_file, _record_index)"
-                " select channel_id, payload::json, batch_id, source_file, _record_index from _payloads"
+                " select channel_id, payload::json, batch_id, source_file, index from _payloads"
             )
             con.register("_errors", errors)
             con.execute(
                 "insert into quarantine.records"
                 " (batch_id, channel_id, source_file, record_index, raw_excerpt, reason, detail, run_id)"
-                " select batch_id, channel_id, source_file, record_index, raw_excerpt, reason, detail, run_id"
-                " from _errors"
+                " select batch_id, channel_id, source_file, record_index, raw_excerpt, reason, detail, ?"
+                " from _errors",
+                [run_id],
             )
             # Load order: one writer at a time (warehouse/connection.py), so max + n is safe here.
             last_seq = con.execute("select coalesce(max(batch_seq), 0) from raw.batches").fetchone()[0]
@@ -320,7 +325,7 @@ class BatchGroup:
         finally:
             con.unregister("_payloads")
             con.unregister("_errors")
-        self._ledgers, self._payloads, self._errors, self._bytes = [], [], [], 0
+        self._reset()
         self.pending_ids.clear()
         crash_point("after_commit")
 
