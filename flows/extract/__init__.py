@@ -1,0 +1,122 @@
+"""IO adapters that fetch channel data, keyed by how it arrives (STYLE B1): HTTP pages for now.
+
+``pull_channel`` wires the committed cursor, the page loop (``http_pull``) and ``land_batch``, so
+each page lands with its cursor in one transaction. ``pullable_channels`` and ``for_each_channel``
+are the flow's plain helpers: which channels to pull now, and a loop in which one failing channel
+does not stop the others.
+"""
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+from flows.extract.http_pull import PullError, PullSummary, pull_pages
+from flows.extract.secrets import MissingSecretError, resolve_secret
+from transforms.channels import Channel
+from warehouse.ingest import BatchOutcome, channel_cursor, land_batch
+
+__all__ = [
+    "ChannelsFailed",
+    "MissingSecretError",
+    "PullError",
+    "PullSummary",
+    "for_each_channel",
+    "pull_channel",
+    "pullable_channels",
+    "resolve_secret",
+]
+
+
+def pull_channel(
+    con: duckdb.DuckDBPyConnection,
+    channel: Channel,
+    *,
+    archive_dir: Path,
+    run_id: str | None,
+    secret: str | None,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    base_url: str | None = None,
+    log: logging.Logger | logging.LoggerAdapter | None = None,
+) -> PullSummary:
+    """Pull ``channel``'s pages after its committed cursor into raw; ``base_url`` defaults to the env."""
+    env = channel.pull.base_url_env if channel.pull else None
+    url = base_url or (os.environ.get(env) if env else None)
+    if not url:
+        raise PullError(f"{channel.id}: environment variable {env} (pull.base_url_env) is not set")
+
+    def land(
+        data: bytes, *, source_uri: str, source_file: str, cursor_before: str | None, cursor_after: str | None
+    ) -> BatchOutcome:
+        return land_batch(
+            con,
+            channel.id,
+            channel,
+            data,
+            source_file=source_file,
+            source_uri=source_uri,
+            archive_dir=archive_dir,
+            run_id=run_id,
+            fetched_at=datetime.now(UTC),
+            cursor_before=cursor_before,
+            cursor_after=cursor_after,
+        )
+
+    cursor = channel_cursor(con, channel.id)
+    return pull_pages(
+        channel, base_url=url, cursor=cursor, land=land, secret=secret, client=client, sleep=sleep, log=log
+    )
+
+
+def pullable_channels(
+    channels: Iterable[Channel], environ: Mapping[str, str] | None = None
+) -> tuple[list[Channel], dict[str, str]]:
+    """(channels to pull now, {channel id: why skipped}) among the enabled channels with a pull spec.
+
+    A channel whose base URL variable is unset is skipped, not failed: the demo and local
+    checkouts land that channel's pages as files instead.
+    """
+    environ = os.environ if environ is None else environ
+    pull, skipped = [], {}
+    for channel in channels:
+        if channel.pull is None or not channel.enabled:
+            continue
+        if environ.get(channel.pull.base_url_env):
+            pull.append(channel)
+        else:
+            skipped[channel.id] = f"{channel.pull.base_url_env} is not set"
+    return pull, skipped
+
+
+class ChannelsFailed(RuntimeError):
+    """Some channels failed; the others were done. The message names every failed channel."""
+
+
+@dataclass
+class ChannelResults:
+    done: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # channel id → the error
+
+    def raise_if_failed(self, what: str = "pull") -> None:
+        if self.failed:
+            details = "; ".join(f"{cid}: {error}" for cid, error in self.failed.items())
+            raise ChannelsFailed(f"{what} failed for channels {sorted(self.failed)} — {details}")
+
+
+def for_each_channel(channel_ids: Iterable[str], work: Callable[[str], Any]) -> ChannelResults:
+    """Run ``work`` per channel, one after another; a failure is recorded and the loop goes on."""
+    results = ChannelResults()
+    for channel_id in channel_ids:
+        try:
+            results.done[channel_id] = work(channel_id)
+        except Exception as exc:  # isolation is the point: any error of one channel, never the others
+            results.failed[channel_id] = f"{type(exc).__name__}: {exc}"
+    return results
