@@ -70,7 +70,7 @@ def pull_channel(
             cursor_after=cursor_after,
         )
 
-    cursor = channel_cursor(con, channel.id)
+    cursor = channel_cursor(con, channel.id) if channel.pull is None or channel.pull.resume else None
     return pull_pages(
         channel, base_url=url, cursor=cursor, land=land, secret=secret, client=client, sleep=sleep, log=log
     )

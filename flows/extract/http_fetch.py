@@ -9,6 +9,7 @@ the method, the URL and the status; the secret never appears in a message, a log
 
 import base64
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,14 @@ class Request:
     params: dict[str, Any] | None = None  # GET query
     json: dict[str, Any] | None = None  # POST body
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # carries the secret: never shown
+
+
+def env_headers(spec: PullSpec, channel_id: str) -> dict[str, str]:
+    """The pull's extra headers, each read from the environment variable it names."""
+    missing = sorted(var for var in spec.headers_from_env.values() if not os.environ.get(var))
+    if missing:
+        raise PullError(f"{channel_id}: environment variable(s) {missing} (pull.headers_from_env) not set")
+    return {header: os.environ[var] for header, var in spec.headers_from_env.items()}
 
 
 def auth_headers(spec: PullSpec, secret: str | None, channel_id: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from flows.extract.http_fetch import PullError, Request, auth_headers, fetch, public_url, redactor
+from flows.extract.http_fetch import PullError, Request, auth_headers, env_headers, fetch, public_url, redactor
 from transforms.channels import Channel, PullSpec
 from transforms.readers.base import UnreadableFile
 from transforms.readers.encoding import decode_text
@@ -142,7 +142,11 @@ class _Pager:
     def run(self, summary: PullSummary) -> None:
         channel, spec = self.channel, self.spec
         redact = redactor(self.secret)
-        headers = {"Accept": "application/json", **auth_headers(spec, self.secret, channel.id)}
+        headers = {
+            "Accept": "application/json",
+            **env_headers(spec, channel.id),
+            **auth_headers(spec, self.secret, channel.id),
+        }
         url = self.base_url.rstrip("/") + "/" + spec.path.lstrip("/")
         cursor, value = summary.cursor_start, _first_value(spec, summary.cursor_start, channel.id)
         seen: set[int | str | None] = set()

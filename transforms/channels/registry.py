@@ -65,6 +65,12 @@ class PullSpec(BaseModel):
     auth: Literal["none", "bearer", "header", "basic"] = "none"
     auth_header: str = "Authorization"  # auth "header": the header that carries the secret as is
     params: dict[str, str] = {}  # fixed query parameters (or JSON body fields for POST)
+    # Extra headers whose values come from environment variables (header -> variable name), such as
+    # Ozon's Client-Id: account identifiers stay out of the repository like the secret itself.
+    headers_from_env: dict[str, str] = {}
+    # False: start every pull from the first page (newest-first feeds such as the App Store's, whose
+    # page numbers shift as reviews arrive); unchanged pages are then skipped by their content hash.
+    resume: bool = True
     timeout_seconds: float = Field(default=30, gt=0)
     max_retries: int = Field(default=5, ge=0)
     max_pages: int = Field(default=10_000, ge=1)  # a guard against an API that never stops

@@ -4,6 +4,7 @@ No Prefect here: the extract layer is plain Python, so this module does not star
 """
 
 import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -417,3 +418,44 @@ def test_only_channels_with_a_base_url_are_pulled() -> None:
     pull_now, skipped = pullable_channels([configured, unset, disabled, files_only], {"OTKLIK_A_URL": "http://api"})
     assert [c.id for c in pull_now] == ["configured"]
     assert skipped == {"unset": "OTKLIK_B_URL is not set"}
+
+
+def test_headers_from_env_and_restart_from_the_first_page(
+    httpserver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ozon-style account headers come from the environment; a feed with resume false restarts."""
+    monkeypatch.setenv("TEST_CLIENT_ID", "client-42")
+    channel = Channel.model_validate(
+        {
+            "id": "newest_first",
+            "display_name": "Newest-first feed",
+            "format": "json_pages",
+            "reader": {"records_path": "items"},
+            "fields": {"source_item_id": "id", "received_at": "at"},
+            "pull": {
+                "base_url_env": "UNUSED",
+                "path": "/feed",
+                "pagination": "page",
+                "page_size": 2,
+                "headers_from_env": {"Client-Id": "TEST_CLIENT_ID"},
+                "resume": False,
+            },
+        }
+    )
+    pages = {"1": [{"id": 3, "at": "2026-10-03T00:00:00Z"}, {"id": 2, "at": "2026-10-02T00:00:00Z"}],
+             "2": [{"id": 1, "at": "2026-10-01T00:00:00Z"}]}  # fmt: skip
+
+    def respond(request: Request) -> Response:
+        assert request.headers["Client-Id"] == "client-42"
+        return Response(json.dumps({"items": pages.get(request.args.get("page"), [])}), content_type="application/json")
+
+    httpserver.expect_request("/feed").respond_with_handler(respond)
+    con = connect_memory()
+    first = pull_channel(con, channel, archive_dir=tmp_path, run_id="r1", secret=None, base_url=httpserver.url_for(""))
+    assert first.records == 3
+    pages["1"] = [{"id": 4, "at": "2026-10-04T00:00:00Z"}, *pages["1"]][:2]  # a new review pushes the rest down
+    pages["2"] = [{"id": 2, "at": "2026-10-02T00:00:00Z"}, {"id": 1, "at": "2026-10-01T00:00:00Z"}]
+    second = pull_channel(con, channel, archive_dir=tmp_path, run_id="r2", secret=None, base_url=httpserver.url_for(""))
+    assert second.cursor_start is None  # restarted at page 1, so the new review is seen
+    ids = {r[0] for r in con.execute("select payload->>'id' from raw.channel_payloads").fetchall()}
+    assert "4" in ids
