@@ -8,13 +8,14 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 
 from transforms import config_tables
 from transforms.channels import Channel
 from transforms.classify import classify
+from transforms.conversations import DEFAULT_WINDOW, conversations
 from transforms.org import Org
 from transforms.sla import Policy, policies_frame
 from transforms.taxonomy import FeedbackType
@@ -31,6 +32,8 @@ class BuildContext:
     feedback_types: tuple[FeedbackType, ...]
     sla_policies: tuple[Policy, ...]
     pii_key: bytes
+    # how far apart one customer's items on two channels may be and still be one conversation
+    conversation_window_hours: float = DEFAULT_WINDOW.total_seconds() / 3600
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ def _classified(inputs: dict[str, pl.LazyFrame], ctx: BuildContext) -> pl.LazyFr
     )
 
 
+def _conversations(inputs: dict[str, pl.LazyFrame], ctx: BuildContext) -> pl.LazyFrame:
+    window = timedelta(hours=ctx.conversation_window_hours)
+    return conversations(inputs["staging.stg_channels__feedback"], window=window)
+
+
 BUILD_ORDER: dict[str, list[Model]] = {
     "staging": [
         ConfigModel("stg_config__channels", lambda ctx: config_tables.channels_frame(ctx.channels)),
@@ -87,6 +95,7 @@ BUILD_ORDER: dict[str, list[Model]] = {
         SqlModel("dim_directorates"),
         SqlModel("dim_feedback_types"),
         PythonModel("int_feedback_classified", _classified, inputs=("staging.stg_channels__feedback",)),
+        PythonModel("int_feedback_conversations", _conversations, inputs=("staging.stg_channels__feedback",)),
         SqlModel("fct_feedback"),
         SqlModel("fct_cases"),
         SqlModel("fct_case_sla"),

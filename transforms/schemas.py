@@ -55,7 +55,8 @@ FEEDBACK = EntitySchema(
         "channel_id": pl.String(),
         "source_item_id": pl.String(),
         "received_at": UTC_TIMESTAMP,
-        "body_text": pl.String(),  # HTML stripped, phones and e-mails masked
+        "body_text": pl.String(),  # NFC, HTML stripped, phones, e-mails and card numbers masked
+        "language": pl.String(),  # ru / en / other by letter counts (transforms.normalize.text); null without text
         "score_raw": pl.Float64(),  # as received, on score_scale
         "score_scale": pl.String(),
         "score_10": pl.Float64(),  # 0-10 where the scale's meaning allows it, else null
@@ -70,9 +71,33 @@ FEEDBACK = EntitySchema(
         "licence_ref": pl.String(),
         "manager_ref": pl.String(),
         "case_ref": pl.String(),
+        "is_edited": pl.Boolean(),  # a later version of the item replaced an earlier one (see _versions)
         **LOAD_METADATA,
     },
 )
+
+# Earlier versions of edited feedback items: staging.stg_channels__feedback_versions. A version is
+# superseded by the next one (by updated_at, else by load order); the current one is in staging.
+FEEDBACK_VERSIONS_TABLE = "staging.stg_channels__feedback_versions"
+VERSION_COLUMNS: dict[str, pl.DataType] = {
+    "version_number": pl.Int64(),  # 1 = the earliest version; the current one (in staging) comes after the last
+    "superseded_by_batch_id": pl.String(),  # the batch that delivered the next version
+}
+FEEDBACK_VERSION_COLUMNS: dict[str, pl.DataType] = {**FEEDBACK.columns, **VERSION_COLUMNS}
+
+# Raw contact values, which never reach staging: restricted.customer_contacts, one row per current
+# feedback item that left any of them, rebuilt with staging. Kept apart so that staging, core, the
+# marts and whatever is exported from them carry no contact; only the close-the-loop work reads it.
+CUSTOMER_CONTACTS_TABLE = "restricted.customer_contacts"
+CUSTOMER_CONTACT_COLUMNS: dict[str, pl.DataType] = {
+    "customer_key": pl.String(),  # the same keyed hash as in staging (null when only a name was left)
+    "channel_id": pl.String(),
+    "feedback_id": pl.String(),
+    "phone_normalized": pl.String(),  # digits, Russian 8/9xx forms as 7xxxxxxxxxx (transforms.privacy)
+    "email_normalized": pl.String(),  # trimmed, lower-cased
+    "customer_name": pl.String(),  # as written (NFC, white space collapsed)
+    "first_seen_at": UTC_TIMESTAMP,  # received_at of the item that carries the contact
+}
 
 CASE_EVENT_TYPES = (
     "opened",

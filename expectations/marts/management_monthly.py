@@ -2,7 +2,8 @@
 
 The mart is what management reads, so every figure on it is checked for being possible at all:
 counts not negative, NPS within ±100, rates within 0–1. That its volumes add up to core.fct_feedback
-is checked by ``assert_management_monthly_items_match_fct_feedback.sql`` beside this module.
+(items once per cross-channel conversation, repeats apart) is checked by
+``assert_management_monthly_items_match_fct_feedback.sql`` beside this module.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ COUNT_COLUMNS = (
     "thanks_count",
     "questions_count",
     "unclassified_count",
+    "conversation_repeats_count",
     "nps_answers_count",
     "promoters_count",
     "passives_count",

@@ -20,6 +20,7 @@ KEY_COLUMNS = ("feedback_id",)
 
 QUESTION_TYPES = ("nps", "tnps", "enps", "csat", "ces_effort", "ces_solved", "rating", "none")
 SCORE_SCALES = ("0-10", "1-5", "1-7", "yes_no", "none")
+LANGUAGES = ("ru", "en", "other")  # transforms.normalize.text.language_expr
 
 
 def build_suite() -> gx.ExpectationSuite:
@@ -58,6 +59,14 @@ def build_suite() -> gx.ExpectationSuite:
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="score_scale", value_set=list(SCORE_SCALES), meta=critical("metrics select on it")
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="language",
+                value_set=list(LANGUAGES),
+                meta=critical("the language heuristic labels ru, en or other (null only without text)"),
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="is_edited", meta=critical("every item is either an original or the latest edit")
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="has_contact",

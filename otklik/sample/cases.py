@@ -9,7 +9,8 @@ store's manager for a store, logistics for delivery, and so on). Its life, in CR
 
 Most cases close within 24 hours, some later; first contact mostly within the hour, later at
 night. The export is a snapshot at the end of the month: events after it are not there yet, so
-the month's last cases and a few stuck ones are still open.
+the month's last cases and a few stuck ones are still open. ``plan_cases`` decides the cases once;
+the CRM export and the close-the-loop final survey (answered after a case closes) both read them.
 """
 
 import random
@@ -184,8 +185,24 @@ def _case_opened(item: Item, rng: random.Random) -> datetime:
     return item.at + timedelta(minutes=min(2 + rng.expovariate(1 / 6), 45), seconds=rng.randrange(60))
 
 
-def write_case_events(ctx: Context, channel: Channel, items: list[Item]) -> tuple[ChannelResult, int]:
-    """One CSV per day of events; returns the result and the number of cases."""
+@dataclass(frozen=True)
+class Case:
+    """One CRM case as the month's export shows it: its events up to the end of the month."""
+
+    case_id: str
+    item: Item
+    owner: Owner
+    priority: str
+    events: tuple[tuple[str, datetime], ...]  # (event, when in the reporting timezone), in time order
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """The first closing (a reopened case was closed before its reopening)."""
+        return next((at for event, at in self.events if event == "closed"), None)
+
+
+def plan_cases(ctx: Context, channel: Channel, items: list[Item]) -> list[Case]:
+    """The cases the items open, in opening order, with their events cut at the month's end."""
     rng = ctx.rng(channel.id)
     router = Router(ctx.org)
     month_end = ctx.month.end
@@ -194,30 +211,38 @@ def write_case_events(ctx: Context, channel: Channel, items: list[Item]) -> tupl
         key=lambda pair: (pair[0], pair[1].feedback_id),
     )
     tz = ctx.month.tz
-    rows_by_day: dict[str, list[tuple[datetime, str, int, list[object]]]] = defaultdict(list)
-    cases = 0
+    cases: list[Case] = []
     for opened, item in opening:
         if opened >= month_end:
             continue  # arrived in the last minutes: the CRM case exists only next month
-        cases += 1
-        case_id = f"CS-{ctx.month.year % 100:02d}{ctx.month.month:02d}-{cases:06d}"
+        case_id = f"CS-{ctx.month.year % 100:02d}{ctx.month.month:02d}-{len(cases) + 1:06d}"
         owner = router.route(item, rng)
         priority = _priority(item, rng)
-        for seq, (event, at) in enumerate(case_lifecycle(opened, rng, vip=item.customer.segment == "vip")):
+        events = []
+        for event, at in case_lifecycle(opened, rng, vip=item.customer.segment == "vip"):
             if at >= month_end:
                 break
-            at = at.astimezone(tz).replace(microsecond=0)
+            events.append((event, at.astimezone(tz).replace(microsecond=0)))
+        cases.append(Case(case_id, item, owner, priority, tuple(events)))
+    return cases
+
+
+def write_case_events(ctx: Context, channel: Channel, cases: list[Case]) -> ChannelResult:
+    """One CSV per day of events."""
+    rows_by_day: dict[str, list[tuple[datetime, str, int, list[object]]]] = defaultdict(list)
+    for case in cases:
+        for seq, (event, at) in enumerate(case.events):
             row = [
-                case_id,
+                case.case_id,
                 event,
                 iso_seconds(at),
-                feedback_ref(item),
-                owner.directorate,
-                owner.department,
-                owner.manager,
-                priority,
+                feedback_ref(case.item),
+                case.owner.directorate,
+                case.owner.department,
+                case.owner.manager,
+                case.priority,
             ]
-            rows_by_day[at.date().isoformat()].append((at, case_id, seq, row))
+            rows_by_day[at.date().isoformat()].append((at, case.case_id, seq, row))
     result = ChannelResult(channel.id)
     folder = channel_dir(ctx, channel)
     delimiter = channel.reader.delimiter or ","
@@ -227,7 +252,7 @@ def write_case_events(ctx: Context, channel: Channel, items: list[Item]) -> tupl
         path.write_bytes(csv_bytes(CASE_EVENT_HEADER, [r[3] for r in rows], delimiter=delimiter))
         result.files.append(path)
         result.records += len(rows)
-    return result, cases
+    return result
 
 
 def write_orders(ctx: Context, channel: Channel, items: int) -> ChannelResult:

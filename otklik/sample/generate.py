@@ -8,9 +8,9 @@ writers pin the timestamps and MIME boundaries their libraries would otherwise i
 Deliberately bad input (about 0.5% of the items, at least one of each) is planted for the
 quarantine; ``GenerationSummary.bad_records`` lists every one with its file and id:
 
-==================== ===================== =====================================================
+==================== ===================== ==================================================
 channel              problem               what
-==================== ===================== =====================================================
+==================== ===================== ==================================================
 nps_email_survey     out_of_range_score    recommend_score 11 on the 0-10 scale
 nps_email_survey     missing_id            empty response_id
 nps_email_survey     duplicate             a response exported again at the top of the next
@@ -21,9 +21,17 @@ telegram_bot         duplicate             an update delivered again in the next
 telegram_bot         broken_json           a line cut off in the middle of the JSON object
 inapp_popup_rating   broken_json           a line cut off in the middle of the JSON object
 store_complaint_book future_date           Дата typed as text with the year 2062
-==================== ===================== =====================================================
+sms_survey_replies   out_of_range_score    a reply "10" to a 1-5 question
+call_centre_notes    wrong_encoding        calls re-saved in Excel as UTF-16 "Unicode text"
+                                           in a UTF-8 channel: the whole file is quarantined
+bitrix24_activities  bad_score             RESULT_VALUE typed as words ("отлично")
+whatsapp             duplicate             a webhook delivered again (same message object)
+==================== ===================== ==================================================
 
 Bad records are extra: ``items`` counts valid items only, and no CRM case points at a bad one.
+The close-the-loop final survey (ctl_final_survey, ctl_final_survey_solved) is written after the
+CRM cases are planned: its answers come from closed cases and name them in ``case_id``. Its
+share of ``items`` is capped by the answers the month's closed cases give.
 """
 
 import csv
@@ -38,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
-from otklik.sample import cases, mail, texts, writers
+from otklik.sample import cases, helpdesk, mail, marketplaces, messengers, surveys, texts, writers
 from otklik.sample.items import make_items, profile_for
 from otklik.sample.model import (
     BadRecord,
@@ -67,6 +75,10 @@ BAD_PLAN = (
     ("telegram_bot", "broken_json", 8),
     ("inapp_popup_rating", "broken_json", 7),
     ("store_complaint_book", "future_date", 5),
+    ("sms_survey_replies", "out_of_range_score", 6),
+    ("call_centre_notes", "wrong_encoding", 5),
+    ("bitrix24_activities", "bad_score", 3),
+    ("whatsapp", "duplicate", 6),
 )
 
 WRITERS: dict[str, writers.Writer] = {
@@ -78,7 +90,28 @@ WRITERS: dict[str, writers.Writer] = {
     "store_complaint_book": writers.write_complaint_book,
     "email_inbox": mail.write_email,
     "web_form": writers.write_web_form,
+    "licence_expiry_survey": surveys.write_licence_survey,
+    "sms_survey_replies": surveys.write_sms_survey,
+    "employee_pulse_survey": surveys.write_employee_survey,
+    "call_centre_notes": messengers.write_call_notes,
+    "website_chat": messengers.write_website_chat,
+    "vk_messages": messengers.write_vk_messages,
+    "vk_wall_comments": messengers.write_vk_wall_comments,
+    "whatsapp": messengers.write_whatsapp,
+    "claims_mailbox": mail.write_mbox,
+    "ozon_reviews": marketplaces.write_ozon,
+    "wildberries_feedbacks": marketplaces.write_wildberries,
+    "google_play_reviews": marketplaces.write_google_play,
+    "app_store_reviews": marketplaces.write_app_store,
+    "yandex_maps_reviews": marketplaces.write_yandex_maps,
+    "twogis_reviews": marketplaces.write_twogis,
+    "zendesk_tickets": helpdesk.write_zendesk,
+    "freshdesk_tickets": helpdesk.write_freshdesk,
+    "bitrix24_activities": helpdesk.write_bitrix24,
+    "b2b_account_notes": helpdesk.write_b2b_notes,
 }
+# Written after the CRM cases are planned: one channel per question of the final survey.
+FINAL_SURVEY_CHANNELS = ("ctl_final_survey", "ctl_final_survey_solved")
 
 
 def generate_landing(
@@ -123,16 +156,26 @@ def generate_landing(
     results: dict[str, ChannelResult] = {}
     all_items: list[Item] = []
     for channel in feedback_channels:
+        if channel.id in FINAL_SURVEY_CHANNELS:
+            continue
         writer = WRITERS.get(channel.id, _generic_writer)
         result = writer(ctx, channel, counts[channel.id], bad_plan.get(channel.id, {}))
         results[channel.id] = result
         all_items.extend(result.items)
 
+    planned = {c.id: cases.plan_cases(ctx, c, all_items) for c in channels if c.entity == "case_event"}
+    answers = surveys.final_survey_answers(ctx, next(iter(planned.values()), []))
+    for channel in feedback_channels:
+        if channel.id in FINAL_SURVEY_CHANNELS:
+            result = surveys.write_final_survey(ctx, channel, counts[channel.id], answers)
+            results[channel.id] = result
+            all_items.extend(result.items)
+
     n_cases = n_events = 0
     for channel in channels:
         if channel.entity == "case_event":
-            result, found = cases.write_case_events(ctx, channel, all_items)
-            n_cases += found
+            result = cases.write_case_events(ctx, channel, planned[channel.id])
+            n_cases += len(planned[channel.id])
             n_events += result.records
             results[channel.id] = result
         elif channel.entity == "order_count":
@@ -198,6 +241,8 @@ def _generic_writer(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
     """A feedback channel without a writer of its own: records built from its ``fields`` map."""
     if channel.format == "eml":
         return mail.write_email(ctx, channel, n, bad)
+    if channel.format == "mbox":
+        return mail.write_mbox(ctx, channel, n, bad)
     rng = ctx.rng(channel.id)
     scale = channel.score_scale if channel.score_scale in ("0-10", "1-5") else "0-10"
     items = make_items(ctx, channel.id, scale, n, rng)
@@ -219,7 +264,7 @@ def _generic_writer(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
         for number, chunk in enumerate(chunks, start=1):
             if channel.format == "jsonl":
                 path = folder / f"{channel.id}_{number:04d}.jsonl"
-                path.write_bytes("".join(writers._line(_nest(r)) + "\n" for r in chunk).encode("utf-8"))
+                path.write_bytes("".join(writers.json_line(_nest(r)) + "\n" for r in chunk).encode("utf-8"))
             else:
                 path = folder / f"page_{number:04d}.json"
                 page: object = [_nest(r) for r in chunk]
@@ -288,6 +333,8 @@ def _timestamp(channel: Channel, at: datetime, source: str | list[str]) -> dict[
     fmt = channel.timestamp_format
     if fmt == "epoch":
         return {paths[0]: int(at.timestamp())}
+    if fmt == "epoch_ms":
+        return {paths[0]: int(at.timestamp()) * 1000}
     if fmt is None:
         return {paths[0]: at.isoformat(timespec="seconds")}
     local = at.astimezone(ZoneInfo(channel.timezone))

@@ -2,6 +2,10 @@
 
 Each channel has a profile: its share of the month's volume, its mix of kinds and topics, its
 hours (a call centre sleeps at night, a store's complaint book too), and how people type in it.
+Shares are weights (normalized over the registry's feedback channels): the web form, the NPS
+e-mail survey and the mailbox carry most of the retailer's 25,000 items a month, the app stores
+and the account managers' notes a few dozen each. Channels without a score have no "none" kind:
+an item with neither text nor score would be rejected as empty.
 """
 
 import random
@@ -44,7 +48,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "web_form": Profile(
-        share=0.26,
+        share=0.16,
         kinds={"complaint": 45, "question": 30, "wish": 12, "thanks": 13},
         topics={
             "website": 20,
@@ -64,7 +68,7 @@ PROFILES: dict[str, Profile] = {
         contact_request={"complaint": 0.35, "question": 0.3, "wish": 0.05, "thanks": 0.03},
     ),
     "nps_email_survey": Profile(
-        share=0.22,
+        share=0.135,
         kinds={"none": 35, "thanks": 30, "complaint": 17, "wish": 13, "question": 5},
         topics={
             "store": 32,
@@ -82,7 +86,7 @@ PROFILES: dict[str, Profile] = {
         contact_request={"complaint": 0.35, "question": 0.25, "wish": 0.05, "thanks": 0.02, "none": 0.05},
     ),
     "email_inbox": Profile(
-        share=0.20,
+        share=0.123,
         kinds={"complaint": 45, "question": 35, "wish": 8, "thanks": 12},
         topics={
             "delivery": 22,
@@ -99,13 +103,13 @@ PROFILES: dict[str, Profile] = {
         pii_in_text=0.04,
     ),
     "ivr_post_call_survey": Profile(
-        share=0.12,
+        share=0.074,
         kinds={"none": 15, "complaint": 30, "question": 22, "thanks": 28, "wish": 5},
         topics={"call_centre": 40, "delivery": 25, "returns": 15, "payment": 10, "store": 10},
         hours=CALL_CENTRE_HOURS,
     ),
     "telegram_bot": Profile(
-        share=0.09,
+        share=0.055,
         kinds={"question": 45, "complaint": 35, "thanks": 10, "wish": 6, "none": 4},
         topics={
             "delivery": 30,
@@ -121,24 +125,182 @@ PROFILES: dict[str, Profile] = {
         pii_in_text=0.06,
     ),
     "inapp_popup_rating": Profile(
-        share=0.06,
+        share=0.037,
         kinds={"none": 40, "complaint": 22, "wish": 13, "thanks": 20, "question": 5},
         topics={"website": 65, "app": 35},
         colloquial=0.4,
     ),
     "yandex_market_reviews": Profile(
-        share=0.04,
+        share=0.025,
         kinds={"thanks": 55, "complaint": 30, "wish": 5, "question": 3, "none": 7},
         topics={"delivery": 35, "returns": 35, "website": 30},
         colloquial=0.2,
     ),
     "store_complaint_book": Profile(
-        share=0.01,
+        share=0.006,
         kinds={"complaint": 70, "wish": 15, "thanks": 12, "question": 3},
         topics={"store": 80, "returns": 10, "payment": 6, "delivery": 4},
         hours=STORE_HOURS,
         week=STORE_WEEK,
         colloquial=0.15,
+    ),
+    **{
+        channel_id: Profile(
+            share=0.025,  # each question of the final survey; answers come from closed cases
+            kinds={"none": 45, "thanks": 35, "complaint": 15, "wish": 5},
+            topics={topic: 1.0 for topic in texts.TOPICS},
+            colloquial=0.3,
+        )
+        for channel_id in ("ctl_final_survey", "ctl_final_survey_solved")
+    },
+    "licence_expiry_survey": Profile(
+        share=0.02,
+        kinds={"none": 40, "thanks": 20, "wish": 15, "complaint": 15, "question": 10},
+        topics={
+            "delivery": 20,
+            "store": 15,
+            "website": 15,
+            "app": 15,
+            "payment": 15,
+            "returns": 5,
+            "corporate": 5,
+            "call_centre": 10,
+        },
+        colloquial=0.2,
+        pii_in_text=0.02,
+        contact_request={"complaint": 0.35, "question": 0.4, "wish": 0.05, "thanks": 0.02, "none": 0.05},
+    ),
+    "sms_survey_replies": Profile(
+        share=0.03,
+        kinds={"none": 55, "thanks": 20, "complaint": 18, "wish": 4, "question": 3},
+        topics={"delivery": 70, "returns": 10, "store": 10, "payment": 10},
+        hours=STORE_HOURS,
+        colloquial=0.8,
+    ),
+    "employee_pulse_survey": Profile(
+        share=0.012,
+        kinds={"none": 30, "complaint": 30, "wish": 25, "thanks": 15},
+        topics={"store": 1.0},  # replaced by the employee texts
+        hours=CALL_CENTRE_HOURS,
+        week=(1.2, 1.1, 1.0, 1.0, 0.9, 0.2, 0.1),
+        colloquial=0.2,
+    ),
+    "call_centre_notes": Profile(
+        share=0.05,
+        kinds={"question": 45, "complaint": 35, "thanks": 10, "wish": 10},
+        topics={"call_centre": 25, "delivery": 30, "returns": 15, "payment": 12, "store": 10, "corporate": 8},
+        hours=CALL_CENTRE_HOURS,
+    ),
+    "website_chat": Profile(
+        share=0.05,
+        kinds={"question": 55, "complaint": 30, "thanks": 8, "wish": 7},
+        topics={
+            "website": 25,
+            "delivery": 25,
+            "payment": 12,
+            "returns": 13,
+            "app": 5,
+            "store": 10,
+            "corporate": 5,
+            "call_centre": 5,
+        },
+        colloquial=0.5,
+        greeting=0.3,
+        pii_in_text=0.05,
+    ),
+    "vk_messages": Profile(
+        share=0.012,
+        kinds={"question": 45, "complaint": 35, "thanks": 12, "wish": 8},
+        topics={"delivery": 30, "store": 20, "website": 15, "returns": 15, "payment": 10, "app": 10},
+        colloquial=0.65,
+        greeting=0.2,
+        pii_in_text=0.04,
+    ),
+    "vk_wall_comments": Profile(
+        share=0.01,
+        kinds={"complaint": 35, "thanks": 30, "question": 20, "wish": 15},
+        topics={"store": 35, "delivery": 25, "website": 15, "returns": 15, "app": 10},
+        colloquial=0.7,
+    ),
+    "whatsapp": Profile(
+        share=0.03,
+        kinds={"question": 45, "complaint": 35, "thanks": 12, "wish": 8},
+        topics={"delivery": 35, "store": 15, "returns": 15, "payment": 12, "website": 10, "corporate": 5, "app": 8},
+        colloquial=0.6,
+        greeting=0.25,
+        pii_in_text=0.04,
+    ),
+    "claims_mailbox": Profile(
+        share=0.015,
+        kinds={"complaint": 85, "question": 10, "thanks": 5},
+        topics={"returns": 35, "delivery": 25, "payment": 20, "store": 10, "corporate": 10},
+        pii_in_text=0.05,
+    ),
+    **{
+        channel_id: Profile(
+            share=0.02,
+            kinds={"thanks": 55, "complaint": 30, "wish": 5, "question": 3, "none": 7},
+            topics={"delivery": 35, "returns": 35, "website": 30},
+            colloquial=0.3,
+        )
+        for channel_id in ("ozon_reviews", "wildberries_feedbacks")
+    },
+    "google_play_reviews": Profile(
+        share=0.008,
+        kinds={"thanks": 35, "complaint": 40, "wish": 15, "none": 10},
+        topics={"app": 85, "delivery": 10, "payment": 5},
+        colloquial=0.5,
+    ),
+    "app_store_reviews": Profile(
+        share=0.005,
+        kinds={"thanks": 45, "complaint": 40, "wish": 15},  # the feed has written reviews only
+        topics={"app": 85, "delivery": 10, "payment": 5},
+        colloquial=0.4,
+    ),
+    "yandex_maps_reviews": Profile(
+        share=0.012,
+        kinds={"thanks": 45, "complaint": 40, "wish": 8, "question": 2, "none": 5},
+        topics={"store": 85, "returns": 10, "payment": 5},
+        hours=STORE_HOURS,
+        week=STORE_WEEK,
+        colloquial=0.35,
+    ),
+    "twogis_reviews": Profile(
+        share=0.006,
+        kinds={"thanks": 45, "complaint": 40, "wish": 8, "question": 2, "none": 5},
+        topics={"store": 85, "returns": 10, "payment": 5},
+        hours=STORE_HOURS,
+        week=STORE_WEEK,
+        colloquial=0.35,
+    ),
+    "zendesk_tickets": Profile(
+        share=0.015,
+        kinds={"question": 50, "complaint": 40, "wish": 5, "thanks": 5},
+        topics={"delivery": 25, "website": 20, "payment": 15, "returns": 20, "app": 10, "call_centre": 10},
+        greeting=0.4,
+        pii_in_text=0.05,
+        html=0.02,
+    ),
+    "freshdesk_tickets": Profile(
+        share=0.008,
+        kinds={"complaint": 45, "question": 45, "thanks": 10},
+        topics={"returns": 70, "store": 15, "delivery": 15},
+        hours=CALL_CENTRE_HOURS,
+        greeting=0.3,
+    ),
+    "bitrix24_activities": Profile(
+        share=0.01,
+        kinds={"none": 30, "question": 25, "complaint": 25, "thanks": 15, "wish": 5},
+        topics={"corporate": 1.0},
+        hours=CALL_CENTRE_HOURS,
+        week=(1.1, 1.1, 1.1, 1.1, 1.0, 0.05, 0.02),
+    ),
+    "b2b_account_notes": Profile(
+        share=0.004,
+        kinds={"complaint": 35, "question": 25, "wish": 25, "thanks": 15},
+        topics={"corporate": 1.0},
+        hours=CALL_CENTRE_HOURS,
+        week=(1.1, 1.1, 1.1, 1.1, 1.0, 0.05, 0.02),
     ),
 }
 # A feedback channel added to the registry later gets this until it has a profile of its own.

@@ -1,4 +1,5 @@
-"""email_inbox: one .eml per message, as a mailbox export keeps them (RFC 5322, CRLF).
+"""email_inbox: one .eml per message, as a mailbox export keeps them (RFC 5322, CRLF); and
+claims_mailbox: the same kind of messages many to a file, as a daily Unix mbox (mboxrd, LF).
 
 A mix as a Russian mailbox sees it: UTF-8 and windows-1251 from webmail and Outlook, KOI8-R
 from old clients; subjects and names in RFC 2047 encoded words of the body's charset; bodies in
@@ -10,6 +11,7 @@ strings, never the package's random ones.
 
 import html
 import random
+import re
 import uuid
 from email.charset import BASE64, QP, Charset
 from email.header import Header
@@ -29,7 +31,9 @@ from otklik.sample.people import Customer
 from transforms.channels import Channel
 
 MAILBOX = ("Инструмент-Маркет", "care@instrument-market.ru")
+CLAIMS_MAILBOX = ("Инструмент-Маркет: претензии", "pretenzii@instrument-market.ru")
 POLICY = compat32.clone(linesep="\r\n")
+MBOX_POLICY = compat32.clone(linesep="\n")  # a Unix mailbox file has LF line ends
 CHARSETS = (("utf-8", 70), ("windows-1251", 22), ("koi8-r", 8))
 # body transfer encodings per charset, with weights
 ENCODINGS = {
@@ -88,6 +92,35 @@ def write_email(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> 
     return result
 
 
+def write_mbox(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
+    """One mbox per day: an envelope line per message, ">From " quoting (mboxrd), LF line ends."""
+    rng = ctx.rng(channel.id)
+    items = make_items(ctx, channel.id, channel.score_scale, n, rng)
+    result = ChannelResult(channel.id, items=items)
+    used: set[str] = set()
+    charsets, charset_weights = zip(*CHARSETS, strict=True)
+    days: dict[str, list[bytes]] = {}
+    for number, item in enumerate(items, start=1):
+        charset = rng.choices(charsets, charset_weights)[0]
+        client = _client(item.customer.email)
+        message_id = _message_id(client, item, rng, used)
+        item.source_item_id = message_id.strip("<>")  # as transforms.readers.eml reads it
+        message = _message(ctx, item, charset, client, rng, number, mailbox=CLAIMS_MAILBOX)
+        message["Message-ID"] = message_id
+        _mime_headers_last(message)
+        local = item.at.astimezone(ZoneInfo(item.customer.region_tz))
+        envelope = f"From {item.customer.email} {local:%a %b} {local.day:2d} {local:%H:%M:%S %Y}\n".encode()
+        body = re.sub(rb"(?m)^(>*From )", rb">\1", message.as_bytes(policy=MBOX_POLICY))
+        days.setdefault(item.at.date().isoformat(), []).append(envelope + body.rstrip(b"\n") + b"\n\n")
+    for day, messages in sorted(days.items()):
+        path = ctx.landing_dir / channel.id / f"claims_{day}.mbox"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"".join(messages))
+        result.files.append(path)
+        result.records += len(messages)
+    return result
+
+
 def _client(address: str) -> str:
     domain = address.rsplit("@", 1)[1]
     if domain == "gmail.com":
@@ -129,7 +162,15 @@ def _message_id(client: str, item: Item, rng: random.Random, used: set[str]) -> 
             return value
 
 
-def _message(ctx: Context, item: Item, charset: str, client: str, rng: random.Random, number: int) -> Message:
+def _message(
+    ctx: Context,
+    item: Item,
+    charset: str,
+    client: str,
+    rng: random.Random,
+    number: int,
+    mailbox: tuple[str, str] = MAILBOX,
+) -> Message:
     customer = item.customer
     text = texts.fit_charset(item.text, charset)
     subject = texts.fit_charset(
@@ -160,7 +201,7 @@ def _message(ctx: Context, item: Item, charset: str, client: str, rng: random.Ra
         message.attach(body)
         message.attach(_attachment(item, rng))
     message["From"] = formataddr((texts.fit_charset(customer.full_name, charset), customer.email), charset=charset)
-    message["To"] = formataddr(MAILBOX, charset=charset)
+    message["To"] = formataddr(mailbox, charset=charset)
     message["Subject"] = Header(subject, charset) if subject else ""
     message["Date"] = format_datetime(item.at.astimezone(ZoneInfo(customer.region_tz)))
     if reply:

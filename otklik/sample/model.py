@@ -68,8 +68,11 @@ class Item:
     store: Store  # the store the item is about, or the customer's nearest one
     order_ref: str
     contact_requested: bool = False
-    source_item_id: str = ""  # set by the channel writer, exactly as written in the file
+    source_item_id: str = ""  # set by the channel writer, exactly as the normalizer derives it
     extra: dict[str, object] = field(default_factory=dict)
+    # Items that never open a CRM case: employees' answers (eNPS) and the close-the-loop final
+    # survey, which judges a case already closed.
+    no_case: bool = False
 
     @property
     def feedback_id(self) -> str:
@@ -77,7 +80,7 @@ class Item:
 
     @property
     def opens_case(self) -> bool:
-        return self.kind in ("complaint", "question") or self.contact_requested
+        return not self.no_case and (self.kind in ("complaint", "question") or self.contact_requested)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,9 @@ class BadRecord:
     """A deliberately bad input record, for the quarantine to catch."""
 
     channel_id: str
-    problem: str  # out_of_range_score / missing_id / duplicate / future_date / broken_json
+    # out_of_range_score / missing_id / duplicate / future_date / broken_json / bad_score /
+    # wrong_encoding (a whole file: every record of it is listed)
+    problem: str
     file: str  # relative to the landing folder
     source_item_id: str  # as written ("" when the id is what is missing)
     detail: str

@@ -372,6 +372,43 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# The employee pulse survey (eNPS): what staff write about the company as an employer.
+EMPLOYEE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "complaint": (
+        "Графики меняют в последний момент, невозможно планировать выходные.",
+        "Зарплата не пересматривалась два года, а нагрузка выросла вдвое.",
+        "В магазине «{store}» не хватает людей, в выходные работаем за троих.",
+        "Руководитель не слышит предложений, решения спускаются сверху без объяснений.",
+        "Касса и терминалы постоянно зависают, покупатели срываются на нас.",
+        "Премию за квартал урезали без объяснения причин.",
+        "На складе холодно, спецодежду выдали не по размеру.",
+        "Обучение новичков на нас, а времени на это не выделяют.",
+    ),
+    "wish": (
+        "Хотелось бы гибкий график для тех, кто учится.",
+        "Предлагаю ввести обучение по новому инструменту, покупатели спрашивают, а мы не знаем.",
+        "Было бы здорово компенсировать проезд сотрудникам магазина «{store}».",
+        "Нужна нормальная комната отдыха и микроволновка.",
+        "Хотелось бы понятную систему карьерного роста для продавцов.",
+        "Сделайте, пожалуйста, скидку сотрудникам больше, хотя бы 15%.",
+    ),
+    "thanks": (
+        "Отличная команда, с коллегами повезло.",
+        "Спасибо руководителю за поддержку, всегда можно обратиться с вопросом.",
+        "Нравится, что зарплату платят вовремя и всё официально.",
+        "Хорошее обучение на старте, наставник {staff} очень помог.",
+        "Работаю третий год, всё устраивает, спасибо.",
+    ),
+}
+# Bitrix24 activity subjects written by account managers; {company} is the corporate customer.
+ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "call": ("Звонок {company}", "Исходящий звонок {company}", "Входящий звонок от {company}"),
+    "review": ("Квартальная оценка сотрудничества: {company}", "Звонок-опрос удовлетворённости {company}"),
+    "meeting": ("Встреча с {company}", "Встреча в офисе {company}: итоги квартала"),
+    "email": ("Письмо от {company}", "Re: счёт и закрывающие документы {company}"),
+}
+
+
 # The in-product pop-up's root cause: "slow site" complaints, mostly from one old browser.
 SLOW_SITE = (
     "Сайт очень медленно работает, страницы грузятся по минуте.",
@@ -558,6 +595,10 @@ def fill(template: str, slots: Slots) -> str:
 
 def feedback_text(kind: str, topic: str, rng: random.Random, slots: Slots) -> str:
     return fill(rng.choice(TEMPLATES[kind][topic]), slots)
+
+
+def employee_text(kind: str, rng: random.Random, slots: Slots) -> str:
+    return fill(rng.choice(EMPLOYEE_TEMPLATES[kind]), slots)
 
 
 def ivr_note(kind: str, topic: str, rng: random.Random, slots: Slots) -> str:

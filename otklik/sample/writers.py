@@ -1,4 +1,6 @@
 """Channel writers: items in the native export format of each channel, files per day/week/page.
+This module holds the first eight channels' writers and the shared helpers; the others are in
+``surveys``, ``messengers``, ``marketplaces``, ``helpdesk`` and ``mail``.
 
 Every writer takes the channel's share of items and the deliberately bad records it must plant,
 and returns a ChannelResult. Column names and paths are those of the channel's ``fields`` map
@@ -72,6 +74,58 @@ def spread(rng: random.Random, population: Sequence[Item], k: int) -> list[Item]
 
 def next_day_files(days: list[date]) -> dict[date, date]:
     return {day: days[i + 1] for i, day in enumerate(days[:-1])}
+
+
+def jsonl_bytes(lines: Iterable[str]) -> bytes:
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def json_page(document: object) -> bytes:
+    """One API response as a file: pretty-printed UTF-8 JSON, as a sync tool saves it."""
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+def pages(records: list[dict[str, object]], size: int) -> list[list[dict[str, object]]]:
+    """The records cut into API pages; no records still make one (empty) page."""
+    return [records[i : i + size] for i in range(0, len(records), size)] or [[]]
+
+
+def write_workbook(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    created: datetime,
+    sheet: str = "Лист1",
+    widths: Sequence[float] = (),
+) -> None:
+    """An XLSX with a bold header; date/datetime values become real date cells, the rest text.
+
+    The creation date is fixed (and in_memory stamps zip members 1980-01-01), so the same rows
+    give the same bytes.
+    """
+    workbook = xlsxwriter.Workbook(str(path), {"in_memory": True})
+    workbook.set_properties({"created": created})
+    worksheet = workbook.add_worksheet(sheet)
+    bold = workbook.add_format({"bold": True})
+    day_format = workbook.add_format({"num_format": "dd.mm.yyyy"})
+    moment_format = workbook.add_format({"num_format": "dd.mm.yyyy hh:mm:ss"})
+    for column, title in enumerate(header):
+        worksheet.write_string(0, column, title, bold)
+    for row_number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
+            if isinstance(value, datetime):
+                worksheet.write_datetime(row_number, column, value.replace(tzinfo=None), moment_format)
+            elif isinstance(value, date):
+                worksheet.write_datetime(row_number, column, datetime(value.year, value.month, value.day), day_format)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                worksheet.write_number(row_number, column, value)
+            else:
+                worksheet.write_string(row_number, column, "" if value is None else str(value))
+    for column, width in enumerate(widths):
+        worksheet.set_column(column, column, width)
+    worksheet.freeze_panes(1, 0)
+    workbook.close()
 
 
 # ---------------------------------------------------------------- nps_email_survey (CSV, UTF-8)
@@ -397,11 +451,13 @@ def write_telegram(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) 
         updates[id(item)] = _telegram_update(item, next_update, message_ids[item.customer.telegram_id], rng)
     result = ChannelResult(channel.id, items=items)
     days = by_day(items)
-    lines: dict[date, list[str]] = {day: [_line(updates[id(i)]) for i in day_items] for day, day_items in days.items()}
+    lines: dict[date, list[str]] = {
+        day: [json_line(updates[id(i)]) for i in day_items] for day, day_items in days.items()
+    }
     following = next_day_files(list(days))
     for item in spread(rng, [i for i in items if i.at.date() in following], bad.get("duplicate", 0)):
         later = following[item.at.date()]
-        lines[later].insert(0, _line(updates[id(item)]))  # re-delivered after a webhook timeout
+        lines[later].insert(0, json_line(updates[id(item)]))  # re-delivered after a webhook timeout
         result.bad.append(
             BadRecord(
                 channel.id,
@@ -414,7 +470,7 @@ def write_telegram(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) 
     planted = make_items(ctx, channel.id, channel.score_scale, bad.get("broken_json", 0), ctx.rng(channel.id, "bad"))
     for item in planted:
         next_update += 1
-        line = _line(_telegram_update(item, next_update, 1, rng))
+        line = json_line(_telegram_update(item, next_update, 1, rng))
         day_lines = lines.setdefault(item.at.date(), [])
         day_lines.insert(rng.randint(0, len(day_lines)), line[: len(line) * 2 // 3])
         result.bad.append(
@@ -439,7 +495,7 @@ def _telegram_name(channel: Channel, day: date) -> str:
     return f"{channel.id}/updates_{day.isoformat()}.jsonl"
 
 
-def _line(record: dict[str, object]) -> str:
+def json_line(record: object) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -555,7 +611,7 @@ def write_inapp(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> 
         name = f"{channel.id}/popup_ratings_{day.isoformat()}.jsonl"
         lines = []
         for item in day_items:
-            line = _line(events[id(item)])
+            line = json_line(events[id(item)])
             if id(item) in planted_ids:  # the exporter died mid-line
                 line = line[: len(line) // 2]
                 result.bad.append(

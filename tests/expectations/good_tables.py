@@ -12,6 +12,7 @@ from transforms.taxonomy import UNCLASSIFIED_TYPE_ID, load_feedback_types
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 FIRST_RECEIVED_AT = datetime(2026, 9, 1, 8, tzinfo=UTC)
 N_FEEDBACK = 60  # 10 unclassified among texts (every sixth item): a share of 17%, under the 20% limit
+REPEAT_EVERY = 10  # every tenth item repeats the one before it on another channel (a conversation)
 
 
 def dim_feedback_types_frame() -> pl.DataFrame:
@@ -51,6 +52,8 @@ def fct_feedback_frame(n: int = N_FEEDBACK) -> pl.DataFrame:
             "nps_group": groups,
             "has_contact_request": [i % 4 == 0 for i in range(n)],
             "customer_key": [f"c{i % 9}" for i in range(n)],
+            "conversation_id": [f"fb-{i - 1 if i % REPEAT_EVERY == 9 else i:04d}" for i in range(n)],
+            "is_conversation_repeat": [i % REPEAT_EVERY == 9 for i in range(n)],
             "segment": ["b2c"] * n,
             "device": ["web"] * n,
         },
@@ -62,7 +65,10 @@ def management_monthly_frame(core: pl.DataFrame) -> pl.DataFrame:
     """The mart for ``core``: every directorate every month, plus the company row, figures in range."""
     directorates = load_org().directorates
     names = {d.id: d.name for d in directorates} | {MISSING_DIRECTORATE_ID: "Не назначено"}
-    items = core.group_by("received_month", "directorate_id").len("items_count")
+    items = core.group_by("received_month", "directorate_id").agg(
+        items_count=(~pl.col("is_conversation_repeat")).sum(),
+        conversation_repeats_count=pl.col("is_conversation_repeat").sum(),
+    )
     months = core.select(pl.col("received_month").unique().sort()).to_series().to_list()
     grid = pl.DataFrame(
         {
@@ -73,14 +79,16 @@ def management_monthly_frame(core: pl.DataFrame) -> pl.DataFrame:
     )
     by_directorate = grid.join(
         items.rename({"received_month": "report_month"}), on=["report_month", "directorate_id"], how="left"
-    ).with_columns(pl.col("items_count").fill_null(0).cast(pl.Int64))
+    ).with_columns(pl.col("items_count", "conversation_repeats_count").fill_null(0).cast(pl.Int64))
     company = (
         by_directorate.group_by("report_month")
-        .agg(pl.col("items_count").sum())
+        .agg(pl.col("items_count", "conversation_repeats_count").sum())
         .with_columns(directorate_id=pl.lit(COMPANY_TOTAL_ID), directorate_name=pl.lit("Вся компания"))
     )
     frame = pl.concat([by_directorate, company.select(by_directorate.columns)]).sort("report_month")
-    other_counts = {c: pl.lit(1, pl.Int64) for c in COUNT_COLUMNS if c != "items_count"}
+    other_counts = {
+        c: pl.lit(1, pl.Int64) for c in COUNT_COLUMNS if c not in ("items_count", "conversation_repeats_count")
+    }
     rates = {c: pl.lit(0.9) for c in RATE_COLUMNS}
     return frame.with_columns(
         **other_counts,

@@ -15,9 +15,10 @@ from expectations.severity import CRITICAL
 MART_SQL = Path(__file__).resolve().parents[2] / "transforms" / "sql" / "marts" / "management_monthly.sql"
 RECONCILIATION = "assert_management_monthly_items_match_fct_feedback"
 ANY_ROW = "(select report_month from marts.management_monthly where directorate_id = 'retail' limit 1)"
-# A copy of one directorate row with items_count 0, so that only the changed column breaks a check.
+# A copy of one directorate row with no items, so that only the changed column breaks a check.
 COPY_ROW = (
-    "insert into marts.management_monthly by name select * replace ({}, 0::bigint as items_count) "
+    "insert into marts.management_monthly by name select * replace "
+    "({}, 0::bigint as items_count, 0::bigint as conversation_repeats_count) "
     "from marts.management_monthly where directorate_id = 'retail' limit 1"
 )
 
@@ -55,6 +56,10 @@ BREAKS = [
      f"where directorate_id = 'retail' and report_month = {ANY_ROW}",
      {(RECONCILIATION, None)}),
     ("a core row never reached the mart", "delete from core.fct_feedback where feedback_id = 'fb-0007'",
+     {(RECONCILIATION, None)}),
+    ("a conversation repeat counted as an item", "update core.fct_feedback set is_conversation_repeat = true "
+     "where feedback_id = 'fb-0007'", {(RECONCILIATION, None)}),
+    ("a repeat never reached the mart", "delete from core.fct_feedback where feedback_id = 'fb-0009'",
      {(RECONCILIATION, None)}),
 ]  # fmt: skip
 
@@ -112,6 +117,16 @@ def test_reconciliation_sample_names_the_month_and_both_totals(good: duckdb.Duck
     [row] = failure.sample
     assert str(row["report_month"]) == "2026-09-01"
     assert row["mart_items_count"] == row["core_items_count"] + 1
+    assert row["mart_repeats_count"] == row["core_repeats_count"]
+
+
+def test_repeats_are_reconciled_apart_from_items(good: duckdb.DuckDBPyConnection) -> None:
+    assert good.execute("select count(*) from core.fct_feedback where is_conversation_repeat").fetchone()[0] > 0
+    good.execute("update marts.management_monthly set items_count = items_count + conversation_repeats_count")
+    with pytest.raises(DataQualityError) as caught:
+        validate_layer(good, "marts", run_id="run-bad", as_of=AS_OF, tables={TABLE})
+    row = caught.value.report.critical_failures[0].sample[0]
+    assert row["mart_items_count"] == row["core_items_count"] + row["core_repeats_count"]
 
 
 @pytest.mark.skipif(not MART_SQL.exists(), reason="the mart's SQL model is not in this checkout")

@@ -8,7 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.privacy import customer_key, customer_keys, mask_pii, mask_pii_expr, normalize_ref
+from transforms.privacy import (
+    customer_key,
+    customer_keys,
+    luhn_valid,
+    mask_cards,
+    mask_pii,
+    mask_pii_expr,
+    normalize_email_expr,
+    normalize_phone,
+    normalize_phones,
+    normalize_ref,
+)
 
 KEY = b"test-key"
 
@@ -81,9 +92,11 @@ def test_mask_expr_on_a_column() -> None:
 
 
 PIECES = [*"0123456789 -()+.@abzЯя_", "+7", "8 (", "916", "123-45-67", "@mail.ru", "ivan", "\n", ","]
+# cards (Luhn-valid, grouped and not), near misses, and digit groups to glue onto them
+PIECES += ["4111 1111 1111 1111", "4111-1111-1111-1111", "5500000000000004", "4111 1111 1111 1112", "1234", "12"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(PIECES), max_size=25).map("".join), max_size=6))
 def test_polars_masking_equals_python_masking(texts: list[str]) -> None:
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
@@ -125,3 +138,69 @@ def test_customer_keys_equals_customer_key() -> None:
     refs = pl.Series("ref", ["a@b.ru", "A@B.RU ", None, "89161234567", "x"])
     assert customer_keys(refs, KEY).to_list() == [customer_key(ref, KEY) for ref in refs.to_list()]
     assert customer_keys(pl.Series("ref", [None, None], dtype=pl.String), KEY).to_list() == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("карта 4111 1111 1111 1111, спасибо", "карта [карта], спасибо"),
+        ("4111-1111-1111-1111", "[карта]"),
+        ("5500000000000004", "[карта]"),
+        ("amex 3782 822463 10005", "amex [карта]"),  # 15 digits in 4-6-5
+        ("4111 1111 1111 1111 12/27", "[карта] 12/27"),  # the expiry stays
+        ("12 4111 1111 1111 1111", "12 [карта]"),
+        ("карта4111111111111111", "карта[карта]"),  # Cyrillic is not a word character for the boundary
+        ("a 4111111111111111@mail.ru", "a [email]"),  # an address first
+        ("звоните 8 916 123 45 67, карта 4111 1111 1111 1111", "звоните [телефон], карта [карта]"),
+    ],
+)
+def test_card_numbers_are_masked(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1112",  # Luhn fails
+        "заказ 1234 5678 9012",  # 12 digits
+        "ИНН 7701234567, ОГРН 1027700132195",  # 13 digits but Luhn fails
+        "номер 41111111111111111111111",  # 23 digits in one group: not a card
+        "x4111111111111111",  # glued to a Latin letter: an identifier
+        "дата 2026-10-05, сумма 1 234 567",
+    ],
+)
+def test_numbers_that_are_not_cards_stay(text: str) -> None:
+    assert mask_cards(text) == text
+
+
+def test_luhn() -> None:
+    assert luhn_valid("4111111111111111") and luhn_valid("79927398713")
+    assert not luhn_valid("4111111111111112") and not luhn_valid("79927398710")
+
+
+@pytest.mark.parametrize(
+    ("phone", "normalized"),
+    [
+        ("+7 (916) 123-45-67", "79161234567"),
+        ("8 916 123 45 67", "79161234567"),
+        ("(916) 123-45-67", "79161234567"),
+        ("+44 20 7946 0958", "442079460958"),
+        ("123-45-67", "1234567"),  # a local number: digits as they are
+        ("12-34", None),  # not a phone
+        ("нет", None),
+        (None, None),
+    ],
+)
+def test_normalize_phone(phone: str | None, normalized: str | None) -> None:
+    assert normalize_phone(phone) == normalized
+    assert normalize_phones(pl.Series([phone], dtype=pl.String)).to_list() == [normalized]
+
+
+def test_normalize_email() -> None:
+    frame = pl.DataFrame({"e": [" Ivan@Example.RU ", "нет", "a@", None]})
+    assert frame.select(normalize_email_expr(pl.col("e"))).to_series().to_list() == [
+        "ivan@example.ru",
+        None,
+        None,
+        None,
+    ]

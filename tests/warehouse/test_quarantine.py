@@ -48,16 +48,16 @@ def test_a_file_of_a_channel_added_later_is_landed_by_retry(con: duckdb.DuckDBPy
         ("not_a_channel/readme.txt", "still_failing"),
         ("test_only_forum/comments.jsonl", "loaded"),
     ]
-    assert con.execute(
-        "select count(*) from raw.channel_payloads where channel_id = 'test_only_forum'"
-    ).fetchone() == (3,)
+    assert con.execute("select count(*) from raw.channel_payloads where channel_id = 'test_only_forum'").fetchone() == (
+        3,
+    )
     assert [r[1] for r in quarantined_files(con)] == ["not_a_channel"]
 
     again = retry_files(con, (*load_channels(), TEST_FORUM), archive_dir=archive, run_id="retry-2")
     assert [(o.source_file, o.status) for o in again] == [("not_a_channel/readme.txt", "still_failing")]
-    assert con.execute(
-        "select count(*) from raw.channel_payloads where channel_id = 'test_only_forum'"
-    ).fetchone() == (3,)
+    assert con.execute("select count(*) from raw.channel_payloads where channel_id = 'test_only_forum'").fetchone() == (
+        3,
+    )
     # the next ingest of the same landing folder does not load the retried file a second time
     ingest_landing(con, landing, (*load_channels(), TEST_FORUM), archive_dir=archive)
     assert con.execute("select count(*) from raw.batches where channel_id = 'test_only_forum'").fetchone() == (1,)

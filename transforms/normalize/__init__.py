@@ -3,14 +3,23 @@
 Generic over channels: the channel's ``fields`` map says where each canonical field sits in a
 record, ``transforms.normalize.entities`` says how each entity's columns are computed and
 checked. Everything is set-based Polars; Python runs per *distinct value* only where the stdlib
-is the parser (RFC 2822 dates, HTML) or the hash (customer keys).
+is the parser (RFC 2822 dates, HTML), the hash (customer keys) or the arithmetic (Luhn).
 
-Every input row ends in exactly one of ``rows`` and ``rejects``. A record is rejected for the
-first failing check (bad_payload, missing_field, bad_timestamp, future_date, bad_score,
-score_out_of_range, unknown_event_type, bad_count); among the records that pass, a second one
-with the same key (feedback_id; case_id + event_type + event_at; report_month + directorate_id)
-is a ``duplicate`` of the first by (_source_file, _record_index), which is kept. Output order is
-deterministic: rows by their key, rejects by file and index.
+Every input row ends in exactly one of ``rows``, ``history`` and ``rejects``. A record is
+rejected for the first failing check (bad_payload, missing_field, bad_timestamp, future_date,
+bad_score, score_out_of_range, empty_item, unknown_event_type, bad_count). Among the records that
+pass, those with the same key (feedback_id; case_id + event_type + event_at; report_month +
+directorate_id) are:
+- a ``duplicate`` (reject) when their content is identical to an earlier one's in load order,
+  which is kept;
+- for versioned entities (feedback), otherwise *versions* of one item: ordered by the plan's
+  ``version_order`` (updated_at, when the channel maps it; nulls first), then by load order, the
+  last is the current row (``is_edited`` when there was more than one), the earlier ones go to
+  ``history`` with their ``version_number`` and the batch of the version that superseded them.
+  Other entities have no versions: any second record with the key is a duplicate.
+Load order is ``_batch_seq`` (raw.batches.batch_seq; optional, null sorts first), then
+``_source_file``, ``_record_index``, ``_batch_id``. Output order is deterministic: rows by their
+key, history by key and version, rejects by file and index, contacts by feedback_id.
 """
 
 from collections.abc import Callable
@@ -20,39 +29,51 @@ from datetime import UTC, datetime
 import polars as pl
 
 from transforms.channels.registry import Channel
-from transforms.normalize.entities import PLANS, Check
+from transforms.normalize.entities import PLANS, Check, EntityPlan
 from transforms.normalize.fields import PAYLOAD_OK, all_sources, extract_sources
-from transforms.schemas import ENTITY_SCHEMAS, LOAD_METADATA, REJECT_COLUMNS
+from transforms.schemas import (
+    CUSTOMER_CONTACT_COLUMNS,
+    ENTITY_SCHEMAS,
+    LOAD_METADATA,
+    REJECT_COLUMNS,
+    VERSION_COLUMNS,
+)
 
 INPUT_COLUMNS: dict[str, pl.DataType] = {"payload": pl.String(), **LOAD_METADATA}
+BATCH_SEQ = "_batch_seq"  # optional input: the batch's load order (raw.batches.batch_seq)
 ORIGIN = ["_source_file", "_record_index", "_batch_id"]
+LOAD_ORDER = [BATCH_SEQ, *ORIGIN]
 
 
 @dataclass
 class NormalizeResult:
     rows: pl.DataFrame  # exactly ENTITY_SCHEMAS[channel.entity].columns, in order
     rejects: pl.DataFrame  # exactly REJECT_COLUMNS
+    history: pl.DataFrame  # the entity's columns + VERSION_COLUMNS: superseded versions (feedback only)
+    contacts: pl.DataFrame  # exactly CUSTOMER_CONTACT_COLUMNS (feedback only; empty for other entities)
 
 
 def normalize_channel(payloads: pl.DataFrame, channel: Channel, *, pii_key: bytes, as_of: datetime) -> NormalizeResult:
-    """Normalize one channel's payloads (columns payload, _batch_id, _source_file, _record_index)."""
+    """Normalize one channel's payloads (columns payload, _batch_id, _source_file, _record_index,
+    and optionally _batch_seq)."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     missing = sorted(set(INPUT_COLUMNS) - set(payloads.columns))
     if missing:
         raise ValueError(f"payloads lack columns {missing}")
-    schema = ENTITY_SCHEMAS[channel.entity]
     plan = PLANS[channel.entity](channel, pii_key, as_of.astimezone(UTC))
 
     checks = [Check(~pl.col(PAYLOAD_OK), "bad_payload", pl.lit("payload is not a JSON object")), *plan.checks]
-    frame = payloads.select([pl.col(name).cast(dtype) for name, dtype in INPUT_COLUMNS.items()]).sort(
-        [*ORIGIN, "payload"], nulls_last=True, maintain_order=True
-    )
+    batch_seq = pl.col(BATCH_SEQ) if BATCH_SEQ in payloads.columns else pl.lit(None)
+    frame = payloads.select(
+        *[pl.col(name).cast(dtype) for name, dtype in INPUT_COLUMNS.items()], batch_seq.cast(pl.Int64).alias(BATCH_SEQ)
+    ).sort([*LOAD_ORDER, "payload"], nulls_last=False, maintain_order=True)
     frame = pl.concat([frame, extract_sources(frame["payload"], all_sources(channel))], how="horizontal")
     staged = (
         frame.lazy()
         .with_columns(**plan.raw)
         .with_columns(**plan.derived)
+        .with_columns(**plan.late)
         .with_columns(
             _reason=_first(checks, lambda check: pl.lit(check.reason)),
             _detail=_first(checks, lambda check: check.detail),
@@ -63,27 +84,65 @@ def normalize_channel(payloads: pl.DataFrame, channel: Channel, *, pii_key: byte
     passed = staged.filter(pl.col("_reason").is_null())
     failed = staged.filter(pl.col("_reason").is_not_null())
 
-    first = pl.int_range(pl.len()).over(plan.key) == 0
-    passed = passed.with_columns(
-        _first=first,
-        _first_at=pl.format("{}#{}", pl.col("_source_file").first(), pl.col("_record_index").first()).over(plan.key),
-        _key_text=plan.key_text,
+    # Only keys seen more than once need the (costlier) duplicate and version logic.
+    repeated = passed.select(pl.len().over(plan.key) > 1).to_series()
+    distinct, duplicates = _deduplicate(passed.filter(repeated), plan)
+    current, history = _versions(distinct, plan)
+    single = passed.filter(~repeated)
+    current = pl.concat(
+        [single.with_columns(is_edited=pl.lit(False)) if plan.content else single, current], how="diagonal"
     )
-    duplicates = passed.filter(~pl.col("_first")).with_columns(
+
+    schema = ENTITY_SCHEMAS[channel.entity]
+    rows = current.sort([*plan.sort, *ORIGIN]).select(_cast(schema.columns))
+    rejects = pl.concat([_rejects(failed, channel), _rejects(duplicates, channel)]).sort(ORIGIN)
+    contacts = (
+        current.filter(plan.has_contacts).select(**plan.contacts).sort("feedback_id")
+        if plan.contacts
+        else pl.DataFrame(schema=CUSTOMER_CONTACT_COLUMNS)
+    )
+    return NormalizeResult(
+        rows=rows,
+        rejects=rejects.select(_cast(REJECT_COLUMNS)),
+        history=history.sort([*plan.sort, "version_number"]).select(_cast({**schema.columns, **VERSION_COLUMNS})),
+        contacts=contacts.select(_cast(CUSTOMER_CONTACT_COLUMNS)),
+    )
+
+
+def _deduplicate(repeated: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the first record of each content of each key in load order, the duplicates of it)."""
+    same = [*plan.key, pl.struct(plan.content)] if plan.content is not None else plan.key
+    marked = repeated.with_columns(
+        _first=pl.int_range(pl.len()).over(same) == 0,
+        _first_at=pl.format("{}#{}", pl.col("_source_file").first(), pl.col("_record_index").first()).over(same),
+    )
+    duplicates = marked.filter(~pl.col("_first")).with_columns(
         _reason=pl.lit("duplicate"),
-        _detail=pl.format("duplicate of {} first seen at {}", pl.col("_key_text"), pl.col("_first_at")),
+        _detail=pl.format("duplicate of {} first seen at {}", plan.key_text, pl.col("_first_at")),
     )
-    rows = (
-        passed.filter(pl.col("_first"))
-        .sort([*plan.sort, *ORIGIN])
-        .select([pl.col(name).cast(dtype) for name, dtype in schema.columns.items()])
+    return marked.filter(pl.col("_first")).drop("_first", "_first_at"), duplicates
+
+
+def _versions(distinct: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(current rows, superseded versions) of the distinct records of each key."""
+    if plan.content is None:
+        return distinct, distinct.clear().with_columns(
+            version_number=pl.lit(None, pl.Int64), superseded_by_batch_id=pl.lit(None, pl.String)
+        )
+    ordered = distinct.sort([*plan.version_order, *LOAD_ORDER], nulls_last=False, maintain_order=True)
+    ordered = ordered.with_columns(
+        version_number=pl.int_range(1, pl.len() + 1).over(plan.key),
+        _version_count=pl.len().over(plan.key),
+        superseded_by_batch_id=pl.col("_batch_id").shift(-1).over(plan.key),
     )
-    rejects = (
-        pl.concat([_rejects(failed, channel), _rejects(duplicates, channel)])
-        .sort(ORIGIN)
-        .select([pl.col(name).cast(dtype) for name, dtype in REJECT_COLUMNS.items()])
-    )
-    return NormalizeResult(rows=rows, rejects=rejects)
+    is_current = pl.col("version_number") == pl.col("_version_count")
+    current = ordered.filter(is_current).with_columns(is_edited=pl.col("_version_count") > 1)
+    history = ordered.filter(~is_current).with_columns(is_edited=pl.col("version_number") > 1)
+    return current, history
+
+
+def _cast(columns: dict[str, pl.DataType]) -> list[pl.Expr]:
+    return [pl.col(name).cast(dtype) for name, dtype in columns.items()]
 
 
 def _first(checks: list[Check], value: Callable[[Check], pl.Expr]) -> pl.Expr:

@@ -1,13 +1,16 @@
 """One plan per canonical entity: which columns to compute, which checks reject a record.
 
 A plan is expressions only (no data): ``raw`` pulls the mapped fields out of the payload,
-``derived`` computes the staging columns from them, ``checks`` are (condition, reason, detail)
-in priority order (the first that holds is the reject reason), ``key`` is the duplicate key.
+``derived`` computes the staging columns from them (``late`` the few computed from those),
+``checks`` are (condition, reason, detail) in priority order (the first that holds is the reject
+reason), ``key`` is the duplicate key. A plan with ``content`` is versioned: records with the key
+and other content are versions of one item, ordered by ``version_order`` and then load order.
+``contacts`` are the restricted contact columns, for the items where ``has_contacts`` holds.
 ``transforms.normalize.normalize_channel`` runs a plan over a frame of payloads.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -15,10 +18,10 @@ import polars as pl
 from transforms.channels.registry import Channel
 from transforms.normalize import scores
 from transforms.normalize.fields import describe_source, field_value, raw_value, sources
-from transforms.normalize.text import cap_text_expr, clean_text_expr
+from transforms.normalize.text import cap_text_expr, clean_text_expr, language_expr
 from transforms.normalize.timestamps import expected_form, parse_strptime, parse_timestamp
-from transforms.privacy import customer_keys, mask_pii_expr
-from transforms.schemas import CASE_EVENT_TYPES
+from transforms.privacy import customer_keys, mask_pii_expr, normalize_email_expr, normalize_phones
+from transforms.schemas import CASE_EVENT_TYPES, FEEDBACK, LOAD_METADATA, UTC_TIMESTAMP
 
 EARLIEST = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 FUTURE_TOLERANCE_MINUTES = 10
@@ -41,6 +44,11 @@ class EntityPlan:
     key_text: pl.Expr  # the duplicate key as text, for the reject detail
     reject_id: pl.Expr  # what lands in staging_rejects.source_item_id
     sort: list[str]
+    late: dict[str, pl.Expr] = field(default_factory=dict)
+    content: list[str] | None = None  # None: a second record with the key is always a duplicate
+    version_order: list[str] = field(default_factory=list)
+    contacts: dict[str, pl.Expr] = field(default_factory=dict)  # CUSTOMER_CONTACT_COLUMNS
+    has_contacts: pl.Expr = field(default_factory=lambda: pl.lit(False))
 
 
 PlanBuilder = Callable[[Channel, bytes, datetime], EntityPlan]
@@ -92,7 +100,9 @@ def _timestamp_checks(channel: Channel, name: str, as_of: datetime) -> list[Chec
 def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPlan:
     """stg_channels__feedback. Booleans are never null: an unmapped contact_requested is False,
     and has_contact needs a phone with 6+ digits or something@something. Raw contacts do not
-    reach the frame; only has_contact and the keyed customer_key (ref, else e-mail, else phone).
+    reach the staging columns; only has_contact and the keyed customer_key (ref, else e-mail, else
+    phone). The contacts themselves (phone, e-mail, name) go to the restricted contacts frame.
+    Versioned: the same feedback_id with other content is an edit (the later one wins).
     """
     names = ("source_item_id", "received_at", "score", "customer_ref", "contact_phone", "contact_email")
     names += (
@@ -104,6 +114,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "licence_ref",
         "manager_ref",
         "case_ref",
+        "customer_name",
+        "updated_at",
     )
     raw = {f"_raw_{name}": field_value(channel, name) for name in names}
     raw["_body_joined"] = _body_joined(channel)
@@ -138,9 +150,25 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "licence_ref": _col("licence_ref"),
         "manager_ref": _col("manager_ref"),
         "case_ref": _col("case_ref"),
+        "_updated_at": (
+            parse_timestamp(_col("updated_at"), channel)
+            if "updated_at" in channel.fields
+            else pl.lit(None, dtype=UTC_TIMESTAMP)
+        ),
+        **_contact_values(channel),
     }
     checks = _missing(channel, ("source_item_id", "received_at"))
     checks += _timestamp_checks(channel, "received_at", as_of)
+    # An edit time that does not parse would order the versions at random: the record says so.
+    checks.append(
+        Check(
+            _col("updated_at").is_not_null() & pl.col("_updated_at").is_null(),
+            "bad_timestamp",
+            pl.format(
+                f"updated_at '{{}}' is not {expected_form(channel)} (timezone {channel.timezone})", _col("updated_at")
+            ),
+        )
+    )
     if scored:
         not_a_score = "a yes/no answer" if scale == "yes_no" else f"a number on the {scale} scale"
         checks += [
@@ -171,7 +199,38 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         key_text=pl.col("feedback_id"),
         reject_id=_col("source_item_id"),
         sort=["feedback_id"],
+        late={"language": language_expr(pl.col("body_text"))},
+        # What the item says and who said it; not when it was edited, nor derived labels.
+        content=[c for c in FEEDBACK.columns if c not in (*LOAD_METADATA, "language", "is_edited")] + CONTACT_VALUES,
+        version_order=["_updated_at"],
+        contacts={
+            "customer_key": pl.col("customer_key"),
+            "channel_id": pl.col("channel_id"),
+            "feedback_id": pl.col("feedback_id"),
+            "phone_normalized": pl.col("_phone_normalized"),
+            "email_normalized": pl.col("_email_normalized"),
+            "customer_name": pl.col("_customer_name"),
+            "first_seen_at": pl.col("received_at"),
+        },
+        has_contacts=pl.any_horizontal(pl.col(c).is_not_null() for c in CONTACT_VALUES),
     )
+
+
+CONTACT_VALUES = ["_phone_normalized", "_email_normalized", "_customer_name"]
+
+
+def _contact_values(channel: Channel) -> dict[str, pl.Expr]:
+    """The contacts as restricted.customer_contacts keeps them; they never become staging columns."""
+    phone = _col("contact_phone")
+    return {
+        "_phone_normalized": (
+            phone.map_batches(normalize_phones, return_dtype=pl.String, is_elementwise=True)
+            if "contact_phone" in channel.fields
+            else pl.lit(None, dtype=pl.String)
+        ),
+        "_email_normalized": normalize_email_expr(_col("contact_email")),
+        "_customer_name": _col("customer_name").str.normalize("NFC").str.replace_all(r"\s+", " "),
+    }
 
 
 def _body_joined(channel: Channel) -> pl.Expr:
@@ -275,7 +334,7 @@ def parse_month(raw: pl.Expr, channel: Channel) -> pl.Expr:
     )
     parsed = iso.str.to_date("%Y-%m-%d", strict=False)
     fmt = channel.timestamp_format
-    if fmt and fmt != "epoch":
+    if fmt and fmt not in ("epoch", "epoch_ms"):
         parsed = pl.coalesce(parsed, parse_strptime(raw, fmt, "UTC").dt.date())
     return parsed.dt.month_start()
 

@@ -1,4 +1,4 @@
-"""Text hygiene for free text: HTML to text, control characters out, whitespace collapsed, capped.
+"""Text hygiene for free text: HTML to text, control characters out, NFC, whitespace collapsed, capped.
 
 ``clean_text`` is the definition (one string); ``clean_text_expr`` is the same rule on a Polars
 column, vectorised except for the rows that hold HTML, which go through ``html_to_text``
@@ -9,11 +9,24 @@ Whitespace: runs of horizontal white space become one space, each line is trimme
 paragraphs survive. The character classes are spelled out (not ``\\s``) so that Python's ``re``
 and Polars' Rust regex agree exactly.
 
+Unicode: text is put in NFC, so that "й" typed as и + U+0306 (macOS, some phone keyboards) and
+"й" typed as one character are the same text for search, classification and de-duplication.
+Polars normalizes with Rust's tables, Python with ``unicodedata`` (Unicode 14 in Python 3.11):
+the two agree except on the few compositions of scripts encoded after Unicode 14. NFC costs as
+much as a regex pass, so Polars runs it only on the rows holding a character outside
+``NFC_STABLE`` (ranges where no character changes, reorders or composes with what precedes it,
+which tests/transforms/normalize/test_text.py checks against ``unicodedata``): ASCII, Latin,
+Cyrillic, punctuation, symbols, emoji. Nearly all Russian and English feedback skips it.
+
+Language: ``language_expr`` labels a text ru, en or other by counting letters, no model (see
+``LANGUAGE_*`` below); null when there is no text.
+
 Formulas are not altered here: a comment "=SUM(A1)" is what the customer wrote. They are
 neutralized where text is written to a spreadsheet; ``is_formula_like`` tells which ones.
 """
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 import polars as pl
@@ -39,7 +52,30 @@ _AROUND_NEWLINE = re.compile(SPACE_AROUND_NEWLINE)
 _BLANK_LINES = re.compile(BLANK_LINES)
 _HTML = re.compile(HTML_MARKUP)
 
+# Characters NFC leaves alone whatever surrounds them (see the module docstring).
+NFC_STABLE = (
+    r"\x00-\x{02FF}\x{0400}-\x{0482}\x{048A}-\x{052F}\x{2002}-\x{20CF}\x{2100}-\x{2125}\x{2127}-\x{2129}"
+    r"\x{212C}-\x{2328}\x{232B}-\x{2ADB}\x{2ADD}-\x{2BFF}\x{FE00}-\x{FE0F}\x{1F000}-\x{1FAFF}"
+)
+NFC_SENSITIVE = rf"[^{NFC_STABLE}]"
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
+
+# Language by letter counts over the head of the text (masking tokens removed): "ru" when at least
+# 60% of the letters are of the Russian alphabet, "en" when at least 60% are ASCII Latin, in both
+# cases only while letters of any other alphabet stay under 2% of the letters (Ukrainian і/ї/є,
+# Kazakh ә/қ/ң, French é, German ü, Greek, CJK: another language, even in the same script); a text
+# with no letters at all (digits, emoji) is "other". 300 characters are plenty to tell, and keep the
+# cost flat for long texts. In Polars the Russian and ASCII letters are counted in one pass: delete
+# everything else, and a Russian letter is the one that takes two bytes in UTF-8.
+LANGUAGE_SAMPLE_CHARS = 300
+LANGUAGE_MAJORITY = 0.6
+LANGUAGE_OTHER_LETTERS_MAX = 0.02
+_RUSSIAN_LETTER = "[А-яЁё]"  # U+0410..U+044F is exactly А..я
+_ASCII_LETTER = "[A-Za-z]"
+_NOT_RUSSIAN_OR_ASCII_LETTER = "[^А-яЁёA-Za-z]+"
+_OTHER_LETTER = r"[\p{L}--[А-яЁёA-Za-z]]"
+_MASK_TOKENS = r"\[(?:email|телефон|карта)\]"  # transforms.privacy's tokens are not the customer's words
 
 
 class _TextExtractor(HTMLParser):
@@ -98,6 +134,7 @@ def clean_text(text: str | None, max_chars: int | None = MAX_TEXT_CHARS) -> str 
     if looks_like_html(text):
         text = html_to_text(text)
     text = _CONTROL.sub("", text)
+    text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAK.sub("\n", text)
     text = _HORIZONTAL.sub(" ", text)
     text = _AROUND_NEWLINE.sub("\n", text)
@@ -125,9 +162,12 @@ def clean_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS)
         values = pl.select(
             pl.when(has_html).then(values.replace_strict(as_text, default=None)).otherwise(values)
         ).to_series()
+    values = values.str.replace_all(CONTROL_CHARS, "")
+    needs_nfc = values.str.contains(NFC_SENSITIVE).fill_null(False)
+    if needs_nfc.any():
+        values = values.scatter(needs_nfc.arg_true(), values.filter(needs_nfc).str.normalize("NFC"))
     values = (
-        values.str.replace_all(CONTROL_CHARS, "")
-        .str.replace_all(LINE_BREAK, "\n")
+        values.str.replace_all(LINE_BREAK, "\n")
         .str.replace_all(HORIZONTAL_SPACE, " ")
         .str.replace_all(SPACE_AROUND_NEWLINE, "\n")
         .str.replace_all(BLANK_LINES, "\n\n")
@@ -163,3 +203,51 @@ def cap_text_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl.E
 def is_formula_like(text: str | None) -> bool:
     """True when a spreadsheet would run the text as a formula (starts with = + - @ TAB CR)."""
     return bool(text) and text.startswith(FORMULA_PREFIXES)
+
+
+def language_series(values: pl.Series) -> pl.Series:
+    """``language`` over a String Series (null stays null); each step materialized once."""
+    sample = values.str.slice(0, LANGUAGE_SAMPLE_CHARS).str.replace_all(_MASK_TOKENS, "")
+    kept = sample.str.replace_all(_NOT_RUSSIAN_OR_ASCII_LETTER, "")
+    counts = pl.DataFrame(
+        {
+            "russian": kept.str.len_bytes() - kept.str.len_chars(),
+            "letters": kept.str.len_chars(),
+            "other": sample.str.count_matches(_OTHER_LETTER),
+            "is_null": values.is_null(),
+        }
+    ).with_columns(ascii_letters=pl.col("letters") - pl.col("russian"), letters=pl.col("letters") + pl.col("other"))
+    # With no letters at all, 0 < 0 fails: such a text is "other".
+    pure = pl.col("other") < pl.col("letters") * LANGUAGE_OTHER_LETTERS_MAX
+    label = (
+        pl.when(pl.col("is_null"))
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pure & (pl.col("russian") >= pl.col("letters") * LANGUAGE_MAJORITY))
+        .then(pl.lit("ru"))
+        .when(pure & (pl.col("ascii_letters") >= pl.col("letters") * LANGUAGE_MAJORITY))
+        .then(pl.lit("en"))
+        .otherwise(pl.lit("other"))
+    )
+    return counts.select(label).to_series().rename(values.name)
+
+
+def language_expr(text: pl.Expr) -> pl.Expr:
+    """ru / en / other for a String column (null stays null); the rule is at ``LANGUAGE_SAMPLE_CHARS``."""
+    return text.map_batches(language_series, return_dtype=pl.String, is_elementwise=True)
+
+
+def language(text: str | None) -> str | None:
+    """``language_expr`` for one string (the definition the tests hold the expression to)."""
+    if text is None:
+        return None
+    sample = re.sub(_MASK_TOKENS, "", text[:LANGUAGE_SAMPLE_CHARS])
+    letters = sum(ch.isalpha() for ch in sample)
+    russian = len(re.findall(_RUSSIAN_LETTER, sample))
+    ascii_letters = len(re.findall(_ASCII_LETTER, sample))
+    if letters == 0 or letters - russian - ascii_letters >= letters * LANGUAGE_OTHER_LETTERS_MAX:
+        return "other"
+    if russian >= letters * LANGUAGE_MAJORITY:
+        return "ru"
+    if ascii_letters >= letters * LANGUAGE_MAJORITY:
+        return "en"
+    return "other"

@@ -6,7 +6,7 @@ renaming or typing); ``transforms.normalize`` maps them onto the canonical entit
 """
 
 from transforms.channels.registry import Channel
-from transforms.readers import csv_export, eml, json_pages, jsonl, xlsx
+from transforms.readers import csv_export, eml, json_pages, jsonl, mbox, xlsx
 from transforms.readers.base import Reader, ReadResult, RecordError, UnreadableFile
 from transforms.readers.encoding import decode_text
 
@@ -16,6 +16,7 @@ READERS: dict[str, Reader] = {
     "jsonl": jsonl.read,
     "xlsx": xlsx.read,
     "eml": eml.read,
+    "mbox": mbox.read,
 }
 
 

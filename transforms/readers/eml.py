@@ -1,9 +1,11 @@
 """E-mail messages (.eml, RFC 5322): one file, one record.
 
-Record: ``message_id`` (angle brackets dropped; a file without one gets
-``"sha256:<32 hex of the file's bytes>"``, stable across re-landings), ``date`` (the Date header
-as written; the normalizer parses RFC 2822), ``from_address``, ``from_name``, ``subject``
-(RFC 2047 decoded), ``body`` and ``attachments_count``.
+``parse_message`` turns the bytes of one message into its record; this reader calls it once per
+file, ``transforms.readers.mbox`` once per message of a mailbox. Record: ``message_id`` (angle
+brackets dropped; a message without one gets ``"sha256:<32 hex of the message's bytes>"``,
+stable across re-landings), ``date`` (the Date header as written; the normalizer parses RFC
+2822), ``from_address``, ``from_name``, ``subject`` (RFC 2047 decoded), ``body`` and
+``attachments_count``.
 
 The body prefers text/plain, else text/html turned into text. Each part is decoded with its
 declared charset (cp1251, KOI8-R, UTF-8, ...); a part whose charset is missing, unknown or wrong
@@ -32,8 +34,9 @@ def read(data: bytes, options: ReaderOptions) -> ReadResult:
 
 
 def parse_message(data: bytes) -> dict[str, Any]:
+    """The record of one RFC 5322 message; UnreadableFile("not_an_email") when it is not one."""
     if not data.strip():
-        raise UnreadableFile("not_an_email", "the file is empty")
+        raise UnreadableFile("not_an_email", "the message is empty")
     message = email.message_from_bytes(data, policy=policy.default)
     names = [name.lower() for name in message.keys()]  # noqa: SIM118 - a Message is not a dict
     if not any(name in KNOWN_HEADERS for name in names):

@@ -1,12 +1,14 @@
 """The sample generator: every channel, its native format as channels.yaml describes it, determinism,
 case events that point at real items, and the planted bad records where the summary says."""
 
+import codecs
 import csv
 import email
 import io
 import json
+import mailbox
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from fnmatch import fnmatch
 from pathlib import Path
@@ -14,19 +16,30 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import fastexcel
+import polars as pl
 import pytest
 
 from otklik.sample import GenerationSummary, generate_landing, texts
 from otklik.sample.cases import EMAIL_REF_KEEPS_ANGLE_BRACKETS
 from otklik.sample.generate import BAD_PLAN
 from transforms.channels import Channel, load_channels
+from transforms.normalize import normalize_channel
+from transforms.readers import UnreadableFile, read_file
 
 ITEMS = 400
 MONTH = "2026-10"
 MOSCOW = ZoneInfo("Europe/Moscow")
 MONTH_START = datetime(2026, 10, 1, tzinfo=MOSCOW)
 MONTH_END = datetime(2026, 11, 1, tzinfo=MOSCOW)
-PROBLEMS = {"out_of_range_score", "missing_id", "duplicate", "future_date", "broken_json"}
+PROBLEMS = {
+    "out_of_range_score",
+    "missing_id",
+    "duplicate",
+    "future_date",
+    "broken_json",
+    "bad_score",
+    "wrong_encoding",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +59,25 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- small independent readers: records of a channel's files as dicts, broken lines skipped
 
 
+def _decode(data: bytes) -> str:
+    """By the byte-order mark, else UTF-8, else cp1251 (the IVR export)."""
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1251")
+
+
 def _records(channel: Channel, path: Path) -> list[dict[str, Any]]:
     data = path.read_bytes()
     if channel.format == "csv":
-        text = data.decode(channel.reader.encoding or "utf-8")
+        text = _decode(data)
         return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=channel.reader.delimiter or ","))
     if channel.format == "jsonl":
         records = []
@@ -70,6 +98,9 @@ def _records(channel: Channel, path: Path) -> list[dict[str, Any]]:
     if channel.format == "eml":
         message = email.message_from_bytes(data)
         return [{"message_id": message["Message-ID"] or "", "date": message["Date"]}]
+    if channel.format == "mbox":
+        box = mailbox.mbox(str(path), create=False)
+        return [{"message_id": (m["Message-ID"] or "").strip("<>"), "date": m["Date"]} for m in box]
     raise AssertionError(f"no test reader for {channel.format}")
 
 
@@ -86,20 +117,32 @@ def _channel_records(root: Path, channel: Channel) -> list[dict[str, Any]]:
     return [r for path in sorted((root / channel.id).iterdir()) for r in _records(channel, path)]
 
 
+def _paths(channel: Channel, field: str) -> list[str]:
+    source = channel.fields[field]
+    return [source] if isinstance(source, str) else list(source)
+
+
+def _source_id(channel: Channel, record: dict[str, Any]) -> str:
+    """The item's id as the normalizer derives it: the mapped parts, blanks skipped, joined by a space."""
+    parts = (_get(record, path) for path in _paths(channel, "source_item_id"))
+    return " ".join(str(part) for part in parts if part not in (None, ""))
+
+
 def _received_at(channel: Channel, record: dict[str, Any]) -> datetime:
-    source = channel.fields["received_at"]
-    if channel.format == "eml":
-        return email.utils.parsedate_to_datetime(record["date"])
-    raw = " ".join(str(_get(record, path)) for path in ([source] if isinstance(source, str) else source))
-    if channel.timestamp_format == "epoch":
-        return datetime.fromtimestamp(int(raw), ZoneInfo("UTC"))
-    if channel.timestamp_format is None:
-        return datetime.fromisoformat(raw)
     zone = ZoneInfo(channel.timezone)
+    if channel.format in ("eml", "mbox"):
+        return email.utils.parsedate_to_datetime(record["date"])
+    raw = " ".join(str(_get(record, path)) for path in _paths(channel, "received_at"))
+    if channel.timestamp_format in ("epoch", "epoch_ms"):
+        divisor = 1000 if channel.timestamp_format == "epoch_ms" else 1
+        return datetime.fromtimestamp(int(raw) / divisor, ZoneInfo("UTC"))
     try:
+        if channel.timestamp_format is None:
+            raise ValueError
         return datetime.strptime(raw, channel.timestamp_format).replace(tzinfo=zone)
-    except ValueError:  # an Excel date cell comes back as ISO
-        return datetime.fromisoformat(raw[:10]).replace(tzinfo=zone)
+    except ValueError:  # ISO, or an Excel date cell that comes back as ISO
+        at = datetime.fromisoformat(raw if channel.timestamp_format is None else raw[:10])
+        return at if at.tzinfo is not None else at.replace(tzinfo=zone)
 
 
 def _crm_ref(feedback_id: str) -> str:
@@ -107,12 +150,6 @@ def _crm_ref(feedback_id: str) -> str:
     if feedback_id.startswith("email_inbox:") and not EMAIL_REF_KEEPS_ANGLE_BRACKETS:
         return feedback_id.replace(":<", ":", 1).removesuffix(">")
     return feedback_id
-
-
-def _id_path(channel: Channel) -> str:
-    source = channel.fields["source_item_id"]
-    assert isinstance(source, str)
-    return source
 
 
 # -- tests
@@ -130,8 +167,8 @@ def test_every_channel_in_the_registry_gets_files_its_reader_picks_up(landing) -
 def test_files_carry_every_mapped_source_field(large: Path) -> None:
     root = large  # alternatives such as a Telegram caption or sticker are rare in a small sample
     for channel in load_channels():
-        if channel.format == "eml":
-            continue  # the eml reader derives its fields from headers
+        if channel.format in ("eml", "mbox"):
+            continue  # the e-mail readers derive their fields from headers
         records = _channel_records(root, channel)
         for name, source in channel.fields.items():
             for path in [source] if isinstance(source, str) else source:
@@ -193,7 +230,7 @@ def test_timestamps_of_valid_items_fall_in_the_month(landing) -> None:
         if channel.entity != "feedback":
             continue
         for record in _channel_records(root, channel):
-            if str(_get(record, _id_path(channel))) in future:
+            if _source_id(channel, record) in future:
                 assert _received_at(channel, record).year == 2062
                 continue
             at = _received_at(channel, record)
@@ -205,7 +242,7 @@ def test_every_case_event_points_at_an_item_in_the_files(landing) -> None:
     known = set()
     for channel in load_channels():
         if channel.entity == "feedback":
-            known |= {f"{channel.id}:{_get(r, _id_path(channel))}" for r in _channel_records(root, channel)}
+            known |= {f"{channel.id}:{_source_id(channel, r)}" for r in _channel_records(root, channel)}
     events = _channel_records(root, next(c for c in load_channels() if c.id == "crm_case_events"))
     assert events
     known = {_crm_ref(ref) for ref in known}
@@ -285,17 +322,24 @@ def test_bad_records_are_planted_where_the_summary_says(landing) -> None:
             continue
         records = _records(channel, path)
         if bad.problem == "missing_id":
-            assert any(not _get(r, _id_path(channel)) for r in records)
-        elif bad.problem == "duplicate":
-            all_ids = [str(_get(r, _id_path(channel))) for r in _channel_records(root, channel)]
+            assert any(not _source_id(channel, r) for r in records)
+            continue
+        if bad.problem == "duplicate":
+            all_ids = [_source_id(channel, r) for r in _channel_records(root, channel)]
             assert all_ids.count(bad.source_item_id) == 2
-        elif bad.problem == "out_of_range_score":
-            (record,) = [r for r in records if str(_get(r, _id_path(channel))) == bad.source_item_id]
+            continue
+        (record,) = [r for r in records if _source_id(channel, r) == bad.source_item_id]
+        score = _get(record, str(channel.fields.get("score")))
+        if bad.problem == "out_of_range_score":
             low, high = (0, 10) if channel.score_scale == "0-10" else (1, 5)
-            assert not low <= int(_get(record, str(channel.fields["score"]))) <= high
+            assert not low <= int(score) <= high
+        elif bad.problem == "bad_score":
+            assert isinstance(score, str) and not score.replace(".", "", 1).isdigit()
         elif bad.problem == "future_date":
-            (record,) = [r for r in records if str(_get(r, _id_path(channel))) == bad.source_item_id]
             assert _received_at(channel, record) > MONTH_END
+        elif bad.problem == "wrong_encoding":
+            with pytest.raises(UnreadableFile, match="encoding_mismatch"):
+                read_file(path.read_bytes(), channel)
 
 
 def test_generation_refuses_to_mix_with_existing_files_unless_told(landing, tmp_path: Path) -> None:
@@ -380,6 +424,11 @@ channels:
     fields: {source_item_id: event.id, received_at: event.ts, body_text: event.message.text,
              customer_ref: visitor.id, contact_requested: visitor.callback}
     timestamp_format: epoch
+  - id: push_feedback
+    display_name: An app's push-reply webhook stamped in Unix milliseconds
+    format: jsonl
+    fields: {source_item_id: id, received_at: sent_ms, body_text: reply}
+    timestamp_format: epoch_ms
   - id: marketplace_x
     display_name: A marketplace API in pages
     format: json_pages
@@ -420,7 +469,166 @@ def test_a_channel_added_to_the_registry_gets_files_from_its_fields_map(tmp_path
                 assert any(_get(r, path) not in (None, "") for r in records), f"{channel.id}.{name}: {path}"
         for record in records:
             assert MONTH_START <= _received_at(channel, record) < MONTH_END
-        known |= {f"{channel.id}:{_get(r, _id_path(channel))}" for r in records}
+        known |= {f"{channel.id}:{_source_id(channel, r)}" for r in records}
     assert {e["feedback_id"] for e in _channel_records(tmp_path, channels[-1])} <= known
     kiosk = next((tmp_path / "kiosk_survey").iterdir()).read_bytes()
     assert kiosk.decode("cp1251").startswith("Номер;День;Час;Балл;Отзыв\n")
+
+
+# -- the channels added for the 24+ channel registry
+
+AS_OF = datetime(2026, 11, 1, tzinfo=ZoneInfo("UTC"))
+
+
+def _channel(channel_id: str) -> Channel:
+    return next(c for c in load_channels() if c.id == channel_id)
+
+
+def _payload_frame(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
+    """What warehouse/staging.py reads from raw.channel_payloads for one channel."""
+    return pl.DataFrame(
+        {
+            "payload": [r[0] for r in rows],
+            "_batch_id": ["batch"] * len(rows),
+            "_source_file": [r[1] for r in rows],
+            "_record_index": [r[2] for r in rows],
+        },
+        schema={"payload": pl.String, "_batch_id": pl.String, "_source_file": pl.String, "_record_index": pl.Int64},
+    )
+
+
+def test_every_channel_normalizes_to_its_valid_items_and_refuses_exactly_the_planted_records(landing) -> None:
+    """Through the real readers and normalizer: valid items stage, planted records do not, and every
+    CRM case points at a staged feedback_id (the source id exactly as the normalizer derives it)."""
+    root, summary = landing
+    planted = Counter(b.channel_id for b in summary.bad_records)
+    staged: set[str] = set()
+    case_refs: set[str] = set()
+    for channel in load_channels():
+        rows: list[tuple[str, str, int]] = []
+        refused = 0
+        for path in sorted((root / channel.id).iterdir()):
+            try:
+                result = read_file(path.read_bytes(), channel)
+            except UnreadableFile:  # the whole file goes to quarantine.files
+                refused += len(_records(channel, path))
+                continue
+            refused += len(result.errors)
+            name = path.relative_to(root).as_posix()
+            rows += [(json.dumps(r, ensure_ascii=False), name, i) for i, r in result.indexed_records()]
+        normalized = normalize_channel(_payload_frame(rows), channel, pii_key=b"test-key", as_of=AS_OF)
+        refused += normalized.rejects.height
+        assert normalized.rows.height == summary.channel(channel.id).valid, channel.id
+        assert refused == planted[channel.id], (channel.id, normalized.rejects.to_dicts()[:3])
+        if channel.entity == "feedback":
+            staged |= set(normalized.rows["feedback_id"].to_list())
+        elif channel.entity == "case_event":
+            case_refs |= set(normalized.rows["feedback_id"].drop_nulls().to_list())
+    assert case_refs and case_refs <= staged
+
+
+def test_google_play_export_is_utf16_le_with_a_bom(landing) -> None:
+    root, summary = landing
+    (path,) = sorted((root / "google_play_reviews").iterdir())
+    assert path.name == "reviews_ru.instrumentmarket.app_202610.csv"
+    data = path.read_bytes()
+    assert data.startswith(codecs.BOM_UTF16_LE)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    header = data.decode("utf-16").splitlines()[0].split(",")
+    assert header[:6] == [
+        "Package Name",
+        "App Version Code",
+        "App Version Name",
+        "Reviewer Language",
+        "Device",
+        "Review Submit Date and Time",
+    ]
+    result = read_file(data, _channel("google_play_reviews"))
+    assert result.errors == [] and len(result.records) == summary.channel("google_play_reviews").valid
+
+
+def test_bitrix24_pages_carry_every_value_as_a_string(landing) -> None:
+    root, summary = landing
+    files = sorted((root / "bitrix24_activities").iterdir())
+    for number, path in enumerate(files, start=1):
+        page = json.loads(path.read_bytes())
+        assert ("next" in page) == (number < len(files))
+        assert len(page["result"]) <= 50
+        for activity in page["result"]:
+            for key, value in activity.items():
+                assert value is None or isinstance(value, str) or value == [], (key, value)
+    assert summary.channel("bitrix24_activities").records == sum(
+        len(json.loads(p.read_bytes())["result"]) for p in files
+    )
+
+
+# Generated record keys that the real sample has and the generator leaves out, with the reason.
+NOT_GENERATED = {
+    "freshdesk_tickets": {"priority_name", "stats"},  # a fixture extra, and include=stats (not asked)
+}
+REAL_RECORDS = (
+    ("ozon_reviews", "ozon/ozon-api-client_v1_review_list_response.json", "reviews"),
+    ("wildberries_feedbacks", "wildberries/sovani-bot_api_v1_feedbacks_response.json", "data.feedbacks"),
+    ("app_store_reviews", "app_store/Reviewer_itunes_rss_customerreviews_jp_first10.json", "feed.entry"),
+    ("bitrix24_activities", "bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result"),
+    ("zendesk_tickets", "zendesk/zenpy_spec_ticket.json", None),
+    ("freshdesk_tickets", "freshdesk/python-freshdesk_v2_ticket_1.json", None),
+)
+
+
+@pytest.mark.parametrize(("channel_id", "sample", "records_path"), REAL_RECORDS, ids=[r[0] for r in REAL_RECORDS])
+def test_generated_records_have_the_fields_of_the_real_payload(
+    landing, shared_dir: Path, channel_id: str, sample: str, records_path: str | None
+) -> None:
+    root, _ = landing
+    document: Any = json.loads((shared_dir / "formats" / sample).read_bytes())
+    for key in (records_path or "").split("."):
+        document = document[key] if key else document
+    real = document[0] if isinstance(document, list) else document
+    generated = _channel_records(root, _channel(channel_id))
+    assert generated
+    for record in generated:
+        assert set(real) - NOT_GENERATED.get(channel_id, set()) <= set(record), channel_id
+
+
+def test_close_the_loop_answers_come_after_their_case_closed(landing) -> None:
+    root, _ = landing
+    closed: dict[str, datetime] = {}
+    referenced: set[str] = set()
+    for event in _channel_records(root, _channel("crm_case_events")):
+        referenced.add(event["feedback_id"].split(":", 1)[0])
+        if event["event"] == "closed":
+            closed.setdefault(event["case_id"], datetime.fromisoformat(event["event_at"]))
+    responses = {}
+    for channel_id, answers in (("ctl_final_survey", set(range(11))), ("ctl_final_survey_solved", {"Да", "Нет"})):
+        records = _channel_records(root, _channel(channel_id))
+        assert records, channel_id
+        for record in records:
+            answered = datetime.fromisoformat(record["answered_at"])
+            assert closed[record["case_id"]] < answered < MONTH_END
+            assert record["answer"] in answers
+        responses[channel_id] = {r["response_id"] for r in records}
+    tnps, solved = responses["ctl_final_survey"], responses["ctl_final_survey_solved"]
+    assert tnps <= solved or solved <= tnps  # both questions of the same responses
+    # The final survey and the employees' survey never open cases.
+    assert referenced.isdisjoint({"ctl_final_survey", "ctl_final_survey_solved", "employee_pulse_survey"})
+
+
+def test_employee_survey_is_anonymous(landing) -> None:
+    root, _ = landing
+    channel = _channel("employee_pulse_survey")
+    assert channel.question_type == "enps"
+    assert not {"customer_ref", "contact_phone", "contact_email", "customer_name"} & set(channel.fields)
+    truth = list(csv.DictReader((root / ".truth" / "items.csv").open(encoding="utf-8")))
+    employees = [t for t in truth if t["channel_id"] == channel.id]
+    assert employees and all(t["opens_case"] == "0" for t in employees)
+
+
+def test_claims_mailbox_mixes_utf8_cp1251_and_koi8r_messages(large: Path) -> None:
+    data = b"".join(p.read_bytes() for p in sorted((large / "claims_mailbox").iterdir()))
+    for charset in (b'charset="utf-8"', b'charset="windows-1251"', b'charset="koi8-r"'):
+        assert charset in data
+    result = read_file(data, _channel("claims_mailbox"))
+    assert result.errors == []
+    assert all(r["message_id"] and r["date"] for r in result.records)

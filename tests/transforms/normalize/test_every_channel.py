@@ -2,13 +2,14 @@
 
 A tiny payload is built for each channel from its own ``fields`` map (so a new channel is tested
 the moment it is added), and a property test throws random records and garbage at every channel
-to check that each input row ends in exactly one of rows and rejects.
+to check that each input row ends in exactly one of rows, history (earlier versions) and rejects.
 """
 
 import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from transforms.channels.registry import Channel, load_channels
 from transforms.normalize import normalize_channel
 from transforms.normalize.fields import sources
-from transforms.schemas import ENTITY_SCHEMAS, REJECT_COLUMNS
+from transforms.schemas import CUSTOMER_CONTACT_COLUMNS, ENTITY_SCHEMAS, REJECT_COLUMNS, VERSION_COLUMNS
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 MOMENT = datetime(2026, 10, 5, 14, 3, 27)  # wall-clock time in Moscow (UTC+3)
@@ -35,6 +36,9 @@ SAMPLE_VALUES: dict[str, Any] = {
     "contact_requested": "yes",
     "contact_email": "buyer@example.ru",
     "contact_phone": "+7 916 123-45-67",
+    "licence_ref": "PRO-2000001",
+    "manager_ref": "m.ivanova",
+    "case_ref": "CS-2610-000001",
     "source_item_id": "item-1",
     "case_id": "K-1",
     "event_type": "opened",
@@ -45,6 +49,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "priority": "high",
     "report_month": "2026-10",
     "orders_count": "1234",
+    "customer_name": "Иван Петров",
 }
 SCORES = {"0-10": "9", "1-5": "4", "1-7": "5", "yes_no": "да", "none": "7"}
 
@@ -54,9 +59,20 @@ def timestamp_text(channel: Channel) -> Any:
         return "Mon, 05 Oct 2026 14:03:27 +0300"
     if channel.timestamp_format == "epoch":
         return int(MOMENT_UTC.timestamp())
+    if channel.timestamp_format == "epoch_ms":
+        return int(MOMENT_UTC.timestamp()) * 1000
     if channel.timestamp_format:
         return MOMENT.strftime(channel.timestamp_format)
     return MOMENT.isoformat() + "+03:00"
+
+
+def expected_instant(channel: Channel) -> datetime:
+    """MOMENT as the channel's format can say it (a format without seconds or a time drops them)."""
+    fmt = channel.timestamp_format
+    if channel.format == "eml" or fmt in (None, "epoch", "epoch_ms"):
+        return MOMENT_UTC
+    wall_clock = datetime.strptime(MOMENT.strftime(fmt), fmt)
+    return wall_clock.replace(tzinfo=ZoneInfo(channel.timezone)).astimezone(UTC)
 
 
 def put(record: dict[str, Any], source: str, value: Any) -> None:
@@ -72,7 +88,7 @@ def sample_record(channel: Channel) -> dict[str, Any]:
     record: dict[str, Any] = {}
     late = ("contact_email", "contact_phone", "source_item_id", "case_id", "received_at", "event_at")
     for field in sorted(channel.fields, key=lambda name: name in late):
-        if field in ("received_at", "event_at"):
+        if field in ("received_at", "event_at", "updated_at"):
             value: Any = timestamp_text(channel)
         elif field == "score":
             value = SCORES[channel.score_scale]
@@ -112,12 +128,16 @@ def test_channel_sample_normalizes_to_its_entity_schema(channel: Channel) -> Non
     if channel.entity == "feedback":
         assert row["channel_id"] == channel.id
         assert row["feedback_id"] == f"{channel.id}:item-1"
-        date_only = channel.timestamp_format not in (None, "epoch") and "%H" not in channel.timestamp_format
-        assert row["received_at"] == (datetime(2026, 10, 4, 21, tzinfo=UTC) if date_only else MOMENT_UTC)
+        assert row["received_at"] == expected_instant(channel)
         assert row["question_type"] == channel.question_type
         assert row["score_scale"] == channel.score_scale
         identifies_customer = {"customer_ref", "contact_email", "contact_phone"} & set(channel.fields)
         assert (row["customer_key"] is not None) == bool(identifies_customer)
+        assert row["language"] == ("ru" if "body_text" in channel.fields else None)
+        assert row["is_edited"] is False
+        contacts = {"contact_email", "contact_phone", "customer_name"} & set(channel.fields)
+        assert result.contacts.height == (1 if contacts else 0)
+        assert result.contacts.schema == pl.Schema(CUSTOMER_CONTACT_COLUMNS)
     elif channel.entity == "case_event":
         assert (row["case_id"], row["event_type"]) == ("K-1", "opened")
     else:
@@ -160,8 +180,17 @@ def test_every_row_ends_in_rows_or_rejects_exactly_once(channel: Channel, data: 
 
     origin = ["_batch_id", "_source_file", "_record_index"]
     seen = Counter(result.rows.select(origin).rows()) + Counter(result.rejects.select(origin).rows())
+    seen += Counter(result.history.select(origin).rows())
     assert seen == Counter(payloads.select(origin).rows())
     assert result.rows.schema == pl.Schema(ENTITY_SCHEMAS[channel.entity].columns)
+    assert result.history.schema == pl.Schema({**ENTITY_SCHEMAS[channel.entity].columns, **VERSION_COLUMNS})
+    if channel.entity == "feedback":
+        # contacts belong to current rows only; every earlier version has its current row, edited
+        current = set(result.rows["feedback_id"])
+        assert set(result.contacts["feedback_id"]) <= current
+        assert set(result.history["feedback_id"]) == set(result.rows.filter("is_edited")["feedback_id"])
+    else:
+        assert result.history.height == result.contacts.height == 0
     assert result.rejects.schema == pl.Schema(REJECT_COLUMNS)
     assert result.rejects["reason"].null_count() == 0
     assert result.rejects["detail"].null_count() == 0

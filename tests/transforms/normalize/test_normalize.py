@@ -10,7 +10,7 @@ import pytest
 from transforms.channels.registry import Channel, get_channel
 from transforms.normalize import NormalizeResult, normalize_channel
 from transforms.privacy import customer_key
-from transforms.schemas import ENTITY_SCHEMAS, REJECT_COLUMNS
+from transforms.schemas import CUSTOMER_CONTACT_COLUMNS, ENTITY_SCHEMAS, REJECT_COLUMNS, VERSION_COLUMNS
 
 KEY = b"test-pii-key"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -25,7 +25,9 @@ def run(channel: Channel | str, frame: pl.DataFrame, as_of: datetime = AS_OF) ->
     result = normalize_channel(frame, channel, pii_key=KEY, as_of=as_of)
     assert result.rows.schema == pl.Schema(ENTITY_SCHEMAS[channel.entity].columns)
     assert result.rejects.schema == pl.Schema(REJECT_COLUMNS)
-    assert result.rows.height + result.rejects.height == frame.height
+    assert result.history.schema == pl.Schema({**ENTITY_SCHEMAS[channel.entity].columns, **VERSION_COLUMNS})
+    assert result.contacts.schema == pl.Schema(CUSTOMER_CONTACT_COLUMNS)
+    assert result.rows.height + result.history.height + result.rejects.height == frame.height
     return result
 
 
@@ -316,6 +318,49 @@ def test_has_contact_and_no_raw_contacts_in_staging(payloads) -> None:
     assert "Ivan" not in text and "ivan" not in text
 
 
+def test_contacts_go_to_the_restricted_frame_only(payloads) -> None:
+    named = get_channel("nps_email_survey").model_copy(
+        update={"fields": get_channel("nps_email_survey").fields | {"customer_name": "name"}}
+    )
+    records = [
+        nps(
+            response_id="a",
+            customer_id="CUST-1",
+            phone="8 (916) 123-45-67",
+            email=" Ivan@Example.RU",
+            name="Иван  Петров",
+        ),
+        nps(response_id="b", name="Мари\u0438\u0306ка"),  # a name only: no key, still personal data
+        nps(response_id="c", phone="нет"),  # nothing that is a contact
+    ]
+    result = run(named, payloads(records))
+    assert result.contacts.select("feedback_id", "phone_normalized", "email_normalized", "customer_name").rows() == [
+        ("nps_email_survey:a", "79161234567", "ivan@example.ru", "Иван Петров"),
+        ("nps_email_survey:b", None, None, "Марийка"),
+    ]
+    first = result.contacts.row(0, named=True)
+    assert first["customer_key"] == customer_key("cust-1", KEY) == result.rows["customer_key"][0]
+    assert first["first_seen_at"] == result.rows["received_at"][0] and first["channel_id"] == "nps_email_survey"
+    staged = result.rows.write_csv()
+    assert "916" not in staged and "ivan" not in staged.lower() and "Петров" not in staged
+
+
+def test_language_nfc_and_card_masking_in_body_text(payloads) -> None:
+    records = [
+        nps(response_id="ru", comment="Списали дважды с карты 4111 1111 1111 1111, верните"),
+        nps(response_id="en", comment="Promo code did not work"),
+        nps(response_id="nfc", comment="Промо\u0438\u0306 не сработал"),
+        nps(response_id="none"),
+    ]
+    result = run("nps_email_survey", payloads(records))
+    assert result.rows.select("source_item_id", "body_text", "language").rows() == [
+        ("en", "Promo code did not work", "en"),
+        ("nfc", "Промой не сработал", "ru"),
+        ("none", None, None),
+        ("ru", "Списали дважды с карты [карта], верните", "ru"),
+    ]
+
+
 def test_customer_key_falls_back_from_ref_to_email_to_phone(payloads) -> None:
     records = [
         nps(response_id="a", customer_id="CUST-1", email="x@example.ru", phone="89161234567"),
@@ -360,13 +405,68 @@ def test_optional_fields_are_copied(payloads) -> None:
 # --- duplicates and determinism -----------------------------------------------------------------
 
 
-def test_duplicates_keep_the_first_by_file_and_index(payloads) -> None:
-    late = payloads([nps(response_id="r1", recommend_score="3")], source_file="landing/b.csv")
+def test_an_identical_copy_is_a_duplicate_of_the_first_by_file_and_index(payloads) -> None:
+    late = payloads([nps(response_id="r1", recommend_score="10")], source_file="landing/b.csv")
     early = payloads([nps(response_id="r2"), nps(response_id="r1", recommend_score="10")], source_file="landing/a.csv")
     result = run("nps_email_survey", pl.concat([late, early]))
-    assert result.rows.select("source_item_id", "score_raw").rows() == [("r1", 10.0), ("r2", 9.0)]
+    assert result.rows.select("source_item_id", "score_raw", "_source_file").rows() == [
+        ("r1", 10.0, "landing/a.csv"),
+        ("r2", 9.0, "landing/a.csv"),
+    ]
     assert reasons(result) == [("r1", "duplicate")]
     assert result.rejects["detail"][0] == "duplicate of nps_email_survey:r1 first seen at landing/a.csv#1"
+    assert result.history.height == 0 and result.rows["is_edited"].to_list() == [False, False]
+
+
+def with_seq(frame: pl.DataFrame, batch_seq: int) -> pl.DataFrame:
+    return frame.with_columns(_batch_seq=pl.lit(batch_seq, pl.Int64))
+
+
+def test_an_edit_replaces_the_earlier_version_by_load_order(payloads) -> None:
+    # Batch 2 was loaded before batch 1's file name would sort: load order is batch_seq, not the name.
+    first = with_seq(payloads([nps(comment="Доставка опоздала", recommend_score="3")], "z.csv", "b-first"), 1)
+    edit = with_seq(
+        payloads([nps(comment="Доставка опоздала, но курьер извинился", recommend_score="6")], "a.csv", "b-edit"), 2
+    )
+    again = with_seq(payloads([nps(comment="Доставка опоздала", recommend_score="3")], "m.csv", "b-again"), 3)
+    result = run("nps_email_survey", pl.concat([again, edit, first]))
+    current = result.rows.row(0, named=True)
+    assert (current["score_raw"], current["_batch_id"], current["is_edited"]) == (6.0, "b-edit", True)
+    assert result.history.select(
+        "score_raw", "_batch_id", "version_number", "superseded_by_batch_id", "is_edited"
+    ).rows() == [(3.0, "b-first", 1, "b-edit", False)]
+    # the original delivered again later is the same content: a duplicate, it does not undo the edit
+    assert reasons(result) == [("r1", "duplicate")]
+    assert result.rejects["detail"][0] == "duplicate of nps_email_survey:r1 first seen at z.csv#0"
+
+
+def test_updated_at_orders_versions_before_load_order(payloads) -> None:
+    edited = channel(
+        fields={"source_item_id": "id", "received_at": "at", "body_text": "text", "updated_at": "edited"},
+        score_scale="none",
+        question_type="none",
+    )
+    records = [
+        {"id": "x", "at": "2026-10-05T10:00:00Z", "text": "v3", "edited": "2026-10-07T10:00:00Z"},
+        {"id": "x", "at": "2026-10-05T10:00:00Z", "text": "v1"},  # never edited: the original
+        {"id": "x", "at": "2026-10-05T10:00:00Z", "text": "v2", "edited": "2026-10-06T10:00:00Z"},
+        {"id": "y", "at": "2026-10-05T10:00:00Z", "text": "y", "edited": "вчера"},
+    ]
+    result = run(edited, payloads(records))
+    assert result.rows.select("body_text", "is_edited").rows() == [("v3", True)]
+    assert result.history.select("body_text", "version_number", "superseded_by_batch_id", "is_edited").rows() == [
+        ("v1", 1, "batch-1", False),
+        ("v2", 2, "batch-1", True),
+    ]
+    assert reasons(result) == [("y", "bad_timestamp")]
+    assert "updated_at 'вчера'" in result.rejects["detail"][0]
+
+
+def test_an_edit_that_fails_a_check_does_not_replace_the_good_version(payloads) -> None:
+    records = [nps(recommend_score="8"), nps(recommend_score="12")]
+    result = run("nps_email_survey", payloads(records))
+    assert result.rows.select("score_raw", "is_edited").rows() == [(8.0, False)]
+    assert reasons(result) == [("r1", "score_out_of_range")]
 
 
 def test_a_rejected_first_copy_does_not_shadow_a_good_second(payloads) -> None:
@@ -384,13 +484,15 @@ def test_output_is_deterministic_whatever_the_input_order(payloads) -> None:
     second = run("nps_email_survey", shuffled)
     assert first.rows.equals(second.rows)
     assert first.rejects.equals(second.rejects)
+    assert first.history.equals(second.history)
     assert first.rows["feedback_id"].is_sorted()
+    assert first.history.height == 30 - 7 and first.rows["is_edited"].all()
 
 
 def test_empty_input_gives_empty_frames_with_the_schema(payloads) -> None:
     for channel_id in ("nps_email_survey", "crm_case_events", "erp_orders_monthly", "email_inbox"):
         result = run(channel_id, payloads([]))
-        assert result.rows.height == 0 and result.rejects.height == 0
+        assert result.rows.height == result.rejects.height == result.history.height == result.contacts.height == 0
 
 
 # --- case events --------------------------------------------------------------------------------

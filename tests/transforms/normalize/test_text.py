@@ -1,5 +1,7 @@
 """Text hygiene (transforms/normalize/text.py)."""
 
+import unicodedata
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -7,11 +9,14 @@ from hypothesis import strategies as st
 
 from transforms.normalize.text import (
     MAX_TEXT_CHARS,
+    NFC_SENSITIVE,
     clean_text,
     clean_text_expr,
     clean_text_series,
     html_to_text,
     is_formula_like,
+    language,
+    language_expr,
 )
 
 
@@ -78,6 +83,8 @@ def test_expr_and_series_forms() -> None:
 
 PIECES = [*"ab Яя<>/&;#x0\t\n\r", "\u00a0", "\u2028", "\x00", "\x85", "\u200b", "\u3000"]
 PIECES += ["<p>", "</p>", "&amp;", "<br>", "<script>", "</script>", "&#1071;", "  ", "\n\n\n"]
+# NFC: decomposed й and ё, a combining acute, marks to reorder, Hangul jamo, a singleton, an entity
+PIECES += ["\u0438", "\u0306", "\u0435", "\u0308", "\u0301", "\u0323", "\u1100", "\u1161", "\u212b", "&#x301;"]
 TEXT = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
 
 
@@ -86,3 +93,74 @@ TEXT = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
 def test_vectorised_cleaning_equals_the_scalar_definition(values: list[str | None]) -> None:
     series = pl.Series("t", values, dtype=pl.String)
     assert clean_text_series(series, max_chars=20).to_list() == [clean_text(v, max_chars=20) for v in values]
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Промо\u0438\u0306 код", "Промой код"),  # и + combining breve → й
+        ("\u0415\u0308лка", "Ёлка"),
+        ("cafe\u0301", "café"),
+        ("\u212b", "Å"),  # ANGSTROM SIGN → the letter
+        ("e<b></b>\u0301", "é"),  # composes once the markup between is gone
+    ],
+    ids=["russian-short-i", "yo", "latin-acute", "singleton", "after-html"],
+)
+def test_text_is_put_in_nfc(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
+    assert clean_text_series(pl.Series([raw])).to_list() == [clean]
+
+
+def test_nfc_is_skipped_only_where_it_cannot_change_anything() -> None:
+    # Every character the Polars prefilter lets past must be one NFC leaves alone in any company:
+    # unchanged itself, not reordered (combining class 0) and never the second half of a composition.
+    second_halves = {
+        int(parts[1], 16)
+        for cp in range(0x110000)
+        if (parts := unicodedata.decomposition(chr(cp)).split()) and len(parts) == 2 and not parts[0].startswith("<")
+    }
+    second_halves |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul vowels and finals
+    chars = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    sensitive = pl.Series(chars).str.contains(NFC_SENSITIVE).to_list()
+    skipped = [ch for ch, flagged in zip(chars, sensitive, strict=True) if not flagged]
+    assert len(skipped) > 5000  # ASCII, Latin, Cyrillic, punctuation, symbols, emoji
+    unsafe = [
+        f"U+{ord(ch):04X}"
+        for ch in skipped
+        if unicodedata.normalize("NFC", ch) != ch or unicodedata.combining(ch) or ord(ch) in second_halves
+    ]
+    assert unsafe == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Курьер опоздал на два часа", "ru"),
+        ("Ёлки-палки, ёжик", "ru"),
+        ("The courier was two hours late", "en"),
+        ("Большое спасибо! great", "ru"),  # 5 of 19 letters Latin: Russian has 74%
+        ("Спасибо! great service", "en"),  # 12 of 19 Latin: 63% English
+        ("Дякую за швидку доставку і якість", "other"),  # Ukrainian і
+        ("Der Kurier kam zu spät", "other"),  # German ä
+        ("Ελληνικά", "other"),
+        ("配送很快", "other"),
+        ("👍 5/5", "other"),  # no letters
+        ("звоните [телефон] или [email]", "ru"),  # masking tokens do not count
+        ("[email]", "other"),
+        (None, None),
+    ],
+)
+def test_language(text: str | None, expected: str | None) -> None:
+    assert language(text) == expected
+    assert pl.DataFrame({"t": [text]}, schema={"t": pl.String}).select(language_expr(pl.col("t"))).item() == expected
+
+
+LANGUAGE_PIECES = ["Курьер ", "опоздал", "ё", "The ", "courier", "é", "і", "ü", "α", "配", "👍", "7", " ", "!"]
+LANGUAGE_PIECES += ["[телефон]", "[email]", "[карта]", "\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(LANGUAGE_PIECES), max_size=40).map("".join)), max_size=8))
+def test_polars_language_equals_python_language(texts: list[str | None]) -> None:
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    assert frame.select(language_expr(pl.col("t"))).to_series().to_list() == [language(t) for t in texts]

@@ -232,6 +232,7 @@ def test_renders_what_the_mart_model_produces(con: duckdb.DuckDBPyConnection) ->
                 "nps_group": ["detractor"],
                 "score_raw": [2.0],
                 "score_scale": ["0-10"],
+                "is_conversation_repeat": [False],
             }
         ),
     )

@@ -1,6 +1,8 @@
 -- fct_feedback: one row per feedback item from any channel, classified and routed to its owner.
 -- Grain: feedback_id (unique; expectations/core/fct_feedback.py). received_month is the month in
 -- the reporting timezone, not UTC: an item at 23:30 Moscow on the 31st belongs to that month.
+-- An item that repeats the same customer's item on another channel (core.int_feedback_conversations)
+-- stays here, flagged is_conversation_repeat: the marts count each conversation once.
 
 with
 
@@ -16,6 +18,10 @@ directorates as (
     select * from core.dim_directorates
 ),
 
+conversations as (
+    select * from core.int_feedback_conversations
+),
+
 final as (
     select
         -- ids
@@ -28,6 +34,7 @@ final as (
         feedback.manager_id,
         feedback.store_id,
         feedback.customer_key,
+        coalesce(conversations.conversation_id, feedback.feedback_id) as conversation_id,
 
         -- timestamps (UTC) and the reporting month
         feedback.received_at,
@@ -38,6 +45,7 @@ final as (
         feedback.kind,
         feedback.has_text,
         feedback.body_text,
+        feedback.language,
         feedback.classifier_version,
 
         -- scores
@@ -58,6 +66,10 @@ final as (
         feedback.segment,
         feedback.device,
 
+        -- conversations and edits
+        coalesce(conversations.is_conversation_repeat, false) as is_conversation_repeat,
+        feedback.is_edited,
+
         -- lineage
         feedback._batch_id,
         feedback._source_file,
@@ -68,6 +80,8 @@ final as (
         on channels.channel_id = feedback.channel_id
     left join directorates
         on directorates.directorate_id = feedback.directorate_id
+    left join conversations
+        on conversations.feedback_id = feedback.feedback_id
 )
 
 select * from final

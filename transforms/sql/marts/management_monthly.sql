@@ -3,6 +3,9 @@
 -- for every month with any feedback, case or orders, plus one company row per month (directorate_id
 -- 'all', is_company_total). SLA "measured" counts decided clocks only (achieved, breached,
 -- open_breached): an open clock still within target has not passed or failed yet.
+-- Feedback figures count each cross-channel conversation once, under its first item's month and
+-- directorate: repeats (core.fct_feedback.is_conversation_repeat) are left out of every feedback
+-- count and shown as conversation_repeats_count.
 
 with
 
@@ -57,6 +60,17 @@ feedback_counts as (
             where question_type = 'csat' and score_scale = '1-5' and score_raw between 4 and 5
         ) as csat_satisfied_count
     from feedback
+    where not is_conversation_repeat
+    group by all
+),
+
+repeat_counts as (
+    select
+        received_month as report_month,
+        directorate_id,
+        count(*) as conversation_repeats_count
+    from feedback
+    where is_conversation_repeat
     group by all
 ),
 
@@ -94,6 +108,7 @@ by_directorate as (
         directorates.directorate_name,
         false as is_company_total,
         coalesce(columns(feedback_counts.* exclude (report_month, directorate_id)), 0),
+        coalesce(repeat_counts.conversation_repeats_count, 0) as conversation_repeats_count,
         coalesce(columns(sla_counts.* exclude (report_month, directorate_id)), 0),
         -- null, not 0, where the ERP attributes no orders: a rate over unknown orders is unknown
         orders.orders_count
@@ -102,6 +117,9 @@ by_directorate as (
     left join feedback_counts
         on feedback_counts.report_month = months.report_month
         and feedback_counts.directorate_id = directorates.directorate_id
+    left join repeat_counts
+        on repeat_counts.report_month = months.report_month
+        and repeat_counts.directorate_id = directorates.directorate_id
     left join sla_counts
         on sla_counts.report_month = months.report_month
         and sla_counts.directorate_id = directorates.directorate_id
@@ -164,6 +182,7 @@ final as (
         questions_count,
         unclassified_count,
         complaints_count / nullif(items_count, 0) as complaint_share,
+        conversation_repeats_count,
 
         -- nps: 100 × (P − D) / N and its 95% normal interval (z = 1.96), clipped to −100…100
         nps_answers_count,

@@ -40,6 +40,8 @@ FEEDBACK_COLUMNS: dict[str, pl.DataType] = {
     "customer_key": pl.String(),
     "segment": pl.String(),
     "device": pl.String(),
+    "conversation_id": pl.String(),
+    "is_conversation_repeat": pl.Boolean(),
 }
 CASE_SLA_COLUMNS: dict[str, pl.DataType] = {
     "case_id": pl.String(),
@@ -60,8 +62,11 @@ DIRECTORATES = pl.DataFrame(
 
 
 def item(kind: str = "thanks", directorate_id: str = "retail", month: date = OCT, **fields: Any) -> dict[str, Any]:
+    feedback_id = f"web_form:{next(_ids)}"
     return {
-        "feedback_id": f"web_form:{next(_ids)}",
+        "feedback_id": feedback_id,
+        "conversation_id": feedback_id,
+        "is_conversation_repeat": False,
         "channel_id": "web_form",
         "received_at": datetime(month.year, month.month, 10, tzinfo=UTC),
         "received_month": month,
@@ -206,6 +211,47 @@ def test_items_are_counted_by_kind_with_complaint_share(con: duckdb.DuckDBPyConn
     assert (logistics["items_count"], logistics["complaint_share"]) == (0, None)
 
 
+def repeat_of(first: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The same customer saying it again on another channel (core.int_feedback_conversations)."""
+    repeat = item(first["kind"], first["directorate_id"], first["received_month"])
+    return (
+        repeat
+        | {"channel_id": "telegram_bot", "conversation_id": first["feedback_id"]}
+        | fields
+        | {"is_conversation_repeat": True}
+    )
+
+
+def test_a_conversation_across_channels_counts_once_under_its_first_item(con: duckdb.DuckDBPyConnection) -> None:
+    complaint = item("complaint")
+    feedback = [
+        complaint,
+        repeat_of(complaint),
+        repeat_of(complaint, directorate_id="logistics"),  # classified elsewhere: still the same conversation
+        repeat_of(complaint, received_month=NOV),  # across a month end: counted in October
+        *nps_items(1, 0, 0),
+    ]
+    rows = build(con, feedback)
+    retail, logistics = rows[(OCT, "retail")], rows[(OCT, "logistics")]
+    assert (retail["items_count"], retail["complaints_count"], retail["conversation_repeats_count"]) == (2, 1, 1)
+    assert retail["complaint_share"] == 0.5
+    assert (logistics["items_count"], logistics["complaints_count"], logistics["conversation_repeats_count"]) == (
+        0,
+        0,
+        1,
+    )
+    assert (rows[(NOV, "retail")]["items_count"], rows[(NOV, "retail")]["conversation_repeats_count"]) == (0, 1)
+    assert (rows[(OCT, "all")]["items_count"], rows[(OCT, "all")]["conversation_repeats_count"]) == (2, 2)
+
+
+def test_a_repeated_nps_answer_is_not_a_second_answer(con: duckdb.DuckDBPyConnection) -> None:
+    first = nps_item("detractor")
+    row = build(
+        con, [first, repeat_of(first, question_type="nps", score_scale="0-10", score_raw=3.0, nps_group="detractor")]
+    )[(OCT, "retail")]
+    assert (row["nps_answers_count"], row["detractors_count"], row["nps"]) == (1, 1, -100.0)
+
+
 def test_csat_is_the_share_of_4_and_5_on_1_to_5_answers(con: duckdb.DuckDBPyConnection) -> None:
     def csat(score: float, scale: str = "1-5") -> dict[str, Any]:
         return item(question_type="csat", score_scale=scale, score_raw=score)
@@ -312,6 +358,7 @@ def test_columns(con: duckdb.DuckDBPyConnection) -> None:
         "questions_count",
         "unclassified_count",
         "complaint_share",
+        "conversation_repeats_count",
         "nps_answers_count",
         "promoters_count",
         "passives_count",
