@@ -20,6 +20,7 @@ from otklik.sample import generate_landing
 from transforms.channels import load_channels
 from transforms.dag import BuildContext
 from transforms.org import load_org
+from transforms.schemas import ENTITY_SCHEMAS
 from transforms.sla import load_policies
 from transforms.taxonomy import load_feedback_types
 from warehouse import connect
@@ -62,7 +63,8 @@ def main() -> None:
         started = time.perf_counter()
         built = build_layer(con, "staging", ctx)
         staging_s = time.perf_counter() - started
-    staged = sum(v for k, v in built.items() if not k.startswith("staging.stg_config__"))
+    entity_tables = {schema.staging_table for schema in ENTITY_SCHEMAS.values()}
+    staged = sum(v for k, v in built.items() if k in entity_tables)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"ingest:    {records:,} records in {ingest_s:.1f} s = {records / ingest_s:,.0f} records/s")
     print(f"normalize: {staged:,} staged rows in {staging_s:.1f} s = {staged / staging_s:,.0f} rows/s")
