@@ -23,6 +23,7 @@ def build_context(as_of: datetime) -> BuildContext:
     return BuildContext(
         as_of=as_of,
         reporting_timezone=org.company.reporting_timezone,
+        conversation_window_hours=org.company.conversation_window_hours,
         channels=load_channels(),
         org=org,
         feedback_types=load_feedback_types(),

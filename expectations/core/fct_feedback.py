@@ -99,6 +99,14 @@ def build_suite() -> gx.ExpectationSuite:
                 value_set=directorate_ids(),
                 meta=critical("directorate_id must be in transforms/org/org.yaml or 'unassigned'"),
             ),
+            # conversations across channels
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="conversation_id", meta=critical("every item belongs to a conversation (its own, at least)")
+            ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="is_conversation_repeat",
+                meta=critical("the marts count an item once unless it repeats its conversation; null counts neither"),
+            ),
             # classification
             gxe.ExpectColumnValuesToNotBeNull(
                 column="kind", meta=critical("unclassified items carry kind 'unclassified', never null")

@@ -5,7 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ORG_PATH = Path(__file__).with_name("org.yaml")
 
@@ -44,6 +44,7 @@ class Store(_Frozen):
 class Company(_Frozen):
     name: str
     reporting_timezone: str = "Europe/Moscow"
+    conversation_window_hours: float = Field(default=48, gt=0, le=24 * 31)
 
     @field_validator("reporting_timezone")
     @classmethod
