@@ -3,6 +3,7 @@
 | variable            | default                          | what                                   |
 | ------------------- | -------------------------------- | -------------------------------------- |
 | OTKLIK_WAREHOUSE    | warehouse/otklik.duckdb          | the DuckDB file (read in warehouse/)   |
+| OTKLIK_WAREHOUSE_LOCK_TIMEOUT | 1800                   | seconds to wait for another process's lock (warehouse/) |
 | OTKLIK_LANDING      | data/landing                     | where channel exports land             |
 | OTKLIK_ARCHIVE      | data/archive                     | every landed file or page, by sha256   |
 | OTKLIK_REPORTS      | reports                          | where reviews and Data Docs are written|

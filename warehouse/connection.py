@@ -12,10 +12,13 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.locking import warehouse_lock
 from warehouse.migrate import apply_migrations, migration_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "otklik.duckdb"
+# A full build of a large month can take minutes; a scheduled run rather waits than fails.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 1800
 
 
 def warehouse_path() -> Path:
@@ -28,13 +31,28 @@ def _session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("set TimeZone = 'UTC'")
 
 
+def lock_timeout_seconds() -> float:
+    return float(os.environ.get("OTKLIK_WAREHOUSE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS))
+
+
 @contextmanager
 def connect(path: Path | str | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (migrated when read-write) and close it on exit."""
+    """Open the warehouse (migrated when read-write) and close it on exit.
+
+    Other processes queue behind it (warehouse/locking.py): writers one at a time, readers
+    together, for up to OTKLIK_WAREHOUSE_LOCK_TIMEOUT seconds.
+    """
     target = Path(path) if path is not None else warehouse_path()
     if read_only and not target.exists():
         raise FileNotFoundError(f"no warehouse at {target}: run `otklik ingest` and `otklik build` first")
     target.parent.mkdir(parents=True, exist_ok=True)
+    lock = warehouse_lock(target, exclusive=not read_only, timeout_seconds=lock_timeout_seconds())
+    with lock, _open(target, read_only=read_only) as con:
+        yield con
+
+
+@contextmanager
+def _open(target: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(target), read_only=read_only)
     try:
         _session_defaults(con)
