@@ -11,7 +11,7 @@ from flows._tasks import build_context, parse_as_of
 from flows.settings import reports_dir
 from warehouse import connect
 from warehouse.build import CHECKED_LAYERS, build_and_check_layer
-from warehouse.runs import finish_run, new_run_id, start_run
+from warehouse.runs import finish_run, new_run_id, record_inputs, start_run
 
 
 @task(name="build-and-check-layer", task_run_name="{layer}")
@@ -28,6 +28,7 @@ def build_warehouse(as_of: str | None = None) -> dict[str, int]:
     run_id = new_run_id()
     with connect() as con:
         start_run(con, run_id, "build-warehouse", {"as_of": as_of}, as_of=as_of_time)
+        record_inputs(con, run_id)  # the exact batches this build reads, for `otklik replay`
     built: dict[str, int] = {}
     try:
         for layer in CHECKED_LAYERS:

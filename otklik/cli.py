@@ -119,6 +119,73 @@ def demo(
     console.print(f"Review:    [bold]{result['review']}[/]")
 
 
+@app.command()
+def runs(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="How many of the latest runs.")] = 20,
+) -> None:
+    """The latest runs from the run ledger (audit.runs), newest first."""
+    import json
+
+    from warehouse import connect
+
+    with connect(read_only=True) as con:
+        rows = con.execute(
+            "select run_id, flow, state, started_at, ended_at, as_of from audit.runs order by started_at desc limit ?",
+            [limit],
+        ).fetchall()
+    keys = ("run_id", "flow", "state", "started_at", "ended_at", "as_of")
+    if as_json:
+        document = [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in zip(keys, r, strict=True)} for r in rows
+        ]
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Runs")
+    for column in ("id", "flow", "state", "start", "end", "as_of"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*(_when(v) if i >= 3 else str(v) for i, v in enumerate(row)))
+    console.print(table)
+
+
+def _when(value: object) -> str:
+    """A timestamp in UTC to the second, without the offset (the ledger stores UTC)."""
+    from datetime import UTC
+
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[attr-defined]
+
+
+@app.command()
+def replay(
+    run_id: Annotated[str, typer.Argument(help="A build-warehouse run id (see `otklik runs`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    checks: Annotated[bool, typer.Option(help="Validate each layer as the build did (slower).")] = True,
+) -> None:
+    """Rebuild a recorded build in a scratch warehouse from its archived inputs and configuration;
+    exit 0 when every table is identical to the run's fingerprints, 1 otherwise."""
+    from flows.settings import archive_dir, pii_key
+    from warehouse import connect
+    from warehouse.replay import replay_json, replay_run
+
+    with connect(read_only=True) as con, console.status(f"Replaying {run_id} ..."):
+        result = replay_run(con, run_id, pii_key=pii_key(), archive_dir=archive_dir(), checks=checks)
+    if as_json:
+        print(replay_json(result))
+    else:
+        for line in result.report_lines():
+            style = (
+                "green"
+                if line == "identical"
+                else "red"
+                if line.startswith(("DIFF", "NOT", "TAMPERED", "MISSING"))
+                else None
+            )
+            console.print(f"[{style}]{line}[/]" if style else line, highlight=False, markup=bool(style))
+    if not result.identical:
+        raise typer.Exit(code=1)
+
+
 quarantine_app = typer.Typer(
     help="What did not reach the warehouse, and retrying it after a fix.", no_args_is_help=True
 )

@@ -51,9 +51,83 @@ def config_hashes() -> dict[str, str | None]:
     return {name: _sha256(PROJECT_ROOT / name) for name in CONFIG_FILES}
 
 
+def config_texts() -> dict[str, str | None]:
+    """The text of every configuration file a build reads (None when a file is absent)."""
+    return {
+        name: (PROJECT_ROOT / name).read_bytes().decode("utf-8") if (PROJECT_ROOT / name).exists() else None
+        for name in CONFIG_FILES
+    }
+
+
+def store_config_versions(con: duckdb.DuckDBPyConnection, texts: dict[str, str | None]) -> dict[str, str | None]:
+    """Store each text in audit.config_versions under its sha256 (once); return {name: sha256}."""
+    hashes: dict[str, str | None] = {}
+    for name, text in texts.items():
+        if text is None:
+            hashes[name] = None
+            continue
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        con.execute(
+            "insert into audit.config_versions (sha256, name, content) values (?, ?, ?) on conflict do nothing",
+            [digest, name, text],
+        )
+        hashes[name] = digest
+    return hashes
+
+
+def run_config_texts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str | None]:
+    """The configuration texts a run recorded, by file name, read back from audit.config_versions.
+
+    Raises ValueError for an unknown run and when a text is not in the store (a run
+    recorded before the store existed).
+    """
+    row = con.execute("select config_hashes from audit.runs where run_id = ?", [run_id]).fetchone()
+    if row is None:
+        raise ValueError(f"no run {run_id!r} in audit.runs")
+    hashes: dict[str, str | None] = json.loads(row[0]) if row[0] else {}
+    texts: dict[str, str | None] = {}
+    for name, digest in hashes.items():
+        if digest is None:
+            texts[name] = None
+            continue
+        found = con.execute("select content from audit.config_versions where sha256 = ?", [digest]).fetchone()
+        if found is None:
+            raise ValueError(
+                f"run {run_id}: the content of {name} (sha256 {digest[:12]}…) is not in audit.config_versions;"
+                " the run predates the configuration store and cannot be replayed"
+            )
+        texts[name] = found[0]
+    return texts
+
+
+def record_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Record every batch now in raw.batches as an input of ``run_id``; return how many."""
+    con.execute(
+        "insert into audit.run_inputs (run_id, batch_id) select ?, batch_id from raw.batches on conflict do nothing",
+        [run_id],
+    )
+    return con.execute("select count(*) from audit.run_inputs where run_id = ?", [run_id]).fetchone()[0]
+
+
+def run_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute("select batch_id from audit.run_inputs where run_id = ? order by 1", [run_id]).fetchall()
+    ]
+
+
 def start_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, flow: str, parameters: dict, *, as_of: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    flow: str,
+    parameters: dict,
+    *,
+    as_of: datetime | None = None,
+    configs: dict[str, str | None] | None = None,
 ) -> None:
+    """Open a run in audit.runs, storing the configuration it uses (``configs``: {file: text},
+    default the files on disk) in audit.config_versions and their hashes in the run's row."""
+    hashes = store_config_versions(con, config_texts() if configs is None else configs)
     con.execute(
         "insert into audit.runs (run_id, flow, parameters, state, started_at, as_of, code_version, lock_sha256,"
         " config_hashes) values (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
@@ -65,7 +139,7 @@ def start_run(
             as_of,
             code_version(),
             _sha256(PROJECT_ROOT / "uv.lock"),
-            json.dumps(config_hashes()),
+            json.dumps(hashes),
         ],
     )
 

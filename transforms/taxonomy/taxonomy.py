@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from transforms.org import MISSING_DIRECTORATE_ID, load_org
+from transforms.org import MISSING_DIRECTORATE_ID, Org, load_org
 
 TAXONOMY_PATH = Path(__file__).with_name("feedback_types.csv")
 
@@ -38,14 +38,15 @@ class FeedbackType(BaseModel):
         return value
 
 
-def parse_feedback_types(text: str) -> tuple[FeedbackType, ...]:
+def parse_feedback_types(text: str, org: Org | None = None) -> tuple[FeedbackType, ...]:
+    """Validate taxonomy CSV text against ``org`` (default: org.yaml on disk)."""
     types = tuple(FeedbackType.model_validate(row) for row in csv.DictReader(text.splitlines()))
     ids = [t.feedback_type_id for t in types]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate feedback_type_id in the taxonomy")
     if UNCLASSIFIED_TYPE_ID in ids:
         raise ValueError(f"{UNCLASSIFIED_TYPE_ID!r} is reserved for the missing member")
-    org = load_org()
+    org = org or load_org()
     known = {d.id for d in org.directorates}
     for t in types:
         if t.directorate_id not in known:
