@@ -19,7 +19,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup demo test lint format clean
+.PHONY: help setup demo test lint format clean serve
 
 help:
 	@echo "make demo    set up the environment, generate sample data, run ingest → build → checks → review"
@@ -39,6 +39,10 @@ setup: $(STAMP)
 
 demo: setup
 	$(VENV)/bin/otklik demo
+
+# A local Prefect server with the deployments of prefect.yaml and a worker; Ctrl-C stops them.
+serve: setup
+	$(VENV)/bin/python -m otklik.serve
 
 lint: setup
 	$(VENV)/bin/ruff check .

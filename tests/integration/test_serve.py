@@ -1,0 +1,113 @@
+"""`make serve` end to end: a real Prefect server, `prefect deploy --all`, a worker, one deployment run.
+
+Everything Prefect runs in subprocesses with an environment of their own (temporary PREFECT_HOME,
+warehouse, landing, archive, reports), so this test neither needs nor disturbs the test harness
+of tests/flows. About a minute on an idle machine; the timeouts allow for a loaded 2-core CI box.
+"""
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from otklik.serve import Stack, free_port, group_alive, stack_env
+from warehouse import connect
+
+GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden_landing"
+RUN_TIMEOUT_SECONDS = 180
+SCHEDULE_TIMEOUT_SECONDS = 120
+EXPECTED = {
+    "ingest-channels/ingest-every-15-minutes",
+    "ingest-channels/ingest-hourly",
+    "ingest-channels/ingest-daily",
+    "build-warehouse/build-warehouse",
+    "monthly-review/monthly-review",
+}
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    shutil.copytree(GOLDEN, tmp_path / "landing")
+    return tmp_path
+
+
+@pytest.fixture
+def stack(workspace: Path) -> Iterator[Stack]:
+    port = free_port()
+    # Nothing of this process's Prefect or otklik settings leaks into the stack.
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OTKLIK_"))}
+    env = stack_env(
+        base,
+        api_url=f"http://127.0.0.1:{port}/api",
+        prefect_home=workspace / "prefect",
+        extra={
+            "OTKLIK_WAREHOUSE": str(workspace / "warehouse.duckdb"),
+            "OTKLIK_LANDING": str(workspace / "landing"),
+            "OTKLIK_ARCHIVE": str(workspace / "archive"),
+            "OTKLIK_REPORTS": str(workspace / "reports"),
+            "OTKLIK_PII_KEY": "test-key-not-a-secret-0123456789",
+        },
+    )
+    started = Stack(env=env, port=port, log_dir=workspace / "logs")
+    try:
+        yield started
+    finally:
+        started.stop()  # idempotent: the test stops it too, this covers a failure half-way
+
+
+def _wait_for_run(stack: Stack, flow_run_id: str) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        run = stack.api("GET", f"/flow_runs/{flow_run_id}")
+        if run["state_type"] in TERMINAL:
+            return run
+        assert stack.worker is not None and stack.worker.poll() is None, f"worker exited\n{stack.log_tail('worker')}"
+        time.sleep(1)
+    pytest.fail(f"flow run not finished after {RUN_TIMEOUT_SECONDS} s\n{stack.log_tail('worker')}")
+
+
+def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: Path) -> None:
+    t0 = time.monotonic()
+    stack.start(worker_env={"PREFECT_WORKER_QUERY_SECONDS": "2"})
+    t_started = time.monotonic()
+
+    deployments = {d["name"]: d for d in stack.wait_for_schedules(timeout=SCHEDULE_TIMEOUT_SECONDS)}
+    assert deployments.keys() >= EXPECTED
+    for name in EXPECTED:
+        assert deployments[name]["schedules"], name
+        assert deployments[name]["next_runs"], f"{name}: no scheduled run created"
+    review = deployments["monthly-review/monthly-review"]["schedules"][0]
+    assert (review["cron"], review["timezone"]) == ("0 6 1 * *", "Europe/Moscow")
+    daily = deployments["ingest-channels/ingest-daily"]["schedules"][0]
+    assert (daily["cron"], daily["timezone"]) == ("30 2 * * *", "UTC")
+
+    deployment = stack.api("GET", "/deployments/name/ingest-channels/ingest-daily")
+    flow_run = stack.api("POST", f"/deployments/{deployment['id']}/create_flow_run", {})
+    finished = _wait_for_run(stack, flow_run["id"])
+    t_run = time.monotonic()
+    assert finished["state_type"] == "COMPLETED", (
+        f"{finished['state_type']}: {finished['state']['message']}\n{stack.log_tail('worker')}"
+    )
+
+    # The run used the temporary warehouse and the deployment's parameter (the daily group only).
+    with connect(workspace / "warehouse.duckdb", read_only=True) as con:
+        payloads = con.execute("select count(*) from raw.channel_payloads").fetchone()[0]
+        channels = {row[0] for row in con.execute("select distinct channel_id from raw.batches").fetchall()}
+    assert payloads > 0
+    assert "nps_email_survey" in channels
+    assert "ivr_post_call_survey" not in channels  # hourly: not in this run
+
+    processes = [p for p in (stack.worker, stack.server) if p is not None]
+    stack.stop()
+    t_stopped = time.monotonic()
+    for proc in processes:
+        assert proc.returncode is not None
+        assert not group_alive(proc.pid), f"processes left in group {proc.pid}"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{stack.api_url}/health", timeout=5)
+    print(f"\nstart {t_started - t0:.1f} s, schedules+run {t_run - t_started:.1f} s, stop {t_stopped - t_run:.1f} s")
