@@ -14,7 +14,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from warehouse import connect_memory
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+# ../shared beside the checkout, as CI has it; OTKLIK_SHARED_DIR for a clone made somewhere else.
+SHARED = Path(os.environ.get("OTKLIK_SHARED_DIR", Path(__file__).resolve().parent.parent.parent / "shared"))
 
 
 @pytest.fixture
@@ -28,5 +29,8 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 def shared_dir() -> Path:
     """../shared beside the checkout (CI has it there too)."""
     if not SHARED.is_dir():
-        pytest.fail(f"../shared not found at {SHARED}; CI and developers have it beside the checkout")
+        pytest.fail(
+            f"../shared not found at {SHARED}; CI and developers have it beside the checkout "
+            "(or set OTKLIK_SHARED_DIR to it)"
+        )
     return SHARED
