@@ -1,0 +1,2 @@
+-- Placeholder reserved for a migration being written; replaced before it ships.
+select 1;
