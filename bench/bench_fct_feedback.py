@@ -16,7 +16,7 @@ import duckdb
 
 from expectations import DataQualityError, validate_layer
 from expectations.core.fct_feedback import KINDS, TABLE, directorate_ids, feedback_channel_ids
-from warehouse.connection import _session_defaults
+from warehouse.connection import session_defaults
 from warehouse.migrate import apply_migrations
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -90,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
 
     con = duckdb.connect(args.database)
-    _session_defaults(con)
+    session_defaults(con)
     apply_migrations(con)
     started = time.perf_counter()
     generate(con, args.rows, clean=args.clean)

@@ -3,6 +3,8 @@
 A failed critical expectation stops the build: the layers downstream are not rebuilt (they keep
 their last good state), the run is recorded as failed with the expectation's message, the flow
 run fails, and the monthly review refuses to publish until a build passes (flows/review.py).
+A completed build replaces the readers' copy (warehouse/reader_copy.py) that readers open instead
+of the live file.
 """
 
 from prefect import flow, task
@@ -11,6 +13,7 @@ from flows._tasks import build_context, parse_as_of
 from flows.settings import reports_dir
 from warehouse import connect
 from warehouse.build import CHECKED_LAYERS, build_and_check_layer
+from warehouse.reader_copy import publish_reader_copy
 from warehouse.runs import finish_run, new_run_id, record_inputs, start_run
 
 
@@ -39,4 +42,6 @@ def build_warehouse(as_of: str | None = None) -> dict[str, int]:
         raise
     with connect() as con:
         finish_run(con, run_id, "completed")
+        # Readers (the review, BI tools, notebooks) read this copy and never wait for a writer.
+        publish_reader_copy(con)
     return built

@@ -25,7 +25,7 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("OTKLIK_WAREHOUSE", DEFAULT_WAREHOUSE)).expanduser().resolve()
 
 
-def _session_defaults(con: duckdb.DuckDBPyConnection) -> None:
+def session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     # Timestamps are stored in UTC; month boundaries use the reporting zone explicitly in SQL,
     # never the session zone, so results do not depend on the machine's locale.
     con.execute("set TimeZone = 'UTC'")
@@ -55,11 +55,11 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> Itera
 def _open(target: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(target), read_only=read_only)
     try:
-        _session_defaults(con)
+        session_defaults(con)
         if not read_only:
             apply_migrations(con)
         else:
-            _require_current_schema(con, target)
+            require_current_schema(con, target)
         yield con
     finally:
         con.close()
@@ -69,7 +69,7 @@ class OutdatedWarehouse(RuntimeError):
     """A read-only open of a warehouse whose schema is older than the code."""
 
 
-def _require_current_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+def require_current_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     expected = len(migration_files())
     try:
         current = con.execute("select coalesce(max(version), 0) from main.schema_migrations").fetchone()[0]
@@ -86,6 +86,6 @@ def _require_current_schema(con: duckdb.DuckDBPyConnection, target: Path) -> Non
 def connect_memory() -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse at the current schema (tests, scratch replays)."""
     con = duckdb.connect(":memory:")
-    _session_defaults(con)
+    session_defaults(con)
     apply_migrations(con)
     return con

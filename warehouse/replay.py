@@ -22,17 +22,18 @@ from typing import Literal
 import duckdb
 
 from transforms.channels import parse_channels
+from transforms.costs import parse_channel_costs
 from transforms.dag import BuildContext
 from transforms.org import parse_org
 from transforms.sla import parse_policies
 from transforms.taxonomy import parse_feedback_types
 from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, fingerprint
-from warehouse.connection import _session_defaults, connect_memory
+from warehouse.connection import connect_memory, session_defaults
 from warehouse.ingest import diagnose, ledger_row, write_batch
 from warehouse.migrate import apply_migrations
 from warehouse.runs import CONFIG_FILES, code_version, run_config_texts
 
-CHANNELS, ORG, TAXONOMY, POLICIES = CONFIG_FILES
+CHANNELS, ORG, TAXONOMY, POLICIES, CHANNEL_COSTS = CONFIG_FILES
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,16 @@ def context_from_configs(texts: dict[str, str | None], as_of: datetime, pii_key:
     if missing:
         raise ValueError(f"the run recorded no content for {', '.join(missing)}")
     org = parse_org(texts[ORG])
+    channels = parse_channels(texts[CHANNELS])
     return BuildContext(
         as_of=as_of,
         reporting_timezone=org.company.reporting_timezone,
         conversation_window_hours=org.company.conversation_window_hours,
-        channels=parse_channels(texts[CHANNELS]),
+        channels=channels,
         org=org,
         feedback_types=parse_feedback_types(texts[TAXONOMY], org),
         sla_policies=tuple(parse_policies(texts[POLICIES]).policies),
+        channel_costs=parse_channel_costs(texts[CHANNEL_COSTS], [c.id for c in channels]),
         pii_key=pii_key,
     )
 
@@ -117,7 +120,7 @@ def _scratch(path: Path | None) -> duckdb.DuckDBPyConnection:
     if path is None:
         return connect_memory()
     con = duckdb.connect(str(path))
-    _session_defaults(con)
+    session_defaults(con)
     apply_migrations(con)
     return con
 

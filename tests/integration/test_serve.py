@@ -1,4 +1,5 @@
-"""`make serve` end to end: a real Prefect server, `prefect deploy --all`, a worker, one deployment run.
+"""`make serve` end to end: a real Prefect server, `prefect deploy --all`, a worker, deployment runs
+(one alone, then two at once on the same warehouse).
 
 Everything Prefect runs in subprocesses with an environment of their own (temporary PREFECT_HOME,
 warehouse, landing, archive, reports), so this test neither needs nor disturbs the test harness
@@ -9,6 +10,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,7 @@ import pytest
 
 from otklik.serve import Stack, free_port, group_alive, stack_env
 from warehouse import connect
+from warehouse.reader_copy import connect_reader
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden_landing"
 RUN_TIMEOUT_SECONDS = 180
@@ -71,6 +74,11 @@ def _wait_for_run(stack: Stack, flow_run_id: str) -> dict:
     pytest.fail(f"flow run not finished after {RUN_TIMEOUT_SECONDS} s\n{stack.log_tail('worker')}")
 
 
+def _create_run(stack: Stack, deployment_name: str, parameters: dict) -> dict:
+    deployment = stack.api("GET", f"/deployments/name/{deployment_name}")
+    return stack.api("POST", f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters})
+
+
 def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: Path) -> None:
     t0 = time.monotonic()
     stack.start(worker_env={"PREFECT_WORKER_QUERY_SECONDS": "2"})
@@ -102,6 +110,34 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
     assert "nps_email_survey" in channels
     assert "ivr_post_call_survey" not in channels  # hourly: not in this run
 
+    # Two flows at once: a build and an ingest start together on one warehouse. DuckDB admits one
+    # read-write process; the second queues on the warehouse lock instead of failing with
+    # "Could not set lock on file", and both complete.
+    both = [
+        _create_run(stack, "build-warehouse/build-warehouse", {"as_of": "2026-11-01T00:00:00+00:00"}),
+        _create_run(stack, "ingest-channels/ingest-hourly", {}),
+    ]
+    finished_both = [_wait_for_run(stack, run["id"]) for run in both]
+    t_both = time.monotonic()
+    for run in finished_both:
+        assert run["state_type"] == "COMPLETED", (
+            f"{run['name']} {run['state_type']}: {run['state']['message']}\n{stack.log_tail('worker')}"
+        )
+    # They really ran at once: each started before the other ended.
+    starts = [datetime.fromisoformat(run["start_time"]) for run in finished_both]
+    ends = [datetime.fromisoformat(run["end_time"]) for run in finished_both]
+    assert max(starts) < min(ends), f"the runs did not overlap: {starts} {ends}"
+    worker_log = stack.log_tail("worker").lower()
+    assert "could not set lock" not in worker_log
+    assert "warehousebusy" not in worker_log
+    with connect(workspace / "warehouse.duckdb", read_only=True) as con:
+        states = con.execute("select flow, state from audit.runs order by started_at").fetchall()
+    assert states.count(("build-warehouse", "completed")) == 1
+    assert states.count(("ingest-channels", "completed")) == 2
+    # The completed build left the readers' copy, which opens without waiting for any writer.
+    with connect_reader(workspace / "warehouse.duckdb") as reader:
+        assert reader.execute("select count(*) from core.fct_feedback").fetchone()[0] > 0
+
     processes = [p for p in (stack.worker, stack.server) if p is not None]
     stack.stop()
     t_stopped = time.monotonic()
@@ -110,4 +146,7 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
         assert not group_alive(proc.pid), f"processes left in group {proc.pid}"
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{stack.api_url}/health", timeout=5)
-    print(f"\nstart {t_started - t0:.1f} s, schedules+run {t_run - t_started:.1f} s, stop {t_stopped - t_run:.1f} s")
+    print(
+        f"\nstart {t_started - t0:.1f} s, schedules+run {t_run - t_started:.1f} s,"
+        f" two at once {t_both - t_run:.1f} s, stop {t_stopped - t_both:.1f} s"
+    )
