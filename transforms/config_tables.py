@@ -67,7 +67,12 @@ def feedback_types_frame(types: tuple[FeedbackType, ...]) -> pl.DataFrame:
                 "directorate_id": t.directorate_id,
                 "department_id": t.department_id,
                 "valid_from": t.valid_from,
+                "sla_class": t.sla_class,  # the SLA policies' per-class targets (transforms/sla/policies.yaml)
+                "name_en": t.name_en,
+                "default_kind": t.default_kind,
+                "valid_to": t.valid_to,  # null: still in force
             }
             for t in types
-        ]
+        ],
+        schema_overrides={"valid_to": pl.Date},
     )

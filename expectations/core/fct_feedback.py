@@ -109,7 +109,7 @@ def build_suite() -> gx.ExpectationSuite:
             ),
             # classification
             gxe.ExpectColumnValuesToNotBeNull(
-                column="kind", meta=critical("unclassified items carry kind 'unclassified', never null")
+                column="kind", meta=critical("items without text carry kind 'unclassified', never null")
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="kind",
@@ -122,6 +122,17 @@ def build_suite() -> gx.ExpectationSuite:
                 mostly=1 - UNCLASSIFIED_SHARE_MAX,
                 row_condition=Column("has_text") == True,  # noqa: E712 (a GX condition, not a comparison)
                 meta=warning(f"more than {UNCLASSIFIED_SHARE_MAX:.0%} of texts unclassified: the rules need attention"),
+            ),
+            # A text whose hints name no type of the taxonomy reaches no owner but the channel default.
+            gxe.ExpectColumnValuesToNotBeInSet(
+                column="feedback_type_id",
+                value_set=["unclassified"],
+                mostly=1 - UNCLASSIFIED_SHARE_MAX,
+                row_condition=Column("has_text") == True,  # noqa: E712 (a GX condition, not a comparison)
+                meta=warning(
+                    f"more than {UNCLASSIFIED_SHARE_MAX:.0%} of texts have no feedback type: the taxonomy's hints"
+                    " need attention (see `otklik classify review-queue`)"
+                ),
             ),
         ],
     )

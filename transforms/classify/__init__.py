@@ -1,56 +1,100 @@
-"""Classify staged feedback: kind, feedback type and the owning directorate (Polars, set-based).
+"""Classify staged feedback: kind, sentiment, feedback type, owner, confidence and method.
 
-``classify(feedback, ...)`` adds ``kind``, ``feedback_type_id``, ``directorate_id``,
-``department_id``, ``manager_id``, ``has_text`` and ``classifier_version`` to the staged
-feedback frame. Types are tried in taxonomy-file order; the first whose keywords match wins.
-An item that matches no type falls back to its channel's ``default_feedback_type``; then, if it
-names a store, to the store's manager in retail; otherwise to the missing members
-('unclassified', 'unassigned').
+``classify(feedback, ...)`` adds to the staged feedback frame (one row in, one row out):
+``kind`` (complaint / wish / thanks / question / other; ``unclassified`` = no text),
+``sentiment``, ``feedback_type_id`` (a taxonomy code or ``unclassified``), the owner
+(``directorate_id``, ``department_id``, ``manager_id``), ``confidence`` (and per-label
+confidences), ``method`` (rule / model / manual), ``needs_review``, ``taxonomy_version``,
+``model_version`` and ``classifier_version`` (both versions in one string).
+
+Owner: the type's department; an item about a store (it names a ``store_id``) of a retail type,
+or of no type, goes to the store's manager *on the item's day* (org.yaml ``manager_history``). An
+item whose text names no type falls back to its channel's ``default_feedback_type``, then to
+the missing members ('unclassified', 'unassigned'). A manual label (``manual_labels``: the latest
+label per feedback_id) overrides the prediction of each label it gives.
 """
-
-import hashlib
 
 import polars as pl
 
 from transforms.channels import Channel
-from transforms.classify.kind_rules import COMPLAINT, KINDS, QUESTION, THANKS, WISH
+from transforms.classify.engine import REVIEW_THRESHOLD, Classifier, default_classifier
+from transforms.classify.kind_rules import KINDS, NO_TEXT_KIND, SENTIMENTS, TEXT_KINDS
 from transforms.org import MISSING_DIRECTORATE_ID, Org
 from transforms.taxonomy import UNCLASSIFIED_TYPE_ID, FeedbackType
 
-__all__ = ["KINDS", "classifier_version", "classify"]
+__all__ = [
+    "KINDS",
+    "NO_TEXT_KIND",
+    "SENTIMENTS",
+    "TEXT_KINDS",
+    "Classifier",
+    "classifier_for",
+    "classifier_version",
+    "classify",
+    "latest_manual_labels",
+]
+
+MANUAL_LABEL_COLUMNS = {
+    "feedback_id": pl.String,
+    "kind": pl.String,
+    "sentiment": pl.String,
+    "feedback_type_id": pl.String,
+}
 
 
-def classifier_version(types: tuple[FeedbackType, ...]) -> str:
-    """Content hash of the rules in force: the kind patterns and every type's keywords."""
-    digest = hashlib.sha256()
-    for part in (COMPLAINT, WISH, QUESTION, THANKS, *(f"{t.feedback_type_id}={t.keywords}" for t in types)):
-        digest.update(part.encode())
-    return "rules-" + digest.hexdigest()[:12]
+def classifier_for(types: tuple[FeedbackType, ...], classifier: Classifier | None = None) -> Classifier:
+    """``classifier`` (default: the committed model) over exactly ``types``."""
+    base = classifier or default_classifier()
+    return base if base.types == types else Classifier(types, base.model, base.featurizer)
 
 
-def _kind(text: pl.Expr) -> pl.Expr:
-    complaint_hits = text.str.count_matches(COMPLAINT)
-    has_text = text.str.strip_chars().str.len_chars().fill_null(0) > 0
-    return (
-        pl.when(~has_text)
-        .then(pl.lit("unclassified"))
-        .when(text.str.contains(WISH) & (complaint_hits < 2))
-        .then(pl.lit("wish"))
-        .when(complaint_hits > 0)
-        .then(pl.lit("complaint"))
-        .when(text.str.contains(QUESTION))
-        .then(pl.lit("question"))
-        .when(text.str.contains(THANKS))
-        .then(pl.lit("thanks"))
-        .otherwise(pl.lit("unclassified"))
+def classifier_version(types: tuple[FeedbackType, ...], classifier: Classifier | None = None) -> str:
+    """Taxonomy and model versions in force, e.g. ``tax-1a2b…+model-3c4d…``."""
+    c = classifier_for(types, classifier)
+    return f"{c.taxonomy_version}+{c.model_version}"
+
+
+def _store_managers(frame: pl.DataFrame, org: Org) -> pl.DataFrame:
+    stores = {s.id: s for s in org.stores}
+    department_of_manager = {m.id: m.department_id for m in org.managers}
+    pairs = frame.select("store_id", "_day").unique().filter(pl.col("store_id").is_in(list(stores)))
+    managers = [
+        stores[store].manager_on(day) if day is not None else stores[store].manager_id
+        for store, day in pairs.iter_rows()
+    ]
+    return pairs.with_columns(
+        _store_manager_id=pl.Series(managers, dtype=pl.String),
+        _store_department_id=pl.Series([department_of_manager[m] for m in managers], dtype=pl.String),
     )
 
 
-def _feedback_type(text: pl.Expr, types: tuple[FeedbackType, ...]) -> pl.Expr:
-    expr: pl.Expr = pl.lit(None, dtype=pl.String)
-    for t in reversed(types):  # built inside-out so that the first type in the file wins
-        expr = pl.when(text.str.contains(f"(?i){t.keywords}")).then(pl.lit(t.feedback_type_id)).otherwise(expr)
-    return expr
+def latest_manual_labels(labels: pl.LazyFrame) -> pl.DataFrame:
+    """The label in force per feedback_id of ``raw.manual_labels`` rows (latest labelled_at, then label_seq)."""
+    return (
+        labels.sort("labelled_at", "label_seq")
+        .unique("feedback_id", keep="last", maintain_order=True)
+        .select(list(MANUAL_LABEL_COLUMNS))
+        .collect()
+    )
+
+
+def _with_manual_labels(frame: pl.DataFrame, manual: pl.DataFrame | None) -> pl.DataFrame:
+    if manual is None or manual.height == 0:
+        return frame
+    labels = manual.select(
+        pl.col(c).cast(t).alias(f"_manual_{c}" if c != "feedback_id" else c) for c, t in MANUAL_LABEL_COLUMNS.items()
+    ).unique("feedback_id", keep="last", maintain_order=True)
+    frame = frame.join(labels, on="feedback_id", how="left", maintain_order="left")
+    labelled = pl.any_horizontal(
+        pl.col(f"_manual_{c}").is_not_null() for c in ("kind", "sentiment", "feedback_type_id")
+    )
+    return frame.with_columns(
+        kind=pl.coalesce("_manual_kind", "kind"),
+        sentiment=pl.coalesce("_manual_sentiment", "sentiment"),
+        _matched_type=pl.coalesce("_manual_feedback_type_id", "_matched_type"),
+        confidence=pl.when(labelled).then(1.0).otherwise(pl.col("confidence")),
+        method=pl.when(labelled).then(pl.lit("manual")).otherwise(pl.col("method")),
+    ).drop("_manual_kind", "_manual_sentiment", "_manual_feedback_type_id")
 
 
 def classify(
@@ -59,47 +103,49 @@ def classify(
     types: tuple[FeedbackType, ...],
     org: Org,
     channels: tuple[Channel, ...],
+    classifier: Classifier | None = None,
+    manual_labels: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Add kind, type and owner columns to staged feedback (one row in, one row out)."""
+    """Add the classification and owner columns to staged feedback (one row in, one row out)."""
+    engine = classifier_for(types, classifier)
+    frame = feedback.collect()
+    names = frame.columns
+    day = pl.col("received_at").dt.date() if "received_at" in names else pl.lit(None, pl.Date)
+    frame = frame.with_columns(_day=day)
+    scores = frame["score_10"] if "score_10" in names else None
+    predicted = engine.predict(frame["body_text"], scores, frame["_day"])
     text = pl.col("body_text").fill_null("")
+    frame = pl.concat([frame, predicted.rename({"predicted_type_id": "_matched_type"})], how="horizontal")
+    frame = frame.with_columns(has_text=text.str.strip_chars().str.len_chars() > 0)
+    if "feedback_id" in names:
+        frame = _with_manual_labels(frame, manual_labels)
     channel_default = pl.DataFrame(
-        {
-            "channel_id": [c.id for c in channels],
-            "_channel_default_type": [c.default_feedback_type for c in channels],
-        },
+        {"channel_id": [c.id for c in channels], "_channel_default_type": [c.default_feedback_type for c in channels]},
         schema={"channel_id": pl.String, "_channel_default_type": pl.String},
-    ).lazy()
+    )
     type_owner = pl.DataFrame(
         {
             "feedback_type_id": [t.feedback_type_id for t in types],
             "_type_directorate_id": [t.directorate_id for t in types],
             "_type_department_id": [t.department_id for t in types],
-        }
-    ).lazy()
-    department_of_manager = {m.id: m.department_id for m in org.managers}
-    store_owner = pl.DataFrame(
-        {
-            "store_id": [s.id for s in org.stores],
-            "_store_manager_id": [s.manager_id for s in org.stores],
-            "_store_department_id": [department_of_manager[s.manager_id] for s in org.stores],
-        }
-    ).lazy()
-    retail_departments = {dep.id for d in org.directorates if d.id == "retail" for dep in d.departments}
-    return (
-        feedback.with_columns(
-            has_text=text.str.strip_chars().str.len_chars() > 0,
-            kind=_kind(text),
-            _matched_type=_feedback_type(text, types),
-        )
-        .join(channel_default, on="channel_id", how="left", maintain_order="left")
+        },
+        schema={"feedback_type_id": pl.String, "_type_directorate_id": pl.String, "_type_department_id": pl.String},
+    )
+    retail_departments = [dep.id for d in org.directorates if d.id == "retail" for dep in d.departments]
+    frame = (
+        frame.join(channel_default, on="channel_id", how="left", maintain_order="left")
         .with_columns(feedback_type_id=pl.coalesce("_matched_type", "_channel_default_type"))
         .join(type_owner, on="feedback_type_id", how="left", maintain_order="left")
-        .join(store_owner, on="store_id", how="left", maintain_order="left")
-        .with_columns(
-            # A store's own manager owns what is said about that store: retail types, or an
-            # item that matched no type at all but was left in the store's complaint book.
+    )
+    frame = frame.join(
+        _store_managers(frame, org), on=["store_id", "_day"], how="left", maintain_order="left", nulls_equal=True
+    )
+    return (
+        frame.with_columns(
+            # A store's manager owns what is said about that store: retail types, or an item that
+            # matched no type at all but was left in the store's complaint book.
             _store_owns=pl.col("_store_manager_id").is_not_null()
-            & (pl.col("_type_department_id").is_in(list(retail_departments)) | pl.col("feedback_type_id").is_null()),
+            & (pl.col("_type_department_id").is_in(retail_departments) | pl.col("feedback_type_id").is_null()),
         )
         .with_columns(
             feedback_type_id=pl.col("feedback_type_id").fill_null(UNCLASSIFIED_TYPE_ID),
@@ -107,13 +153,15 @@ def classify(
             .then(pl.lit("retail"))
             .otherwise(pl.col("_type_directorate_id"))
             .fill_null(MISSING_DIRECTORATE_ID),
-            department_id=pl.when("_store_owns")
-            .then(pl.col("_store_department_id"))
-            .otherwise(pl.col("_type_department_id")),
+            department_id=pl.when("_store_owns").then(pl.col("_store_department_id")).otherwise("_type_department_id"),
             manager_id=pl.when("_store_owns").then(pl.col("_store_manager_id")).otherwise(pl.lit(None, pl.String)),
-            classifier_version=pl.lit(classifier_version(types)),
+            needs_review=pl.col("confidence") < REVIEW_THRESHOLD,
+            taxonomy_version=pl.lit(engine.taxonomy_version),
+            model_version=pl.lit(engine.model_version),
+            classifier_version=pl.lit(f"{engine.taxonomy_version}+{engine.model_version}"),
         )
         .drop(
+            "_day",
             "_matched_type",
             "_channel_default_type",
             "_type_directorate_id",
@@ -122,4 +170,5 @@ def classify(
             "_store_department_id",
             "_store_owns",
         )
+        .lazy()
     )

@@ -1,33 +1,234 @@
-"""First rule-based kind classifier: complaint / wish / thanks / question.
+"""Cues for kind and sentiment: what customers write when they complain, wish, thank or ask.
 
-Patterns are case-insensitive regular expressions over word stems. They are deliberately
-simple; the classifier is measured against labelled data and replaced by a trained model in
-the «Classify every item» issue. Precedence, and why:
-- an explicit wish construction ("хотелось бы", "добавьте") names a desired change even when it
-  mentions a problem, unless the text carries two or more complaint markers;
-- a complaint marker outranks a question or thanks ("спасибо, но курьер опоздал" is a complaint);
-- a question outranks thanks ("спасибо! подскажите, когда...").
+Two sorts of cue, both turned into model features (``__cue_<name>__``), never decisions on their
+own: the linear model weighs them against the words, so a cue generalizes to unseen texts while
+the words learn the rest.
+- ``RAW_CUES``: case-insensitive regular expressions over the raw text, for what lemmas lose:
+  the imperative («добавьте»), the question mark, emoticons («)))», «(((»), exclamations.
+- ``LEMMA_CUES``: phrases matched on the normalized text (lemmas, negation glued), written in
+  natural forms and normalized at load like the taxonomy's hints.
+
+``KINDS``: complaint / wish / thanks / question / other are the kinds of a text.
+``NO_TEXT_KIND`` ('unclassified') is the kind of an item with no text at all (a score only): it is
+kept distinct so that marts count score-only items apart (``unclassified_count``) and never mix
+them with texts the classifier read and found to be none of the four ('other').
 """
 
-KINDS = ("complaint", "wish", "thanks", "question", "unclassified")
+TEXT_KINDS = ("complaint", "wish", "thanks", "question", "other")
+NO_TEXT_KIND = "unclassified"
+KINDS = (*TEXT_KINDS, NO_TEXT_KIND)
+SENTIMENTS = ("negative", "neutral", "positive")
 
-COMPLAINT = (
-    r"(?i)не работа|не включа|сломал|слома|брак|дефект|опозда|опаздыв|задерж|не привез|не привёз"
-    r"|не доставил|не пришл|не приехал|так и не|до сих пор|ужасн|отвратит|кошмар|плох|безобраз|хам|груб"
-    r"|обман|недовол|разочаров|жалоб|возмущ|списали дважды|дважды списал|не вернул|не отвеча|не дозвон"
-    r"|дважды|не берут|испорчен|поврежд|разбит|помят|не тот товар|не та модель|пересорт|недовлож|грязн|медленно"
-    r"|тормоз|не загруж|зависа|ошибк|обсчита|навязыва|верните деньги|требую|претензи|никто не|не могу"
-)
-WISH = (
-    r"(?i)хотелось бы|хочется, чтобы|было бы (удобн|хорош|здоров|неплох|лучше|класс)|предлагаю|предложени"
-    r"|добавьте|сделайте|пожелани|хорошо бы|не хватает|прошу добавить|было бы здорово|почему бы не"
-    r"|рассмотрите возможность|стоит добавить|можно было бы|мечтаю"
-)
-QUESTION = (
-    r"(?i)\?|подскажите|скажите,|как (мне|можно|узнать|оформить|вернуть)|можно ли|есть ли|когда (будет|придет|придёт)"
-    r"|сколько (стоит|ждать)|где (мой|находится|посмотреть)|уточните|интересует"
-)
-THANKS = (
-    r"(?i)спасибо|благодар|отличн|молодц|понравил|рекомендую|доволен|довольна|довольны|супер|прекрасн"
-    r"|замечательн|вежлив|быстро привез|быстро доставил|всё отлично|все отлично|лучший|лучшие|респект|5 звёзд"
-)
+RAW_CUES: dict[str, str] = {
+    "wish_construction": (
+        r"(?i)хотел(ось|ось бы|ось, чтобы|и бы|а бы)|хочется, чтобы"
+        r"|было бы (удобн|хорош|здоров|неплох|лучше|класс|прекрасн)"
+        r"|предлага|предложени|добавьте|сделайте|пожелани|хорошо бы|прошу добавить|почему бы не|рассмотрите"
+        r"|стоит добавить|можно было бы|мечтаю|не хватает|would be (nice|great|good)|please add|i wish|suggest"
+    ),
+    "question": (
+        r"(?i)\?|подскажите|скажите,|как (мне|можно|узнать|оформить|вернуть|получить)|можно ли|есть ли"
+        r"|когда (будет|придет|придёт)|сколько (стоит|ждать)|где (мой|находится|посмотреть|можно)|уточните|интересует"
+        r"|^(how|what|where|when|can i|could you|is there)"
+    ),
+    "exclamation": r"!",
+    "smile": r"\)\)|:\)|:-\)|\)\s*$|😊|👍|❤|😀|😍|🙂",
+    "sad": r"\(\(|:\(|:-\(|😡|👎|😠|😞",
+    "caps_anger": r"\b[А-ЯЁ]{5,}\b",
+    "url": r"https?://|www\.",
+}
+
+LEMMA_CUES: dict[str, tuple[str, ...]] = {
+    "complaint": (
+        "ужасный",
+        "ужасно",
+        "отвратительный",
+        "кошмар",
+        "безобразие",
+        "позор",
+        "хамство",
+        "хамить",
+        "нахамить",
+        "грубый",
+        "обман",
+        "обмануть",
+        "недовольный",
+        "разочаровать",
+        "разочарование",
+        "жалоба",
+        "возмутить",
+        "возмутительный",
+        "претензия",
+        "требовать",
+        "верните деньги",
+        "до сих пор",
+        "так и не",
+        "никто не",
+        "не работать",
+        "не помочь",
+        "не прийти",
+        "не привезти",
+        "не вернуть",
+        "не отвечать",
+        "не дозвониться",
+        "не мочь",
+        "не получить",
+        "не включаться",
+        "не решить",
+        "сломаться",
+        "брак",
+        "плохой",
+        "плохо",
+        "отстой",
+        "бесить",
+        "достать",
+        "задолбать",
+        "невозможно",
+        "опоздать",
+        "задержка",
+        "испортить",
+        "зависать",
+        "тормозить",
+        "вылетать",
+        "проблема",
+        "ошибка",
+        "отказать",
+        "отказаться",
+        "списать дважды",
+        "сколько можно",
+        "хуже",
+        "худший",
+        "издеваться",
+        "наплевать",
+        "игнорировать",
+        "бардак",
+        "не_понравиться",
+        "terrible",
+        "awful",
+        "worst",
+        "disappoint",
+        "complaint",
+        "not_work",
+        "never",
+        "refus",
+        "unacceptable",
+        "rude",
+        "broken",
+        "problem",
+        "issue",
+        "wrong",
+        "still wait",
+        "charg twice",
+        "not_receiv",
+        "poor",
+    ),
+    "thanks": (
+        "спасибо",
+        "благодарить",
+        "благодарность",
+        "благодарный",
+        "молодец",
+        "отличный",
+        "отлично",
+        "понравиться",
+        "рекомендовать",
+        "довольный",
+        "супер",
+        "прекрасный",
+        "замечательный",
+        "вежливый",
+        "лучший",
+        "респект",
+        "быстро",
+        "оперативно",
+        "удобно",
+        "приятно",
+        "приятный",
+        "класс",
+        "классный",
+        "круто",
+        "здорово",
+        "хороший",
+        "хорошо",
+        "любить",
+        "восторг",
+        "все отлично",
+        "порадовать",
+        "профессионал",
+        "внимательный",
+        "thank",
+        "thanks",
+        "great",
+        "excellent",
+        "love",
+        "awesome",
+        "perfect",
+        "helpful",
+        "recommend",
+        "amaz",
+    ),
+    "wish": (
+        "хотеться бы",
+        "хотеться чтобы",
+        "предлагать",
+        "предложение",
+        "пожелание",
+        "добавить",
+        "сделать бы",
+        "было бы здорово",
+        "было бы удобно",
+        "не хватать",
+        "мечтать",
+        "расширить",
+        "ввести",
+        "улучшить",
+        "suggest",
+        "would be nice",
+        "pleas add",
+        "wish",
+        "feature",
+    ),
+    "question": (
+        "подсказать",
+        "уточнить",
+        "как узнать",
+        "можно ли",
+        "есть ли",
+        "интересовать",
+        "сколько стоить",
+        "когда",
+        "где",
+        "почему",
+        "зачем",
+        "как",
+        "какой",
+        "ли",
+        "how",
+        "what",
+        "where",
+        "when",
+        "whi",
+        "can i",
+        "could you",
+    ),
+    "negative_score_words": (
+        "никогда больше",
+        "больше не",
+        "не рекомендовать",
+        "не_советовать",
+        "не_покупать",
+        "не_связываться",
+        "зря",
+        "жаль",
+        "увы",
+        "к сожаление",
+        "развод",
+        "мошенник",
+        "грабеж",
+        "ад",
+        "ужас",
+    ),
+}
+
+# Score buckets (0-10 scale): one feature among many, so a text-only item still classifies.
+SCORE_BUCKETS = ((0, 4, "score_0_4"), (4, 7, "score_4_6"), (7, 9, "score_7_8"), (9, 10.01, "score_9_10"))

@@ -1,6 +1,13 @@
-"""Org structure (directorates, departments, managers, stores), validated at load."""
+"""Org structure (directorates, departments, managers, stores), validated at load.
 
+Departments, managers and stores carry optional validity dates (inclusive; ``None`` = open), and a
+store's ``manager_history`` says who managed it when, so an old item stays routed to the manager
+of its day. ``manager_id`` is the current manager and what sample data and config tables use.
+"""
+
+from datetime import date
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +24,21 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Department(_Frozen):
+class _Dated(_Frozen):
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "_Dated":
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        return self
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+class Department(_Dated):
     id: str
     name: str
 
@@ -29,16 +50,35 @@ class Directorate(_Frozen):
     departments: list[Department]
 
 
-class Manager(_Frozen):
+class Manager(_Dated):
     id: str
     name: str
     department_id: str
 
 
-class Store(_Frozen):
+class ManagerAssignment(_Dated):
+    manager_id: str
+
+
+class Store(_Dated):
     id: str
     name: str
     manager_id: str
+    manager_history: list[ManagerAssignment] = []
+
+    @model_validator(mode="after")
+    def _history_consistent(self) -> "Store":
+        spans = sorted(self.manager_history, key=lambda a: a.valid_from or date.min)
+        for before, after in pairwise(spans):
+            if before.valid_to is None or (after.valid_from is not None and after.valid_from <= before.valid_to):
+                raise ValueError(f"store {self.id}: manager_history periods overlap")
+        if spans and spans[-1].manager_id != self.manager_id:
+            raise ValueError(f"store {self.id}: manager_id must be the last manager in manager_history")
+        return self
+
+    def manager_on(self, day: date) -> str:
+        """The store's manager on ``day`` (the current one when the history does not cover it)."""
+        return next((a.manager_id for a in self.manager_history if a.valid_on(day)), self.manager_id)
 
 
 class Company(_Frozen):
@@ -70,9 +110,17 @@ class Org(_Frozen):
             if m.department_id not in departments:
                 raise ValueError(f"manager {m.id}: unknown department {m.department_id!r}")
         for s in self.stores:
-            if s.manager_id not in managers:
-                raise ValueError(f"store {s.id}: unknown manager {s.manager_id!r}")
-        for ids, what in ((directorate_ids, "directorate"), (list(managers), "manager")):
+            for manager_id in (s.manager_id, *(a.manager_id for a in s.manager_history)):
+                if manager_id not in managers:
+                    raise ValueError(f"store {s.id}: unknown manager {manager_id!r}")
+        department_ids = [dep.id for d in self.directorates for dep in d.departments]
+        store_ids = [s.id for s in self.stores]
+        for ids, what in (
+            (directorate_ids, "directorate"),
+            ([m.id for m in self.managers], "manager"),
+            (department_ids, "department"),
+            (store_ids, "store"),
+        ):
             if len(ids) != len(set(ids)):
                 raise ValueError(f"duplicate {what} ids")
         return self

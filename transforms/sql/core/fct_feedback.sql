@@ -47,6 +47,12 @@ final as (
         feedback.body_text,
         feedback.language,
         feedback.classifier_version,
+        feedback.sentiment,
+        feedback.confidence as classification_confidence,
+        feedback.method as classification_method,
+        feedback.needs_review,
+        feedback.taxonomy_version,
+        feedback.model_version,
 
         -- scores
         feedback.score_raw,

@@ -29,6 +29,12 @@ def classified(feedback_ids: list[str]) -> pl.DataFrame:
         manager_id=pl.lit(None, pl.String),
         has_text=pl.lit(True),
         classifier_version=pl.lit("rules-test"),
+        sentiment=pl.lit("negative"),
+        confidence=pl.lit(0.9),
+        method=pl.lit("rule"),
+        needs_review=pl.lit(False),
+        taxonomy_version=pl.lit("tax-test"),
+        model_version=pl.lit("model-test"),
     )
 
 

@@ -1,0 +1,82 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from otklik.classify_cli import SEED_LABELS
+from transforms.classify.engine import DEFAULT_MODEL_PATH, Classifier
+from transforms.classify.evaluate import score
+from transforms.classify.model import Model, load_model
+from transforms.classify.train import train_model
+from transforms.taxonomy import load_feedback_types
+
+TEXTS = pl.Series(["Курьер опоздал", "Спасибо большое!", "Добавьте оплату СБП", "Где мой заказ?", "Продам гараж", None])
+
+
+@pytest.fixture(scope="module")
+def seed() -> pl.DataFrame:
+    return pl.read_csv(SEED_LABELS, schema_overrides={"score_10": pl.Float64})
+
+
+@pytest.fixture(scope="module")
+def trained(seed: pl.DataFrame) -> Model:
+    return train_model(seed, provenance={"labels": [SEED_LABELS.name]})
+
+
+def test_the_default_model_is_reproduced_from_the_seed_labels(trained: Model) -> None:
+    # `otklik classify train` with no options wrote models/default.json from the seed file.
+    assert trained.to_text() == DEFAULT_MODEL_PATH.read_text(encoding="utf-8")
+    assert trained.version == load_model(DEFAULT_MODEL_PATH).version
+
+
+def test_a_saved_artifact_gives_identical_predictions(trained: Model, tmp_path) -> None:
+    version = trained.save(tmp_path / "m.json")
+    loaded = load_model(tmp_path / "m.json")
+    assert loaded.version == version
+    types = load_feedback_types()
+    assert Classifier(types, trained).predict(TEXTS).equals(Classifier(types, loaded).predict(TEXTS))
+
+
+def test_confidences_are_probabilities(trained: Model) -> None:
+    model = trained
+    out = Classifier(load_feedback_types(), model).predict(TEXTS)
+    assert out["kind"].to_list() == ["complaint", "thanks", "wish", "question", "other", "unclassified"]
+    x = Classifier(load_feedback_types(), model).featurizer.matrix(pl.DataFrame({"text": TEXTS}))
+    for head in model.heads.values():
+        assert head.temperature > 0
+        assert np.allclose(head.proba(x).sum(axis=1), 1)
+
+
+def test_a_type_head_is_trained_from_type_labels(seed: pl.DataFrame) -> None:
+    labelled = pl.DataFrame(
+        {
+            "text": ["рулетка кривая"] * 3 + ["стремянка шатается"] * 3,
+            "feedback_type": ["product_quality"] * 3 + ["product_safety"] * 3,
+        }
+    )
+    model = train_model(pl.concat([seed, labelled], how="diagonal_relaxed"))
+    assert model.heads["type"].classes == ("product_quality", "product_safety")
+    out = Classifier(load_feedback_types(), model).predict(pl.Series(["рулетка совсем кривая"]))
+    assert out.select("predicted_type_id", "method").row(0) == ("product_quality", "model")
+
+
+def test_not_an_artifact_is_a_clear_error(tmp_path) -> None:
+    (tmp_path / "x.json").write_text('{"format": "pickle"}')
+    with pytest.raises(ValueError, match="not an otklik-linear-v1 model artifact"):
+        load_model(tmp_path / "x.json")
+    with pytest.raises(ValueError, match="no model artifact"):
+        load_model(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="not JSON"):
+        Model.from_text("{")
+
+
+def test_nothing_to_train_is_refused() -> None:
+    with pytest.raises(ValueError, match="nothing to train"):
+        train_model(pl.DataFrame({"text": ["a", "b"], "kind": ["wish", "wish"]}))
+
+
+def test_score_report() -> None:
+    report = score(["a", "a", "b", "b"], ["a", "b", "b", "b"])
+    assert report.accuracy == 0.75
+    assert [c.f1 for c in report.classes] == pytest.approx([2 / 3, 0.8])
+    assert report.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
+    assert report.confusion == [[1, 1], [0, 2]]
