@@ -1,4 +1,4 @@
-"""Expectations for core.fct_case_sla (one row per case and SLA policy)."""
+"""Expectations for core.fct_case_sla (one row per case, SLA policy and clock cycle)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     import great_expectations as gx
 
 TABLE = "core.fct_case_sla"
-KEY_COLUMNS = ("case_id", "sla_policy_id")
+KEY_COLUMNS = ("case_id", "sla_policy_id", "cycle_number")
 
 SLA_STATES = ("achieved", "breached", "open_breached", "at_risk", "open_ok", "not_started")
 
@@ -23,7 +23,23 @@ def build_suite() -> gx.ExpectationSuite:
         name=TABLE,
         expectations=[
             gxe.ExpectCompoundColumnsToBeUnique(
-                column_list=["case_id", "sla_policy_id"], meta=critical("one clock per case and policy")
+                column_list=list(KEY_COLUMNS), meta=critical("one row per clock cycle of a case and policy")
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="cycle_number", min_value=1, meta=critical("cycles are numbered from 1 (a reopen adds one)")
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="elapsed_minutes", min_value=0, meta=critical("a clock never runs backwards")
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="paused_minutes", min_value=0, meta=critical("a pause never lasts negative time")
+            ),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="calendar_elapsed_minutes",
+                column_B="elapsed_minutes",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                meta=critical("business time cannot exceed real time: the calendar intervals overlap"),
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="sla_state", value_set=list(SLA_STATES), meta=critical("the mart counts exactly these states")
@@ -43,7 +59,10 @@ def build_suite() -> gx.ExpectationSuite:
             ),
             gxe.ExpectColumnValuesToBeNull(
                 column="clock_violation",
-                meta=warning("the CRM's events contradict each other (e.g. closed before opened): see clock_violation"),
+                meta=warning(
+                    "the events contradict each other (stop_before_start, reply_before_receipt, "
+                    "events_out_of_order): the clock runs as the events allow; see clock_violation"
+                ),
             ),
         ],
     )

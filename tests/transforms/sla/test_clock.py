@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.sla import CALENDAR_24X7, ClockViolation, due_at, elapsed_minutes
+from transforms.sla import CALENDAR_24X7, ClockViolation, due_at, elapsed_minutes, load_calendars
+from transforms.sla.calendars import Calendar
+from transforms.sla.clock import working_intervals
 
 MSK = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")  # Moscow has no DST since 2014; Berlin still switches
@@ -86,11 +88,9 @@ def test_naive_timestamps_are_rejected(start: datetime, stop: datetime) -> None:
         elapsed_minutes(start, stop)
 
 
-def test_calendars_other_than_24x7_are_not_implemented_yet() -> None:
-    with pytest.raises(NotImplementedError, match="business_hours"):
+def test_unknown_calendar_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown calendar 'business_hours'"):
         elapsed_minutes(utc(2026, 10, 1, 10), utc(2026, 10, 1, 11), "business_hours")
-    with pytest.raises(NotImplementedError):
-        due_at(utc(2026, 10, 1, 10), 60, "business_hours")
 
 
 def test_negative_target_is_rejected() -> None:
@@ -110,3 +110,48 @@ def test_negative_target_is_rejected() -> None:
 def test_elapsed_to_due_at_is_the_target_in_any_zone(start: datetime, target_minutes: int, offset_hours: int) -> None:
     due = due_at(start, target_minutes).astimezone(timezone(timedelta(hours=offset_hours)))
     assert elapsed_minutes(start, due) == pytest.approx(target_minutes)
+
+
+OFFICE = next(c for c in load_calendars() if c.id == "office_msk")
+BERLIN_OFFICE = Calendar.model_validate(
+    {
+        "id": "office_berlin",
+        "kind": "business_hours",
+        "label": "Berlin",
+        "timezone": "Europe/Berlin",
+        "weekly_hours": {d: ["09:00-12:30", "13:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+        "holiday_country": "DE",
+    }
+)
+MOMENTS = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+CALENDARS = st.sampled_from([OFFICE, BERLIN_OFFICE, CALENDAR_24X7])
+
+
+@given(a=MOMENTS, b=MOMENTS, calendar=CALENDARS)
+def test_business_time_is_never_negative_nor_more_than_calendar_time(a: datetime, b: datetime, calendar) -> None:
+    start, stop = min(a, b), max(a, b)
+    business = elapsed_minutes(start, stop, calendar)
+    assert 0 <= business <= (stop - start) / timedelta(minutes=1)
+
+
+@given(moments=st.lists(MOMENTS, min_size=3, max_size=3), calendar=CALENDARS)
+def test_business_time_is_additive_over_a_split_point(moments: list[datetime], calendar) -> None:
+    start, split, stop = sorted(moments)
+    whole = elapsed_minutes(start, stop, calendar)
+    assert whole == pytest.approx(elapsed_minutes(start, split, calendar) + elapsed_minutes(split, stop, calendar))
+
+
+@given(start=MOMENTS, target=st.integers(min_value=1, max_value=5 * 480), calendar=CALENDARS)
+def test_due_at_is_where_business_time_reaches_the_target(start: datetime, target: int, calendar) -> None:
+    due = due_at(start, target, calendar)
+    assert elapsed_minutes(start, due, calendar) == pytest.approx(target)
+    assert elapsed_minutes(start, due - timedelta(seconds=1), calendar) < target
+
+
+@pytest.mark.parametrize(
+    ("year", "working_days"),
+    [pytest.param(2024, 248, id="2024"), pytest.param(2025, 247, id="2025"), pytest.param(2026, 247, id="2026")],
+)
+def test_office_calendar_has_the_production_calendar_working_days(year: int, working_days: int) -> None:
+    intervals = working_intervals(OFFICE, datetime(year, 1, 1).date(), datetime(year, 12, 31).date())
+    assert len({start.astimezone(MSK).date() for start, _ in intervals}) == working_days  # STACK.md §6

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from transforms.channels import load_channels
 from transforms.sla import (
     SLA_POLICY_COLUMNS,
     Policy,
@@ -18,6 +19,7 @@ from transforms.sla import (
     parse_policies,
     policies_frame,
 )
+from transforms.taxonomy import load_feedback_types
 
 VALID: dict[str, Any] = {
     "calendars": [{"id": "24x7", "kind": "24x7", "label": "Круглосуточно"}],
@@ -59,12 +61,43 @@ def test_shipped_policies_have_the_agreed_clocks() -> None:
         "first_contact",
         60,
     )
-    assert {r.calendar for p in policies.values() for r in p.rules} == {"24x7"}
+    # the two clocks of the monthly review stay round the clock (the golden figures are 24x7)
+    assert {close.calendar, contact.calendar} == {"24x7"}
+    assert close.restart_on_reopen and not contact.restart_on_reopen
     assert {r.at_risk_share for p in policies.values() for r in p.rules} == {0.2}
+    assert set(policies) >= {"callback_within_1h", "chat_first_reply_5m", "vip_callback_5m", "reaction_by_type"}
 
 
-def test_shipped_calendars_are_round_the_clock() -> None:
-    assert [(c.id, c.kind) for c in load_policies_file().calendars] == [("24x7", "24x7")]
+def test_shipped_calendars() -> None:
+    assert [(c.id, c.kind) for c in load_policies_file().calendars] == [
+        ("24x7", "24x7"),
+        ("office_msk", "business_hours"),
+    ]
+
+
+def test_shipped_policies_name_real_channels_and_feedback_types() -> None:
+    channels = {c.id for c in load_channels()}
+    types = {t.feedback_type_id for t in load_feedback_types()}
+    for policy in load_policies():
+        for r in policy.rules:
+            assert set(r.applies_to.channels or ()) <= channels, policy.id
+            for target in r.targets:
+                assert set(target.feedback_types or ()) <= types, policy.id
+
+
+def test_targets_first_match_wins() -> None:
+    rule = {p.id: p for p in load_policies()}["reaction_by_type"].rules[-1]
+    assert rule.target_for("vip", "fraud", "urgent") == 120
+    assert rule.target_for("vip", "store_queue", "low") == 480
+    assert rule.target_for("normal", "refund_delay", "low") == 480
+    assert rule.target_for("normal", "store_queue", "low") == 1920
+    assert rule.target_for("normal", "delivery_late", "standard") == rule.target_minutes
+
+
+def test_shipped_sla_classes_are_the_taxonomys() -> None:
+    classes = {t.sla_class for t in load_feedback_types()}
+    rule = {p.id: p for p in load_policies()}["reaction_by_type"].rules[-1]
+    assert {c for t in rule.targets for c in t.sla_classes or ()} <= classes
 
 
 def test_valid_config_parses() -> None:
@@ -73,8 +106,44 @@ def test_valid_config_parses() -> None:
 
 INVALID = [
     pytest.param(lambda c: c["policies"][0].update(owner="x"), "Extra inputs", id="unknown-policy-key"),
-    pytest.param(lambda c: rule(c).update(pause_events=["waiting_customer"]), "Extra inputs", id="unknown-rule-key"),
-    pytest.param(lambda c: c["calendars"][0].update(kind="business_hours"), "24x7", id="unknown-calendar-kind"),
+    pytest.param(lambda c: rule(c).update(pause_after=["waiting_customer"]), "Extra inputs", id="unknown-rule-key"),
+    pytest.param(lambda c: c["calendars"][0].update(kind="office"), "24x7", id="unknown-calendar-kind"),
+    pytest.param(
+        lambda c: c["calendars"][0].update(kind="business_hours"), "needs weekly_hours", id="business-without-hours"
+    ),
+    pytest.param(
+        lambda c: c["calendars"][0].update(kind="business_hours", weekly_hours={"mon": ["18:00-09:00"]}),
+        "forward span",
+        id="backward-period",
+    ),
+    pytest.param(
+        lambda c: c["calendars"][0].update(kind="business_hours", weekly_hours={"mon": ["09:00-13:00", "12:00-18:00"]}),
+        "overlap",
+        id="overlapping-periods",
+    ),
+    pytest.param(
+        lambda c: c["calendars"][0].update(
+            kind="business_hours", weekly_hours={"mon": ["09:00-18:00"]}, timezone="Mars/Base"
+        ),
+        "unknown timezone",
+        id="unknown-timezone",
+    ),
+    pytest.param(
+        lambda c: c["calendars"][0].update(
+            kind="business_hours", weekly_hours={"mon": ["09:00-18:00"]}, holiday_country="XX"
+        ),
+        "knows no country",
+        id="unknown-holiday-country",
+    ),
+    pytest.param(lambda c: rule(c).update(pause_events=["waiting_customer"]), "go together", id="pause-without-resume"),
+    pytest.param(
+        lambda c: rule(c).update(pause_events=["closed"], resume_events=["resumed"]), "must differ", id="pause-is-stop"
+    ),
+    pytest.param(
+        lambda c: rule(c).update(targets=[{"target_minutes": 5}]),
+        "priorities, feedback_types or sla_classes",
+        id="empty-target",
+    ),
     pytest.param(lambda c: rule(c).update(stop_event="solved"), "unknown case event", id="unknown-event"),
     pytest.param(lambda c: rule(c).update(stop_event="opened"), "both 'opened'", id="start-equals-stop"),
     pytest.param(lambda c: rule(c).update(target_minutes=0), "greater than 0", id="zero-target"),

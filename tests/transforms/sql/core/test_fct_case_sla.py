@@ -4,41 +4,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
-import polars as pl
 import pytest
 
-from tests.helpers import given, run_model
-from transforms.schemas import CASE_EVENT
-from transforms.sla import due_at, elapsed_minutes, load_policies, parse_policies, policies_frame
+from tests.transforms.sql.core.sla_harness import build_case_sla, clocks_by_key, event
+from transforms.sla import Policy, due_at, elapsed_minutes, load_policies, parse_policies
 
 CLOSE, CONTACT = "close_within_24h", "first_contact_within_1h"
 OPENED = datetime(2026, 10, 1, 10, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
-CASE_COLUMNS: dict[str, pl.DataType] = {
-    "case_id": pl.String(),
-    "feedback_id": pl.String(),
-    "directorate_id": pl.String(),
-    "department_id": pl.String(),
-    "manager_id": pl.String(),
-    "priority": pl.String(),
-    "opened_at": pl.Datetime("us", "UTC"),
-    "first_contact_at": pl.Datetime("us", "UTC"),
-    "closed_at": pl.Datetime("us", "UTC"),
-    "last_closed_at": pl.Datetime("us", "UTC"),
-    "reopened_count": pl.Int64(),
-    "is_open": pl.Boolean(),
-    "is_under_additional_control": pl.Boolean(),
-    "opened_month": pl.Date(),
-}
-
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-def event(case_id: str, event_type: str, event_at: datetime) -> dict[str, Any]:
-    return {"case_id": case_id, "event_type": event_type, "event_at": event_at}
 
 
 def build(
@@ -46,37 +23,13 @@ def build(
     rows: list[dict[str, Any]],
     *,
     as_of: datetime = AS_OF,
-    policies: pl.DataFrame | None = None,
+    policies: tuple[Policy, ...] | None = None,
     owners: dict[str, dict[str, str]] | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Given case events (fct_cases derived from them by hand: owners and opened_at only)."""
-    defaults = {name: None for name in CASE_EVENT.columns} | {"_batch_id": "b1", "_source_file": "crm.csv"}
-    frame = pl.DataFrame([defaults | {"_record_index": i} | r for i, r in enumerate(rows)], schema=CASE_EVENT.columns)
-    cases = [
-        {
-            "case_id": case_id,
-            "directorate_id": "retail",
-            "department_id": "stores_moscow",
-            "manager_id": "m_orlov",
-            "priority": "normal",
-            "opened_at": min(
-                (r["event_at"] for r in rows if r["case_id"] == case_id and r["event_type"] == "opened"),
-                default=None,
-            ),
-            "reopened_count": 0,
-        }
-        | (owners or {}).get(case_id, {})
-        for case_id in dict.fromkeys(r["case_id"] for r in rows)
-    ]
-    given(con, "staging.stg_crm__case_events", frame)
-    given(con, "core.fct_cases", pl.DataFrame(cases, schema=CASE_COLUMNS))
-    given(
-        con,
-        "staging.stg_config__sla_policies",
-        policies if policies is not None else policies_frame(load_policies()),
-    )
-    actual = run_model(con, "core", "fct_case_sla", as_of=as_of)
-    return {(r["case_id"], r["sla_policy_id"]): r for r in actual.to_dicts()}
+    """Given case events (owners on the events, as the CRM exports them), the first cycle of every clock."""
+    rows = [r | (owners or {}).get(r["case_id"], {}) for r in rows]
+    policies = tuple(p for p in load_policies() if p.id in (CLOSE, CONTACT)) if policies is None else policies
+    return clocks_by_key(build_case_sla(con, rows, as_of=as_of, policies=policies))
 
 
 @pytest.mark.parametrize(
@@ -192,7 +145,7 @@ def test_stop_before_start_is_flagged_and_the_row_kept(con: duckdb.DuckDBPyConne
     assert clocks[("c1", CLOSE)]["clock_violation"] is None
 
 
-def versioned_policies() -> pl.DataFrame:
+def versioned_policies() -> tuple[Policy, ...]:
     text = """
 calendars: [{id: "24x7", kind: "24x7", label: Круглосуточно}]
 policies:
@@ -204,7 +157,7 @@ policies:
       - {valid_from: 2026-10-15, start_event: opened, stop_event: closed, target_minutes: 720,
          calendar: "24x7", at_risk_share: 0.2}
 """
-    return policies_frame(parse_policies(text).policies)
+    return tuple(parse_policies(text).policies)
 
 
 def test_case_is_judged_by_the_rule_in_force_on_its_opening_day_in_moscow(
@@ -258,26 +211,58 @@ def test_sql_clock_agrees_with_the_python_reference(con: duckdb.DuckDBPyConnecti
 
 
 def test_columns(con: duckdb.DuckDBPyConnection) -> None:
-    given(con, "staging.stg_crm__case_events", pl.DataFrame(schema=CASE_EVENT.columns))
-    given(con, "core.fct_cases", pl.DataFrame(schema=CASE_COLUMNS))
-    given(con, "staging.stg_config__sla_policies", policies_frame(load_policies()))
-    assert run_model(con, "core", "fct_case_sla").columns == [
+    """The columns the marts and the alerts read keep their names; the cycle columns come after the key."""
+    assert build_case_sla(con, [event("c1", "opened", OPENED)]).columns == [
         "case_id",
         "sla_policy_id",
+        "cycle_number",
         "rule_valid_from",
         "directorate_id",
         "department_id",
         "manager_id",
         "priority",
+        "feedback_id",
         "started_at",
         "due_at",
         "achieved_at",
         "calendar_id",
         "target_minutes",
         "elapsed_minutes",
+        "calendar_elapsed_minutes",
+        "paused_minutes",
+        "is_paused",
         "sla_state",
         "is_measured",
         "is_breached",
         "clock_violation",
+        "is_under_additional_control",
         "report_month",
     ]
+
+
+@pytest.mark.parametrize(
+    ("priority", "feedback_type_id", "target"),
+    [
+        pytest.param("normal", "fraud", 120, id="urgent-class"),
+        pytest.param("vip", "store_queue", 480, id="vip-priority-before-low-class"),
+        pytest.param("normal", "store_queue", 1920, id="low-class"),
+        pytest.param("normal", "delivery_late", 960, id="standard-class-takes-the-rule-target"),
+        pytest.param("normal", None, 960, id="no-feedback-item"),
+    ],
+)
+def test_reaction_target_by_sla_class_and_priority(
+    con: duckdb.DuckDBPyConnection, priority: str, feedback_type_id: str | None, target: int
+) -> None:
+    feedback = [
+        {
+            "feedback_id": "web_form:1",
+            "channel_id": "web_form",
+            "received_at": OPENED,
+            "has_contact_request": False,
+            "feedback_type_id": feedback_type_id,
+        }
+    ]
+    rows = [event("c1", "opened", OPENED, priority=priority, feedback_id="web_form:1" if feedback_type_id else None)]
+    reaction = tuple(p for p in load_policies() if p.id == "reaction_by_type")
+    frame = build_case_sla(con, rows, policies=reaction, feedback=feedback)
+    assert frame["target_minutes"].to_list() == [target]

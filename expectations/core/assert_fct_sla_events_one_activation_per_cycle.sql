@@ -1,0 +1,22 @@
+-- table: core.fct_sla_events
+-- severity: critical
+-- why: every started cycle of core.fct_case_sla activates exactly once, and a breach is logged once
+-- A missing or doubled activation (or breach) means alerts would fire never or twice for a transition.
+-- Returns the cycles whose log disagrees with the facts.
+
+select
+    case_sla.case_id,
+    case_sla.sla_policy_id,
+    case_sla.cycle_number,
+    count(*) filter (where events.sla_event = 'activate') as activations,
+    count(*) filter (where events.sla_event = 'breach') as breaches,
+    any_value(case_sla.is_breached) as is_breached
+from core.fct_case_sla as case_sla
+left join core.fct_sla_events as events
+    on events.case_id = case_sla.case_id
+    and events.sla_policy_id = case_sla.sla_policy_id
+    and events.cycle_number = case_sla.cycle_number
+where case_sla.is_measured
+group by case_sla.case_id, case_sla.sla_policy_id, case_sla.cycle_number
+having count(*) filter (where events.sla_event = 'activate') <> 1
+    or count(*) filter (where events.sla_event = 'breach') <> any_value(case_sla.is_breached)::int
