@@ -1,0 +1,41 @@
+-- qa_results_monthly: the head's sample checks per month and owner, from core.fct_qa_checks.
+-- Grain: (report_month, directorate_id, manager_id), plus roll-ups: manager_id 'all' for a
+-- directorate and directorate_id = manager_id = 'all' for the company. report_month is the month the
+-- sampled cases closed in; the owner is the one when the sample was drawn.
+-- pass_rate = passed / checked (MISSION.md "QA pass rate"): cases not checked yet are left out of
+-- it, not counted as failures; null while nothing is checked.
+
+with
+
+checks as (
+    select * from core.fct_qa_checks
+),
+
+counted as (
+    select
+        report_month,
+        case when grouping(directorate_id) = 1 then 'all' else directorate_id end as directorate_id,
+        case when grouping(manager_id) = 1 then 'all' else manager_id end as manager_id,
+        count(*) as sampled_count,
+        count(*) filter (where sample_reason <> 'rate') as sampled_in_full_count,
+        count(*) filter (where is_checked) as checked_count,
+        count(*) filter (where is_passed) as passed_count,
+        count(*) filter (where is_failed) as failed_count,
+        count(*) filter (where is_rework_open) as rework_open_count
+    from checks
+    group by grouping sets (
+        (report_month, directorate_id, manager_id),
+        (report_month, directorate_id),
+        (report_month)
+    )
+),
+
+final as (
+    select
+        *,
+        passed_count / nullif(checked_count, 0) as pass_rate
+    from counted
+)
+
+select * from final
+order by report_month, directorate_id, manager_id
