@@ -12,6 +12,8 @@ ivr_post_call_survey (cp1251, ';'): CALL-1 5 thanks, CALL-2 2 complaint, both cu
 crm_case_events: CASE-1..5 (+1 repeated line → duplicate); orders: retail 4000, ecommerce 1000
 """
 
+from datetime import date
+
 import duckdb
 import pytest
 
@@ -115,6 +117,80 @@ def test_figures_by_directorate(
     assert row["complaints_per_1000_orders"] == (
         pytest.approx(per_1000_orders) if per_1000_orders is not None else None
     )
+
+
+def _row(con: duckdb.DuckDBPyConnection, mart: str, **key: object) -> dict:
+    where = " and ".join(f"{column} = ?" for column in key)
+    cursor = con.execute(f"select * from marts.{mart} where {where}", list(key.values()))
+    names = [d[0] for d in cursor.description]
+    [row] = cursor.fetchall()
+    return dict(zip(names, row, strict=True))
+
+
+def test_metric_marts_for_october(warehouse: duckdb.DuckDBPyConnection) -> None:
+    october = date(2026, 10, 1)
+    company = _mart(warehouse, "all")
+    # CSI on the recommend question: 8–10 are R1 10, R2 9, R3 9, R4 8, R9 10 = 5; 0–3 are R7 3, R8 0 = 2
+    assert (company["csi_high_count"], company["csi_low_count"], company["csi"]) == (5, 2, 2.5)
+    assert (company["enps_answers_count"], company["enps"]) == (0, None)  # no employee survey in the fixture
+    # cases opened in October: CASE-1..5; CASE-3 never closed; CASE-4 reopened after its close → 1 / 4
+    assert (company["cases_count"], company["cases_closed_count"], company["cases_reopened_count"]) == (5, 4, 1)
+    assert company["reopen_rate"] == pytest.approx(0.25)
+    assert company["self_service_share"] == 0.0  # every closed case had a first contact before its close
+    # first contact: CASE-3 20 min, CASE-4 30, CASE-1 35, CASE-5 40, CASE-2 90 → median 35 min;
+    # p90 at rank 3.6: 40 + 0.6 × (90 − 40) = 70 min
+    assert company["first_contact_hours_median"] == pytest.approx(35 / 60)
+    assert company["first_contact_hours_p90"] == pytest.approx(70 / 60)
+    # close: CASE-5 2 h 50, CASE-4 19 h, CASE-1 22 h 55, CASE-2 24 h 01 → median (19 + 22.9167) / 2;
+    # p90 at rank 2.7: 22.9167 + 0.7 × (24.0167 − 22.9167) = 23.6867
+    assert company["close_hours_median"] == pytest.approx((19 + 22 + 55 / 60) / 2)
+    assert company["close_hours_p90"] == pytest.approx(23.686667, abs=1e-5)
+    # cost per contact (transforms/costs/channel_costs.yaml): the e-mail survey's 25,000 over its 10
+    # October items (R14 is November's), the IVR's 60,000 over its 2 calls: 85,000 over 12 contacts
+    assert (company["costed_contacts_count"], company["contact_cost_rub"]) == (12, pytest.approx(85_000))
+    assert company["cost_per_contact_rub"] == pytest.approx(85_000 / 12)
+
+    survey = _row(warehouse, "channel_monthly", report_month=october, channel_id="nps_email_survey")
+    assert (survey["contacts_count"], survey["contact_share"]) == (10, pytest.approx(10 / 12))
+    assert survey["cost_per_contact_rub"] == pytest.approx(2_500)
+    ivr = _row(warehouse, "channel_monthly", report_month=october, channel_id="ivr_post_call_survey")
+    assert (ivr["contacts_count"], ivr["cost_per_contact_rub"]) == (2, pytest.approx(30_000))
+    november = _row(warehouse, "channel_monthly", report_month=october.replace(month=11), channel_id="nps_email_survey")
+    assert (november["contacts_count"], november["cost_per_contact_rub"]) == (1, pytest.approx(25_000))
+
+    # per policy for the company: the same clocks the management figures above judge
+    close = _row(
+        warehouse,
+        "sla_compliance_monthly",
+        report_month=october,
+        directorate_id="all",
+        sla_policy_id="close_within_24h",
+    )
+    # CASE-1, 4, 5 achieved; CASE-2 closed 1 min late; CASE-3 open past due → 3 of 5, 2 breaches
+    assert [close[k] for k in ("achieved_count", "breached_count", "open_breached_count", "measured_count")] == [
+        3,
+        1,
+        1,
+        5,
+    ]
+    assert (close["breaches_count"], close["compliance_rate"]) == (2, pytest.approx(0.6))
+
+    # stores: R2 names MSK-001 (a 9: promoter), R7 names SPB-001 (a 3: detractor)
+    msk = _row(warehouse, "store_monthly", report_month=october, store_id="MSK-001")
+    spb = _row(warehouse, "store_monthly", report_month=october, store_id="SPB-001")
+    assert (msk["items_count"], msk["nps"], msk["manager_id"]) == (1, 100.0, "m_orlov")
+    assert (spb["items_count"], spb["nps"], spb["manager_id"]) == (1, -100.0, "m_belov")
+
+    # owners: CASE-1 is m_fedorov's (logistics / delivery), closed after 22 h 55
+    fedorov = _row(
+        warehouse,
+        "owner_monthly",
+        report_month=october,
+        directorate_id="logistics",
+        department_id="delivery",
+        manager_id="m_fedorov",
+    )
+    assert (fedorov["cases_count"], fedorov["close_hours_median"]) == (1, pytest.approx(22 + 55 / 60))
 
 
 def test_personal_data_is_masked_and_customer_keys_are_hashed(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -3,13 +3,15 @@
 The mart is what management reads, so every figure on it is checked for being possible at all:
 counts not negative, NPS within ±100, rates within 0–1. That its volumes add up to core.fct_feedback
 (items once per cross-channel conversation, repeats apart) is checked by
-``assert_management_monthly_items_match_fct_feedback.sql`` beside this module.
+``assert_management_monthly_items_match_fct_feedback.sql`` beside this module, and its cases
+to core.fct_cases by ``assert_management_monthly_cases_match_fct_cases.sql``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from expectations.marts import _metrics
 from expectations.severity import critical
 from transforms.org import MISSING_DIRECTORATE_ID, load_org
 
@@ -45,10 +47,36 @@ COUNT_COLUMNS = (
     "sla_first_contact_1h_achieved_count",
     "sla_first_contact_1h_breached_count",
     "orders_count",
+    "enps_answers_count",
+    "enps_promoters_count",
+    "enps_passives_count",
+    "enps_detractors_count",
+    "csi_answers_count",
+    "csi_high_count",
+    "csi_low_count",
+    "cases_count",
+    "cases_closed_count",
+    "cases_reopened_count",
+    "self_service_resolved_count",
+    "costed_contacts_count",
 )
 RATE_COLUMNS = (
     "sla_close_24h_compliance_rate",
     "sla_first_contact_1h_compliance_rate",
+    "reopen_rate",
+)
+# Shares (0-1) that are not named *_rate, and NPS-type scores with their intervals (±100).
+SHARE_COLUMNS = ("complaint_share", "csat", "self_service_share")
+SCORE_COLUMNS = ("nps", "enps", "enps_ci_low", "enps_ci_high")
+# Durations (hours), CSI (a ratio) and money: never negative.
+NOT_NEGATIVE_COLUMNS = (
+    "csi",
+    "first_contact_hours_median",
+    "first_contact_hours_p90",
+    "close_hours_median",
+    "close_hours_p90",
+    "contact_cost_rub",
+    "cost_per_contact_rub",
 )
 
 
@@ -100,4 +128,9 @@ def build_suite() -> gx.ExpectationSuite:
             meta=critical("NPS = 100 × (promoters − detractors) / answers lies within ±100"),
         ),
     ]
-    return gx.ExpectationSuite(name=TABLE, expectations=[*grain, *counts, *rates, *nps])
+    extended = [
+        *_metrics.shares(SHARE_COLUMNS),
+        *_metrics.nps_scores(c for c in SCORE_COLUMNS if c != "nps"),
+        *_metrics.not_negative(NOT_NEGATIVE_COLUMNS, "CSI, hours and roubles are never negative"),
+    ]
+    return gx.ExpectationSuite(name=TABLE, expectations=[*grain, *counts, *rates, *nps, *extended])

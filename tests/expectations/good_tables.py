@@ -5,7 +5,14 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from expectations.core.fct_feedback import KINDS, feedback_channel_ids
-from expectations.marts.management_monthly import COMPANY_TOTAL_ID, COUNT_COLUMNS, RATE_COLUMNS
+from expectations.marts.management_monthly import (
+    COMPANY_TOTAL_ID,
+    COUNT_COLUMNS,
+    NOT_NEGATIVE_COLUMNS,
+    RATE_COLUMNS,
+    SCORE_COLUMNS,
+    SHARE_COLUMNS,
+)
 from transforms.org import MISSING_DIRECTORATE_ID, load_org
 from transforms.taxonomy import UNCLASSIFIED_TYPE_ID, load_feedback_types
 
@@ -86,8 +93,12 @@ def management_monthly_frame(core: pl.DataFrame) -> pl.DataFrame:
         .with_columns(directorate_id=pl.lit(COMPANY_TOTAL_ID), directorate_name=pl.lit("Вся компания"))
     )
     frame = pl.concat([by_directorate, company.select(by_directorate.columns)]).sort("report_month")
+    # no cases: the mart's case counts reconcile with the empty core.fct_cases of fct_cases_frame()
+    case_counts = ("cases_count", "cases_closed_count", "cases_reopened_count")
     other_counts = {
-        c: pl.lit(1, pl.Int64) for c in COUNT_COLUMNS if c not in ("items_count", "conversation_repeats_count")
+        c: pl.lit(0 if c in case_counts else 1, pl.Int64)
+        for c in COUNT_COLUMNS
+        if c not in ("items_count", "conversation_repeats_count")
     }
     rates = {c: pl.lit(0.9) for c in RATE_COLUMNS}
     return frame.with_columns(
@@ -97,4 +108,21 @@ def management_monthly_frame(core: pl.DataFrame) -> pl.DataFrame:
         nps_ci_low=pl.lit(-20.0),
         nps_ci_high=pl.lit(45.0),
         complaints_per_1000_orders=pl.lit(3.2),
+        **{c: pl.lit(0.5) for c in SHARE_COLUMNS},
+        **{c: pl.lit(10.0) for c in SCORE_COLUMNS if c != "nps"},
+        **{c: pl.lit(1.5) for c in NOT_NEGATIVE_COLUMNS},
+    )
+
+
+def fct_cases_frame() -> pl.DataFrame:
+    """core.fct_cases with no case, in the columns the marts' case reconciliation reads."""
+    return pl.DataFrame(
+        schema={
+            "case_id": pl.String(),
+            "directorate_id": pl.String(),
+            "opened_month": pl.Date(),
+            "closed_at": pl.Datetime("us", "UTC"),
+            "reopened_count": pl.Int64(),
+            "is_under_additional_control": pl.Boolean(),
+        }
     )

@@ -1,80 +1,21 @@
 """marts.management_monthly: hand-computed figures per (month, directorate) and for the company."""
 
-import itertools
 import math
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import hypothesis
-import polars as pl
 import pytest
 from hypothesis import strategies as st
 
 import transforms
-from tests.helpers import given, run_model
+from tests.transforms.sql.marts.core_frames import NOV, OCT, case, clock, cost, given_core, item, run_mart, scored
 from transforms.review import NPS_SMALL_SAMPLE_ANSWERS
 
-OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 MART_SQL = Path(transforms.__file__).parent / "sql" / "marts" / "management_monthly.sql"
-_ids = itertools.count()
-
-FEEDBACK_COLUMNS: dict[str, pl.DataType] = {
-    "feedback_id": pl.String(),
-    "channel_id": pl.String(),
-    "received_at": pl.Datetime("us", "UTC"),
-    "received_month": pl.Date(),
-    "kind": pl.String(),
-    "feedback_type_id": pl.String(),
-    "directorate_id": pl.String(),
-    "store_id": pl.String(),
-    "has_text": pl.Boolean(),
-    "score_raw": pl.Float64(),
-    "score_scale": pl.String(),
-    "score_10": pl.Float64(),
-    "question_type": pl.String(),
-    "nps_group": pl.String(),
-    "has_contact_request": pl.Boolean(),
-    "customer_key": pl.String(),
-    "segment": pl.String(),
-    "device": pl.String(),
-    "conversation_id": pl.String(),
-    "is_conversation_repeat": pl.Boolean(),
-}
-CASE_SLA_COLUMNS: dict[str, pl.DataType] = {
-    "case_id": pl.String(),
-    "sla_policy_id": pl.String(),
-    "directorate_id": pl.String(),
-    "sla_state": pl.String(),
-    "is_measured": pl.Boolean(),
-    "is_breached": pl.Boolean(),
-    "report_month": pl.Date(),
-}
-DIRECTORATES = pl.DataFrame(
-    {
-        "directorate_id": ["retail", "logistics", "unassigned"],
-        "directorate_name": ["Розничная сеть", "Логистика и доставка", "Не распределено"],
-        "head_name": ["Соколов А. В.", "Петрова Е. Н.", None],
-    }
-)
-
-
-def item(kind: str = "thanks", directorate_id: str = "retail", month: date = OCT, **fields: Any) -> dict[str, Any]:
-    feedback_id = f"web_form:{next(_ids)}"
-    return {
-        "feedback_id": feedback_id,
-        "conversation_id": feedback_id,
-        "is_conversation_repeat": False,
-        "channel_id": "web_form",
-        "received_at": datetime(month.year, month.month, 10, tzinfo=UTC),
-        "received_month": month,
-        "kind": kind,
-        "directorate_id": directorate_id,
-        "question_type": "none",
-        "score_scale": "none",
-    } | fields
 
 
 def nps_item(group: str, directorate_id: str = "retail", month: date = OCT) -> dict[str, Any]:
@@ -95,47 +36,18 @@ def nps_items(promoters: int, passives: int, detractors: int, **where: Any) -> l
     return [nps_item(g, **where) for g in groups]
 
 
-def clock(policy: str, state: str, directorate_id: str = "retail", month: date = OCT) -> dict[str, Any]:
-    return {
-        "case_id": f"c{next(_ids)}",
-        "sla_policy_id": policy,
-        "directorate_id": directorate_id,
-        "sla_state": state,
-        "is_measured": state != "not_started",
-        "is_breached": state in ("breached", "open_breached"),
-        "report_month": month,
-    }
-
-
 def build(
     con: duckdb.DuckDBPyConnection,
     feedback: Sequence[dict[str, Any]] = (),
     sla: Sequence[dict[str, Any]] = (),
     orders: Sequence[tuple[date, str, int]] = (),
     case_months: Sequence[date] = (),
+    cases: Sequence[dict[str, Any]] = (),
+    costs: Sequence[dict[str, Any]] = (),
 ) -> dict[tuple[date, str], dict[str, Any]]:
-    given(con, "core.fct_feedback", pl.DataFrame(list(feedback), schema=FEEDBACK_COLUMNS))
-    given(con, "core.fct_case_sla", pl.DataFrame(list(sla), schema=CASE_SLA_COLUMNS))
-    given(
-        con,
-        "core.fct_cases",
-        pl.DataFrame(
-            {"case_id": [f"c{i}" for i in range(len(case_months))], "opened_month": list(case_months)},
-            schema={"case_id": pl.String(), "opened_month": pl.Date()},
-        ),
-    )
-    given(
-        con,
-        "core.fct_orders_monthly",
-        pl.DataFrame(
-            list(orders),
-            schema={"report_month": pl.Date(), "directorate_id": pl.String(), "orders_count": pl.Int64()},
-            orient="row",
-        ),
-    )
-    given(con, "core.dim_directorates", DIRECTORATES)
-    mart = run_model(con, "marts", "management_monthly")
-    return {(r["report_month"], r["directorate_id"]): r for r in mart.to_dicts()}
+    opened = [case(datetime(m.year, m.month, 15, 12, tzinfo=UTC)) for m in case_months]
+    given_core(con, feedback=feedback, cases=[*cases, *opened], sla=sla, orders=orders, costs=costs)
+    return run_mart(con, "management_monthly", "report_month", "directorate_id")
 
 
 def test_nps_of_5_promoters_2_passives_3_detractors_is_20(con: duckdb.DuckDBPyConnection) -> None:
@@ -380,4 +292,129 @@ def test_columns(con: duckdb.DuckDBPyConnection) -> None:
         "sla_first_contact_1h_compliance_rate",
         "orders_count",
         "complaints_per_1000_orders",
+        "enps_answers_count",
+        "enps_promoters_count",
+        "enps_passives_count",
+        "enps_detractors_count",
+        "enps",
+        "enps_ci_low",
+        "enps_ci_high",
+        "is_enps_small_sample",
+        "csi_answers_count",
+        "csi_high_count",
+        "csi_low_count",
+        "csi",
+        "is_csi_small_sample",
+        "cases_count",
+        "cases_closed_count",
+        "cases_reopened_count",
+        "reopen_rate",
+        "self_service_resolved_count",
+        "self_service_share",
+        "first_contact_hours_median",
+        "first_contact_hours_p90",
+        "close_hours_median",
+        "close_hours_p90",
+        "costed_contacts_count",
+        "contact_cost_rub",
+        "cost_per_contact_rub",
     ]
+
+
+# ---------------------------------------------------------------- eNPS, CSI, cases, cost per contact
+H = timedelta(hours=1)
+NOON_OCT = datetime(2026, 10, 14, 9, tzinfo=UTC)  # 12:00 in Moscow
+
+
+def test_enps_is_nps_over_the_employee_survey_only(con: duckdb.DuckDBPyConnection) -> None:
+    employees = [scored(s, "enps") for s in (10, 9, 9, 8, 6, 2)]  # 3 promoters, 1 passive, 2 detractors
+    row = build(con, [*employees, scored(0)])[(OCT, "retail")]
+    assert [row[k] for k in ("enps_answers_count", "enps_promoters_count", "enps_passives_count")] == [6, 3, 1]
+    assert row["enps_detractors_count"] == 2
+    assert row["enps"] == pytest.approx(100 * (3 - 2) / 6)  # 16.67
+    # p_P = 0.5, p_D = 1/3: se = sqrt((0.5 + 0.3333 − 0.1667²) / 6) = sqrt(0.80556 / 6) = 0.366414
+    assert row["enps_ci_low"] == pytest.approx(16.6667 - 196 * 0.366414, abs=0.01)  # −55.15
+    assert row["enps_ci_high"] == pytest.approx(16.6667 + 196 * 0.366414, abs=0.01)  # 88.48
+    assert row["is_enps_small_sample"] is True
+    assert (row["nps_answers_count"], row["nps"]) == (1, -100.0)  # the customers' 0 is not an employee's
+
+
+def test_csi_is_high_scores_over_low_scores_with_0_among_the_low(con: duckdb.DuckDBPyConnection) -> None:
+    # high 8–10: 10, 9, 8, 8 → 4; low 0–3: 0, 3 → 2; 4–7 count in neither
+    scores = [10, 9, 8, 8, 7, 5, 4, 3, 0]
+    row = build(con, [scored(s) for s in scores])[(OCT, "retail")]
+    assert (row["csi_answers_count"], row["csi_high_count"], row["csi_low_count"]) == (9, 4, 2)
+    assert row["csi"] == 2.0
+    assert row["is_csi_small_sample"] is True
+
+
+def test_csi_is_undefined_without_low_scores(con: duckdb.DuckDBPyConnection) -> None:
+    row = build(con, [scored(10), scored(9), scored(5)])[(OCT, "retail")]
+    assert (row["csi_high_count"], row["csi_low_count"], row["csi"]) == (2, 0, None)
+
+
+def test_case_figures_by_directorate_and_pooled_for_the_company(con: duckdb.DuckDBPyConnection) -> None:
+    cases = [
+        # retail: first contacts after 0.5 h, 1 h, 3 h; closes after 2 h, 10 h (one reopened), one open
+        case(NOON_OCT, first_contact_after=0.5 * H, closed_after=2 * H),
+        case(NOON_OCT, first_contact_after=1 * H, closed_after=10 * H, reopened=True),
+        case(NOON_OCT, first_contact_after=3 * H),
+        # logistics: closed by the bot after 0.25 h with no contact (self-service), and one contacted
+        # only after it was closed (still resolved before any contact)
+        case(NOON_OCT, closed_after=0.25 * H, directorate_id="logistics"),
+        case(NOON_OCT, first_contact_after=30 * H, closed_after=4 * H, directorate_id="logistics"),
+    ]
+    rows = build(con, cases=cases)
+    retail, logistics, company = rows[(OCT, "retail")], rows[(OCT, "logistics")], rows[(OCT, "all")]
+    assert [retail[k] for k in ("cases_count", "cases_closed_count", "cases_reopened_count")] == [3, 2, 1]
+    assert retail["reopen_rate"] == 0.5  # 1 reopened of 2 closed
+    assert (retail["self_service_resolved_count"], retail["self_service_share"]) == (0, 0.0)
+    # first contact 0.5, 1, 3 → median 1; p90 at rank 0.9 × 2 = 1.8 → 1 + 0.8 × (3 − 1) = 2.6
+    assert (retail["first_contact_hours_median"], retail["first_contact_hours_p90"]) == (1.0, pytest.approx(2.6))
+    # close 2, 10 → median 6; p90 at rank 0.9 → 2 + 0.9 × 8 = 9.2
+    assert (retail["close_hours_median"], retail["close_hours_p90"]) == (6.0, pytest.approx(9.2))
+    assert (logistics["self_service_resolved_count"], logistics["self_service_share"]) == (2, 1.0)
+    assert logistics["first_contact_hours_median"] == 30.0
+    # company pools the 5 cases: first contacts 0.5, 1, 3, 30 → median 2; closes 2, 10, 0.25, 4 → median 3
+    assert [company[k] for k in ("cases_count", "cases_closed_count", "cases_reopened_count")] == [5, 4, 1]
+    assert (company["reopen_rate"], company["self_service_share"]) == (0.25, 0.4)
+    assert (company["first_contact_hours_median"], company["close_hours_median"]) == (2.0, 3.0)
+    # p90 of 0.25, 2, 4, 10: rank 2.7 → 4 + 0.7 × 6 = 8.2
+    assert company["close_hours_p90"] == pytest.approx(8.2)
+
+
+def test_a_case_opened_late_on_the_last_day_belongs_to_the_moscow_month(con: duckdb.DuckDBPyConnection) -> None:
+    # 31 October 22:30 UTC is 1 November 01:30 in Moscow: core.fct_cases says November
+    late = case(datetime(2026, 10, 31, 22, 30, tzinfo=UTC), closed_after=H) | {"opened_month": NOV}
+    rows = build(con, cases=[late])
+    assert rows[(NOV, "retail")]["cases_count"] == 1
+    assert (OCT, "retail") not in rows
+
+
+def test_cost_per_contact_spreads_each_channel_cost_over_its_contacts(con: duckdb.DuckDBPyConnection) -> None:
+    web = [item("complaint", "retail") for _ in range(3)] + [item("thanks", "logistics")]
+    chats = [item("complaint", "logistics", channel_id="telegram_bot") for _ in range(2)]
+    first = chats[0]
+    repeat = item("complaint", "logistics", channel_id="telegram_bot", conversation_id=first["feedback_id"])
+    repeat["is_conversation_repeat"] = True
+    calls = [item("complaint", "retail", channel_id="call_centre_notes")]  # no cost configured
+    costs = [
+        cost("web_form", date(2026, 1, 1), 8000),  # 4 contacts → 2,000 per contact
+        cost("telegram_bot", date(2026, 1, 1), 9000, valid_to=OCT),  # replaced from October
+        cost("telegram_bot", OCT, 6000),  # 3 contacts (2 items + 1 repeat) → 2,000 per contact... 6000 / 3
+    ]
+    rows = build(con, [*web, *chats, repeat, *calls], costs=costs)
+    retail, logistics, company = rows[(OCT, "retail")], rows[(OCT, "logistics")], rows[(OCT, "all")]
+    # retail: 3 web contacts × 2,000; its call is not costed
+    assert (retail["costed_contacts_count"], retail["contact_cost_rub"]) == (3, 6000.0)
+    assert retail["cost_per_contact_rub"] == 2000.0
+    # logistics: 1 web × 2,000 + 3 telegram × 2,000 (the repeat is a contact too) = 8,000 over 4
+    assert (logistics["costed_contacts_count"], logistics["contact_cost_rub"]) == (4, 8000.0)
+    # company: the whole 8,000 + 6,000 of October over the 7 costed contacts
+    assert (company["costed_contacts_count"], company["contact_cost_rub"]) == (7, 14000.0)
+    assert company["cost_per_contact_rub"] == 2000.0
+
+
+def test_cost_per_contact_is_null_without_a_cost_in_force(con: duckdb.DuckDBPyConnection) -> None:
+    rows = build(con, [item("complaint")], costs=[cost("web_form", NOV, 1000)])  # from November only
+    assert (rows[(OCT, "all")]["costed_contacts_count"], rows[(OCT, "all")]["cost_per_contact_rub"]) == (0, None)
