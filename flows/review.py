@@ -1,6 +1,10 @@
-"""Render the monthly top-management review of one month from the marts."""
+"""Publish and render the monthly review and the weekly directorate reviews.
 
-from datetime import UTC, date, datetime
+The first run for a period publishes it (freezes its figures and the items behind them); later runs
+re-render the frozen version. ``republish`` freezes a new version with a restatement.
+"""
+
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -8,56 +12,72 @@ from prefect import flow, task
 
 from flows.settings import reports_dir
 from transforms.org import load_org
-from transforms.review import render_monthly_review
-from warehouse import connect, warehouse_path
+from transforms.review.config import load_review_settings
+from transforms.review.periods import Period, month_period, parse_month, previous_month, previous_week, week_period
+from transforms.review.publishing import ReviewFiles, write_review_files
+from transforms.review.restatement import restatement_lines
+from transforms.review.sources import monthly_tables, weekly_tables
+from warehouse import connect
+from warehouse.publish import latest_review_id, load_restatement, load_snapshot, publish_review
 from warehouse.runs import assert_publishable
 
-
-def previous_month(today: date, timezone: str) -> str:
-    """The month before ``today`` (a date in the reporting zone), as YYYY-MM."""
-    first = today.replace(day=1)
-    last_of_previous = date.fromordinal(first.toordinal() - 1)
-    return last_of_previous.strftime("%Y-%m")
-
-
-def parse_month(month: str) -> date:
-    try:
-        return datetime.strptime(month, "%Y-%m").date()
-    except ValueError as exc:
-        raise ValueError(f"month must look like 2026-10, got {month!r}") from exc
-
-
-@task(name="render-monthly-review")
-def render_review_task(month: str) -> str:
-    first_day = parse_month(month)
-    with connect(read_only=True) as con:
-        run_id = assert_publishable(con)
-        mart = con.execute(
-            "select * from marts.management_monthly where report_month = ? order by directorate_id", [first_day]
-        ).pl()
-    if mart.is_empty():
-        raise ValueError(f"marts.management_monthly has no rows for {month}: build the warehouse for that month first")
-    html = render_monthly_review(
-        mart,
-        month=first_day,
-        company_name=load_org().company.name,
-        generated_at=datetime.now(UTC),
-        sources={"warehouse": str(warehouse_path()), "build run": run_id},
-    )
-    out = reports_dir() / f"monthly-review-{month}.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
-    return str(out)
-
-
-@flow(name="monthly-review")
-def monthly_review(month: str | None = None) -> str:
-    """Write reports/monthly-review-<month>.html (default: the month just ended); return its path."""
-    if month is None:
-        zone = ZoneInfo(load_org().company.reporting_timezone)
-        month = previous_month(datetime.now(zone).date(), zone.key)
-    return render_review_task(month)
+__all__ = ["monthly_review", "parse_month", "published_version", "review_path", "weekly_review"]
 
 
 def review_path(month: str) -> Path:
     return reports_dir() / f"monthly-review-{month}.html"
+
+
+@task(name="publish-review", task_run_name="{period.kind}-{period.label}-{period.scope}")
+def publish_task(period: Period, republish: bool = False, reason: str | None = None) -> ReviewFiles:
+    """Freeze ``period`` unless a version exists (or ``republish``), then write its files from the snapshot."""
+    org, settings = load_org(), load_review_settings()
+    timezone = org.company.reporting_timezone
+    with connect() as con:  # read-write: a warehouse from before migration 0008 gets its tables here
+        existing = latest_review_id(con, period)
+        if existing is not None and not republish:
+            snapshot = load_snapshot(con, existing)
+        else:
+            build_run_id = assert_publishable(con)
+            tables = (
+                monthly_tables(con, period, settings)
+                if period.kind == "monthly"
+                else weekly_tables(con, period, settings, timezone)
+            )
+            snapshot = publish_review(
+                con, period, tables, build_run_id=build_run_id, reporting_timezone=timezone, reason=reason
+            )
+    return write_review_files(snapshot, reports_dir(), company_name=org.company.name, settings=settings)
+
+
+def published_version(period: Period) -> tuple[str, list[str]]:
+    """The latest version of ``period`` and its restatement as text lines (empty for version 1)."""
+    with connect(read_only=True) as con:
+        review_id = latest_review_id(con, period)
+        if review_id is None:
+            raise ValueError(f"{period.kind} review {period.label} ({period.scope}) is not published")
+        return review_id, restatement_lines(load_restatement(con, review_id))
+
+
+def _today() -> datetime:
+    return datetime.now(ZoneInfo(load_org().company.reporting_timezone))
+
+
+@flow(name="monthly-review")
+def monthly_review(month: str | None = None, republish: bool = False, reason: str | None = None) -> str:
+    """Publish (or re-render) the review of ``month`` (default: the month just ended); return the HTML path."""
+    period = month_period(month or previous_month(_today().date()))
+    return publish_task(period, republish, reason).html
+
+
+@flow(name="weekly-review")
+def weekly_review(
+    week: str | None = None, directorate: str | None = None, republish: bool = False, reason: str | None = None
+) -> list[str]:
+    """Publish the weekly review of ``directorate`` (default: every directorate) for ``week`` (default: last)."""
+    label = week or previous_week(_today().date())
+    known = [d.id for d in load_org().directorates]
+    if directorate is not None and directorate not in known:
+        raise ValueError(f"unknown directorate {directorate!r}; known: {', '.join(known)}")
+    scopes = [directorate] if directorate else known
+    return [publish_task(week_period(label, scope), republish, reason).html for scope in scopes]

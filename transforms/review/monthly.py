@@ -1,90 +1,159 @@
-"""The monthly management review: one self-contained Russian HTML page from marts.management_monthly.
+"""The monthly management review: one self-contained Russian HTML page from a published snapshot.
 
-Pure rendering: the caller reads the mart and writes the file. The page makes no external
-requests (inline CSS, inline SVG, no scripts), so it can be mailed or archived as evidence.
+Pure rendering: it reads only the snapshot (never the live marts), so a published version renders
+the same whenever it is rendered. The page makes no external requests (inline CSS, inline SVG, no
+scripts), so it can be mailed or archived as evidence.
 """
 
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
+from datetime import date
 from typing import Any
 
-import jinja2
 import polars as pl
 
-TEMPLATES_DIR = Path(__file__).with_name("templates")
+from transforms.review.charts import trend_svg
+from transforms.review.config import ReviewSettings
+from transforms.review.format import DASH, format_decimal, format_int, format_percent, label, month_title
+from transforms.review.links import FigureLinks, rows_where
+from transforms.review.periods import add_months
+from transforms.review.render import environment, provenance
+from transforms.review.restatement import restatement_view
+from transforms.review.snapshot import Snapshot
+from transforms.review.sources import COMPLAINTS_BY_TYPE
 
 # Mirrors `is_nps_small_sample` in transforms/sql/marts/management_monthly.sql (a test holds both).
 NPS_SMALL_SAMPLE_ANSWERS = 30
 
+MANAGEMENT = "marts.management_monthly"
 COMPANY_DIRECTORATE_ID = "all"
 MISSING_DIRECTORATE_ID = "unassigned"
 
-MONTHS_NOMINATIVE = (
-    "январь", "февраль", "март", "апрель", "май", "июнь",
-    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
-)  # fmt: skip
-
-NBSP = "\u00a0"
-MINUS = "\u2212"
-DASH = "—"
-
-# Chart geometry (px): name column, then the complaints panel, then the NPS panel (−100…100).
-_NAME_WIDTH, _PANEL_WIDTH, _GAP, _ROW_HEIGHT, _TOP = 230, 230, 40, 28, 34
-
-
-def _group(digits: str) -> str:
-    return f"{int(digits):,}".replace(",", NBSP)
-
-
-def format_int(value: int | None) -> str:
-    """1234567 → '1 234 567' (non-breaking spaces); negatives with a minus sign."""
-    if value is None:
-        return DASH
-    return f"{MINUS if value < 0 else ''}{_group(str(abs(value)))}"
+# The KPIs of the overview and of every directorate: column, and whether more is better (None: neither).
+KPIS: tuple[tuple[str, bool | None], ...] = (
+    ("items_count", None),
+    ("complaints_count", False),
+    ("complaint_share", False),
+    ("nps", True),
+    ("csat", True),
+    ("sla_close_24h_compliance_rate", True),
+    ("sla_first_contact_1h_compliance_rate", True),
+    ("complaints_per_1000_orders", False),
+)
+TRENDS = (
+    ("items_count", "Обращения", "шт."),
+    ("complaints_count", "Жалобы", "шт."),
+    ("nps", "NPS", "−100…100"),
+    ("sla_close_24h_compliance_rate", "Закрыто за 24 часа", "доля"),
+)
+DIRECTORATE_TRENDS = (("complaints_count", "Жалобы", "шт."), ("nps", "NPS", "−100…100"))
+SLA_COLUMNS = ("close_24h", "first_contact_1h")
+SLA_TITLES = {"close_24h": "Закрытие обращения за 24 часа", "first_contact_1h": "Первый контакт за 1 час"}
 
 
-def format_decimal(value: float | None, digits: int = 1) -> str:
-    """41.25 → '41,3' (half up, as people round); -12.5 → '−12,5'; 1234.5 → '1 234,5'."""
-    if value is None:
-        return DASH
-    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    whole, _, fraction = f"{abs(rounded):f}".partition(".")
-    text = _group(whole) + (f",{fraction}" if fraction else "")
-    return f"{MINUS}{text}" if rounded < 0 else text
+def _delta(column: str, now: Any, before: Any, better: bool | None) -> dict[str, str] | None:
+    """An arrow and the change, in points for rates; None when either side is unknown."""
+    if now is None or before is None:
+        return None
+    change = now - before
+    rate = column.endswith(("_rate", "_share")) or column == "csat"
+    text = format_decimal(change * 100 if rate else float(change)) + (" п. п." if rate else "")
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    tone = "flat" if change == 0 or better is None else "good" if (change > 0) == better else "bad"
+    return {"arrow": arrow, "text": text if change <= 0 else "+" + text, "tone": tone}
 
 
-def format_percent(rate: float | None, digits: int = 1) -> str:
-    """A 0–1 rate as '92,5 %'."""
-    return DASH if rate is None else f"{format_decimal(rate * 100, digits)}{NBSP}%"
+def _kpis(rows_by_month: dict[date, dict[str, Any]], month: date, links: FigureLinks) -> list[dict[str, Any]]:
+    now = rows_by_month.get(month)
+    previous = rows_by_month.get(add_months(month, -1))
+    year_ago = rows_by_month.get(add_months(month, -12))
+    kpis = []
+    for column, better in KPIS:
+        value = None if now is None else now.get(column)
+        kpis.append(
+            {
+                "label": label(column),
+                "value": links.cell(MANAGEMENT, now, column),
+                "mom": _delta(column, value, (previous or {}).get(column), better),
+                "yoy": _delta(column, value, (year_ago or {}).get(column), better),
+            }
+        )
+    return kpis
 
 
-def month_title(month: date) -> str:
-    return f"{MONTHS_NOMINATIVE[month.month - 1]} {month.year}"
+def _trend_charts(rows_by_month: dict[date, dict[str, Any]], months: list[date], trends: tuple) -> list[str]:
+    charts = []
+    for column, title, unit in trends:
+        points = [(m, (rows_by_month.get(m) or {}).get(column)) for m in months]
+        if column.endswith("_rate"):
+            points = [(m, None if v is None else 100 * v) for m, v in points]
+            unit = "%"
+        charts.append(trend_svg(points, title=title, y_title=unit))
+    return charts
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+def _growth(by_type: pl.DataFrame | None, directorate_id: str, month: date, top: int) -> dict[str, list]:
+    """Top complaint types of the month, and growth points: types whose complaints grew most month on month."""
+    rows = rows_where(by_type, directorate_id=directorate_id)
+    counts: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = counts.setdefault(row["feedback_type_id"], {"label": row["feedback_type_label"], "rows": {}})
+        entry["rows"][row["report_month"]] = row
+    table = []
+    for type_id, entry in counts.items():
+        now = entry["rows"].get(month)
+        table.append(
+            {
+                "type_id": type_id,
+                "label": entry["label"],
+                "row": now,
+                "now": 0 if now is None else now["complaints_count"],
+                "previous": (entry["rows"].get(add_months(month, -1)) or {}).get("complaints_count", 0),
+                "year_ago": (entry["rows"].get(add_months(month, -12)) or {}).get("complaints_count", 0),
+            }
+        )
+    for entry in table:
+        entry["mom"], entry["yoy"] = entry["now"] - entry["previous"], entry["now"] - entry["year_ago"]
+    top_types = sorted((e for e in table if e["now"]), key=lambda e: (-e["now"], e["type_id"]))[:top]
+    growth = sorted((e for e in table if e["mom"] > 0), key=lambda e: (-e["mom"], -e["now"], e["type_id"]))[:top]
+    return {"top": top_types, "growth": growth}
+
+
+def _verbatims(snapshot: Snapshot, links: FigureLinks, row: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    figure = links.figure(MANAGEMENT, row, "complaints_count")
+    items = [snapshot.items.get(key) for key in snapshot.items_of(figure)]
+    texts = sorted(
+        (i for i in items if i and i.get("body_text")), key=lambda i: (i["received_local"], i["feedback_id"])
     )
-    env.filters.update(int=format_int, dec=format_decimal, pct=format_percent)
-    return env
+    return texts[:n]
+
+
+def _generic(snapshot: Snapshot, links: FigureLinks, table: str, **where: Any) -> dict[str, Any] | None:
+    """Rows of a mart the page knows no layout for (QA results, SLA by policy): every column, labelled."""
+    frozen = snapshot.tables.get(table)
+    if frozen is None:
+        return None
+    rows = rows_where(frozen.frame, **where)
+    hidden = {"report_month", "directorate_id", "directorate_name", "is_company_total"}
+    columns = [c for c in frozen.frame.columns if c not in hidden]
+    return {
+        "columns": [label(c) for c in columns],
+        "rows": [[links.cell(table, r, c) for c in columns] for r in rows],
+    }
+
+
+def _by_month(frame: pl.DataFrame | None, directorate_id: str) -> dict[date, dict[str, Any]]:
+    return {r["report_month"]: r for r in rows_where(frame, directorate_id=directorate_id)}
 
 
 def _has_activity(row: dict[str, Any]) -> bool:
-    cases = row["sla_close_24h_measured_count"] + row["sla_first_contact_1h_measured_count"]
-    return bool(row["items_count"] or cases or row["orders_count"])
+    cases = (row.get("sla_close_24h_measured_count") or 0) + (row.get("sla_first_contact_1h_measured_count") or 0)
+    return bool(row.get("items_count") or cases or row.get("orders_count"))
 
 
-def _split_rows(mart: pl.DataFrame, month: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    rows = mart.filter(pl.col("report_month") == month).to_dicts()
+def _directorate_rows(mart: pl.DataFrame, month: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    rows = rows_where(mart, report_month=month)
     company = [r for r in rows if r["directorate_id"] == COMPANY_DIRECTORATE_ID]
     if not company:
-        raise ValueError(f"the mart has no company row ('{COMPANY_DIRECTORATE_ID}') for {month:%Y-%m}")
+        raise ValueError(f"the review has no company row ('{COMPANY_DIRECTORATE_ID}') for {month:%Y-%m}")
     directorates = sorted(
         (
             r
@@ -98,73 +167,76 @@ def _split_rows(mart: pl.DataFrame, month: date) -> tuple[dict[str, Any], list[d
     return company[0], directorates
 
 
-def _chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Bar geometry for the inline SVG: complaints (count) and NPS (−100…100) per directorate."""
-    most = max((r["complaints_count"] for r in rows), default=0) or 1
-    complaints_x = _NAME_WIDTH
-    nps_zero = _NAME_WIDTH + _PANEL_WIDTH + _GAP + _PANEL_WIDTH / 2
-    bars = []
-    for i, row in enumerate(rows):
-        nps = row["nps"]
-        nps_len = 0.0 if nps is None else abs(nps) / 100 * _PANEL_WIDTH / 2
-        bars.append(
-            {
-                "name": row["directorate_name"],
-                "y": _TOP + i * _ROW_HEIGHT,
-                "complaints_width": round(row["complaints_count"] / most * (_PANEL_WIDTH - 50), 1),
-                "complaints_label": format_int(row["complaints_count"]),
-                "nps_x": round(nps_zero - nps_len if (nps or 0) < 0 else nps_zero, 1),
-                "nps_width": round(nps_len, 1),
-                "nps_label": DASH if nps is None else format_decimal(nps),
-                "nps_label_x": round(nps_zero + (8 if (nps or 0) < 0 else -8), 1),
-                "nps_label_anchor": "start" if (nps or 0) < 0 else "end",
-                "is_small_sample": row["is_nps_small_sample"] and nps is not None,
-            }
-        )
-    return {
-        "bars": bars,
-        "width": _NAME_WIDTH + 2 * _PANEL_WIDTH + _GAP + 10,
-        "height": _TOP + len(rows) * _ROW_HEIGHT + 10,
-        "row_height": _ROW_HEIGHT,
-        "complaints_x": complaints_x,
-        "nps_x0": nps_zero - _PANEL_WIDTH / 2,
-        "nps_zero": nps_zero,
-        "panel_width": _PANEL_WIDTH,
-    }
-
-
-def render_monthly_review(
-    mart: pl.DataFrame,
-    *,
-    month: date,
-    company_name: str,
-    generated_at: datetime,
-    sources: dict[str, str],
-) -> str:
-    """Render the review of ``month`` (its first day) from marts.management_monthly rows.
+def render_monthly_review(snapshot: Snapshot, *, company_name: str, items_page: str, settings: ReviewSettings) -> str:
+    """Render a published monthly review.
 
     Args:
-        mart: rows of marts.management_monthly; other months are ignored.
-        month: the first day of the reported month.
+        snapshot: the published version (warehouse.publish.load_snapshot).
         company_name: shown under the title.
-        generated_at: when the page was made (shown in the footer with its timezone).
-        sources: provenance shown in the footer, e.g. the warehouse path and the build run id.
-
-    Returns:
-        The page as one HTML string.
+        items_page: file name of the drill-down page the figures link to.
+        settings: transforms/review/review.yaml.
 
     Raises:
-        ValueError: the mart has no company row for ``month``.
+        ValueError: the snapshot has no management mart row for the company in its month.
     """
-    company, directorates = _split_rows(mart, month.replace(day=1))
-    template = _environment().get_template("monthly.html.j2")
-    return template.render(
-        title=f"Ежемесячный обзор обратной связи — {month_title(month)}",
-        company_name=company_name,
-        company=company,
-        directorates=directorates,
-        chart=_chart(directorates),
-        small_sample_answers=NPS_SMALL_SAMPLE_ANSWERS,
-        generated_at=f"{generated_at:%d.%m.%Y %H:%M} {generated_at.tzname() or ''}".strip(),
-        sources=sources,
+    month = snapshot.period.start
+    mart = snapshot.table(MANAGEMENT)
+    if mart is None:
+        raise ValueError(f"the review {snapshot.review_id} holds no {MANAGEMENT}")
+    company, directorates = _directorate_rows(mart, month)
+    links = FigureLinks(snapshot, items_page)
+    months = [add_months(month, -i) for i in reversed(range(settings.monthly.trend_months))]
+    by_type = snapshot.table(COMPLAINTS_BY_TYPE)
+    sections = []
+    for row in directorates:
+        history = _by_month(mart, row["directorate_id"])
+        where = {"report_month": month, "directorate_id": row["directorate_id"]}
+        sections.append(
+            {
+                "row": row,
+                "kpis": _kpis(history, month, links),
+                "charts": _trend_charts(history, months, DIRECTORATE_TRENDS),
+                "growth": _growth(by_type, row["directorate_id"], month, settings.monthly.top_types),
+                "sla": [
+                    {
+                        "title": SLA_TITLES[g],
+                        **{
+                            part: links.cell(MANAGEMENT, row, f"sla_{g}_{part}")
+                            for part in ("measured_count", "breached_count", "compliance_rate")
+                        },
+                    }
+                    for g in SLA_COLUMNS
+                    if f"sla_{g}_measured_count" in row
+                ],
+                "sla_by_policy": _generic(snapshot, links, "marts.sla_compliance_monthly", **where),
+                "qa": _generic(snapshot, links, "marts.qa_results_monthly", **where),
+                "verbatims": _verbatims(snapshot, links, row, settings.monthly.verbatims),
+            }
+        )
+    company_history = _by_month(mart, COMPANY_DIRECTORATE_ID)
+    return (
+        environment()
+        .get_template("monthly.html.j2")
+        .render(
+            title=f"Ежемесячный обзор обратной связи — {month_title(month)}",
+            company_name=company_name,
+            snapshot=snapshot,
+            restatement=restatement_view(snapshot.restatement),
+            company=company,
+            company_kpis=_kpis(company_history, month, links),
+            company_charts=_trend_charts(company_history, months, TRENDS),
+            first_month=month_title(months[0]),
+            last_month=month_title(month),
+            trend_months=settings.monthly.trend_months,
+            directorates=directorates,
+            sections=sections,
+            cell=lambda row, column: links.cell(MANAGEMENT, row, column),
+            type_cell=lambda row, text: links.cell(COMPLAINTS_BY_TYPE, row, "complaints_count", text),
+            items_page=items_page,
+            small_sample_answers=NPS_SMALL_SAMPLE_ANSWERS,
+            sources=provenance(snapshot),
+            dash=DASH,
+            fmt_int=format_int,
+            fmt_pct=format_percent,
+        )
     )

@@ -1,0 +1,61 @@
+"""The XLSX workbook read back: a sheet per frozen table, the drill-through, and text that stays text."""
+
+import zipfile
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from tests.transforms.review.conftest import COMPANY
+from tests.transforms.review.review_warehouse import FORMULA_TEXT, SCRIPT_TEXT
+from transforms.review.config import load_review_settings
+from transforms.review.format import label
+from transforms.review.publishing import ReviewFiles, write_review_files
+from transforms.review.snapshot import Snapshot
+from transforms.review.workbook import sheet_name
+
+
+def test_one_sheet_per_frozen_table_plus_drill_through(files: ReviewFiles) -> None:
+    sheets = fastexcel.read_excel(files.xlsx).sheet_names
+    assert sheets == [
+        "Обзор", "management_monthly", "complaints_by_type", "Показатели", "Элементы", "Элементы SLA",
+    ]  # fmt: skip
+
+
+def test_figures_read_back_as_numbers(files: ReviewFiles) -> None:
+    mart = pl.read_excel(files.xlsx, sheet_name="management_monthly")
+    october = mart.filter(pl.col("Дирекция (код)") == "retail", pl.col("Месяц").dt.month() == 10)
+    retail = october.filter(pl.col("Месяц").dt.year() == 2026).row(0, named=True)
+    assert retail["Жалоб"] == 3 and retail["Жалоб на 1 000 заказов"] == 1.5
+
+
+def test_a_text_starting_with_equals_is_a_string_not_a_formula(files: ReviewFiles) -> None:
+    items = pl.read_excel(files.xlsx, sheet_name="Элементы")
+    texts = dict(zip(items["feedback_id"], items[label("body_text")], strict=True))
+    assert texts["F2"] == FORMULA_TEXT and texts["F1"] == SCRIPT_TEXT
+    # the cell is a shared string in the sheet XML, not a <f> formula
+    with zipfile.ZipFile(files.xlsx) as book:
+        xml = "".join(book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in xml
+
+
+def test_drill_through_sheet_lists_the_items_behind_each_figure(files: ReviewFiles) -> None:
+    links = pl.read_excel(files.xlsx, sheet_name="Показатели")
+    retail = links.filter(pl.col("figure_id") == "marts.management_monthly|2026-10-01|retail|complaints_count")
+    assert retail["item_id"].to_list() == ["F1", "F2", "F3"]
+
+
+def test_sheet_names_are_short_unique_and_legal() -> None:
+    used: set[str] = set()
+    assert sheet_name("marts.management_monthly", used) == "management_monthly"
+    assert sheet_name("x." + "a" * 40, used) == "a" * 31
+    assert sheet_name("y." + "a" * 40, used) == "a" * 29 + "~2"
+    assert sheet_name("marts.bad[name]?", used) == "bad_name__"
+
+
+def test_rendering_a_frozen_version_again_writes_the_same_bytes(
+    snapshot: Snapshot, files: ReviewFiles, tmp_path: Path
+) -> None:
+    again = write_review_files(snapshot, tmp_path / "again", company_name=COMPANY, settings=load_review_settings())
+    for kind in ("xlsx", "html"):
+        assert Path(getattr(again, kind)).read_bytes() == Path(getattr(files, kind)).read_bytes(), kind

@@ -1,0 +1,71 @@
+"""The drill-down page: for every published figure, the feedback items (or SLA clocks) behind it."""
+
+from typing import Any
+
+import polars as pl
+
+from transforms.review.format import format_value, label
+from transforms.review.links import anchor
+from transforms.review.render import environment, provenance
+from transforms.review.snapshot import Snapshot
+from transforms.review.tables import FIGURE_SEPARATOR
+
+KIND_TITLES = {"feedback": "Обращения клиентов", "sla_clock": "Сроки SLA по обращениям CRM"}
+
+
+def _figure_value(snapshot: Snapshot, table: str, key: str, column: str) -> Any:
+    frozen = snapshot.tables.get(table)
+    if frozen is None:
+        return None
+    for row in frozen.frame.to_dicts():
+        if FIGURE_SEPARATOR.join("" if row[c] is None else str(row[c]) for c in frozen.key_columns) == key:
+            return row.get(column)
+    return None
+
+
+def figure_sections(snapshot: Snapshot, per_figure: int) -> list[dict[str, Any]]:
+    """One section per figure with items, in the order of the snapshot's tables, then rows, then columns."""
+    if snapshot.figure_items.is_empty():
+        return []
+    grouped = snapshot.figure_items.group_by("figure_id", maintain_order=True).agg(
+        pl.col("item_kind"), pl.col("item_id")
+    )
+    order = {name: i for i, name in enumerate(snapshot.tables)}
+    sections = []
+    for figure, kinds, ids in grouped.iter_rows():
+        table, rest = figure.split(FIGURE_SEPARATOR, 1)
+        key, column = rest.rsplit(FIGURE_SEPARATOR, 1)
+        items = [snapshot.items.get((k, i)) or {"missing_id": i} for k, i in zip(kinds, ids, strict=True)]
+        items.sort(key=lambda i: (i.get("received_local") or i.get("started_local") or "", str(i)))
+        sections.append(
+            {
+                "sort": (order.get(table, len(order)), key, column),
+                "anchor": anchor(figure),
+                "table": table,
+                "row": " · ".join(p for p in key.split(FIGURE_SEPARATOR) if p),
+                "figure": label(column),
+                "value": format_value(column, _figure_value(snapshot, table, key, column)),
+                "kind": kinds[0],
+                "kind_title": KIND_TITLES.get(kinds[0], kinds[0]),
+                "count": len(items),
+                "rows": items[:per_figure],
+            }
+        )
+    return sorted(sections, key=lambda s: s["sort"])
+
+
+def render_items_page(snapshot: Snapshot, *, title: str, company_name: str, review_page: str, per_figure: int) -> str:
+    return (
+        environment()
+        .get_template("items.html.j2")
+        .render(
+            title=title,
+            company_name=company_name,
+            snapshot=snapshot,
+            restatement=None,
+            review_page=review_page,
+            sections=figure_sections(snapshot, per_figure),
+            per_figure=per_figure,
+            sources=provenance(snapshot),
+        )
+    )
