@@ -2,13 +2,19 @@
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from otklik.classify_cli import classify_app
 from otklik.prefect_env import configure_prefect_env
+
+if TYPE_CHECKING:
+    import polars as pl
+from otklik.qa_cli import qa_app
+from otklik.sla_cli import sla_app
 
 configure_prefect_env()
 
@@ -81,14 +87,37 @@ def build(as_of: AsOfOption = None) -> None:
 
 
 @app.command()
-def review(month: MonthOption = "2026-10") -> None:
-    """Write the monthly top-management review (HTML) of a month from the marts."""
-    from flows.review import monthly_review, parse_month
+def review(
+    month: Annotated[str | None, typer.Option(help="Publish the monthly review of this month, YYYY-MM.")] = None,
+    week: Annotated[str | None, typer.Option(help="Publish the weekly review of this ISO week, YYYY-Www.")] = None,
+    directorate: Annotated[str | None, typer.Option(help="Weekly review of one directorate (default: each).")] = None,
+    republish: Annotated[bool, typer.Option(help="Freeze a new version (restatement) of a published period.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why it is republished; shown in the restatement.")] = None,
+) -> None:
+    """Publish a review (freeze its figures, write HTML, drill-down page and XLSX); a published period is
+    re-rendered from its frozen version unless --republish."""
+    from flows.review import monthly_review, published_version
+    from transforms.review.periods import month_period
 
-    parse_month(month)  # a typo is reported before any flow starts
-    with console.status(f"Rendering the review for {month} ..."):
-        path = monthly_review(month)
-    console.print(f"Review: [bold]{path}[/]")
+    if (month is None) == (week is None):
+        _fail("give exactly one of --month 2026-10 or --week 2026-W45")
+    if month is not None and directorate is not None:
+        _fail("--directorate goes with --week (the monthly review covers every directorate)")
+    if week is not None:  # each directorate's review is a flow run of its own
+        from flows.review import weekly_review
+
+        with console.status(f"Publishing the weekly review {week} ..."):
+            paths = weekly_review(week, directorate, republish, reason)
+        for path in paths:
+            console.print(f"Review: [bold]{path}[/]")
+        return
+    period = month_period(month)  # a typo is reported before any flow starts
+    with console.status(f"Publishing the review for {month} ..."):
+        path = monthly_review(month, republish, reason)
+    review_id, lines = published_version(period)
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    console.print(f"Review {review_id}: [bold]{path}[/] (+ -items.html, .xlsx)")
 
 
 @app.command()
@@ -117,6 +146,36 @@ def demo(
     console.print(f"Pipeline finished in {time.perf_counter() - started:.1f} s")
     console.print(f"Warehouse: [bold]{warehouse_path()}[/]")
     console.print(f"Review:    [bold]{result['review']}[/]")
+
+
+@app.command()
+def backfill(
+    from_month: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
+    to_month: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM (inclusive).")],
+    landing: LandingOption = None,
+    as_of: AsOfOption = None,
+    republish: Annotated[
+        bool, typer.Option(help="Publish a new version (with a restatement) of published months whose figures changed.")
+    ] = False,
+) -> None:
+    """Reprocess a range of months: ingest what has landed, rebuild once, review every month with data.
+    Idempotent: running it again changes nothing."""
+    from flows.backfill import backfill as backfill_flow
+    from flows.backfill import month_range
+
+    months = month_range(from_month, to_month)  # a bad range is reported before any flow starts
+    with console.status(f"Backfilling {len(months)} month(s), {months[0]} … {months[-1]} ..."):
+        result = backfill_flow(
+            from_month, to_month, landing=str(landing) if landing else None, as_of=as_of, republish=republish
+        )
+    _print_ingest(result["ingest"])
+    table = Table(title="Months")
+    for column in ("month", "items", "review"):
+        table.add_column(column, justify="right" if column == "items" else "left")
+    for month in months:
+        review_file = result["reviews"][month]
+        table.add_row(month, f"{result['items'][month]:,}", review_file or "[yellow]no data: no review[/]")
+    console.print(table)
 
 
 @app.command()
@@ -186,10 +245,80 @@ def replay(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def explain(
+    mart: Annotated[str, typer.Argument(help="A mart, e.g. management_monthly or marts.owner_monthly.")],
+    month: MonthOption,
+    metric: Annotated[str, typer.Option(help="The figure's column, e.g. complaints_count.")],
+    key: Annotated[
+        list[str] | None, typer.Option(help="column=value pinning the mart row, e.g. directorate_id=logistics.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Items to print (the JSON output has all).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Lineage of one figure: the feedback items (or SLA clocks), batches and source files behind it."""
+    import json
+
+    from transforms.org import load_org
+    from warehouse import connect
+    from warehouse.lineage import explain_figure
+
+    pinned: dict[str, str] = {}
+    for pair in key or []:
+        column, sep, value = pair.partition("=")
+        if not sep or not column:
+            _fail(f"--key must look like column=value, got {pair!r}")
+        pinned[column.strip()] = value.strip()
+    with connect(read_only=True) as con:
+        found = explain_figure(
+            con,
+            mart,
+            month=month,
+            metric=metric,
+            key=pinned,
+            reporting_timezone=load_org().company.reporting_timezone,
+        )
+    if as_json:
+        document = {
+            "mart": found.mart,
+            "month": found.month,
+            "key": found.key,
+            "metric": found.metric,
+            "value": found.value,
+            "item_kind": found.item_kind,
+            "items_count": found.items.height,
+            "count_matches": found.count_matches,
+            "items": found.items.to_dicts(),
+            "batches": found.batches.to_dicts(),
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        return
+    row = ", ".join(f"{k}={v}" for k, v in found.key.items()) or "the only row"
+    console.print(f"[bold]{found.mart}[/] {found.month} ({row}): {found.metric} = [bold]{found.value}[/]")
+    what = "feedback items" if found.item_kind == "feedback" else "SLA clocks (case|policy)"
+    console.print(f"{found.items.height} {what} behind it", highlight=False)
+    if found.count_matches is False:
+        console.print(f"[bold red]the figure says {found.value}, the items are {found.items.height}[/]")
+    _print_frame(f"{what.capitalize()} (first {min(limit, found.items.height)})", found.items.head(limit))
+    _print_frame("Batches and source files", found.batches)
+
+
+def _print_frame(title: str, frame: "pl.DataFrame") -> None:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column, overflow="fold")
+    for values in frame.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in values))
+    console.print(table)
+
+
 quarantine_app = typer.Typer(
     help="What did not reach the warehouse, and retrying it after a fix.", no_args_is_help=True
 )
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(sla_app, name="sla")
+app.add_typer(qa_app, name="qa")
+app.add_typer(classify_app, name="classify")
 
 
 @quarantine_app.command("list")
@@ -288,9 +417,10 @@ OPERATOR_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExist
 def _operator_errors() -> tuple[type[BaseException], ...]:
     from expectations import DataQualityError
     from warehouse.connection import OutdatedWarehouse
+    from warehouse.lineage import LineageError
     from warehouse.runs import NotPublishable
 
-    return (*OPERATOR_ERRORS, DataQualityError, OutdatedWarehouse, NotPublishable)
+    return (*OPERATOR_ERRORS, DataQualityError, OutdatedWarehouse, NotPublishable, LineageError)
 
 
 def main() -> None:

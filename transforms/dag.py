@@ -7,17 +7,28 @@
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import polars as pl
 
 from transforms import config_tables
 from transforms.channels import Channel
-from transforms.classify import classify
+from transforms.classify import Classifier, classify, latest_manual_labels
+from transforms.classify.model import Model as ClassifierModel
 from transforms.conversations import DEFAULT_WINDOW, conversations
+from transforms.costs import ChannelCost, channel_costs_frame, load_channel_costs
 from transforms.org import Org
-from transforms.sla import Policy, policies_frame
+from transforms.sla import (
+    Calendar,
+    Policy,
+    calendar_days_frame,
+    calendar_hours_frame,
+    calendars_frame,
+    load_calendars,
+    policies_frame,
+    targets_frame,
+)
 from transforms.taxonomy import FeedbackType
 
 
@@ -34,6 +45,12 @@ class BuildContext:
     pii_key: bytes
     # how far apart one customer's items on two channels may be and still be one conversation
     conversation_window_hours: float = DEFAULT_WINDOW.total_seconds() / 3600
+    # SLA calendars (policies.yaml); the shipped ones unless a replay passes its recorded configuration
+    sla_calendars: tuple[Calendar, ...] = field(default_factory=load_calendars)
+    # transforms/costs/channel_costs.yaml; None reads the file on disk (recorded by warehouse/runs.py)
+    channel_costs: tuple[ChannelCost, ...] | None = None
+    # the classifier's model artifact text (transforms/classify/models/default.json); None reads the file on disk
+    classifier_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,17 +81,28 @@ Model = ConfigModel | StagedEntity | SqlModel | PythonModel
 
 
 def _classified(inputs: dict[str, pl.LazyFrame], ctx: BuildContext) -> pl.LazyFrame:
+    model = None
+    if ctx.classifier_model is not None:
+        model = Classifier(ctx.feedback_types, ClassifierModel.from_text(ctx.classifier_model))
     return classify(
         inputs["staging.stg_channels__feedback"],
         types=ctx.feedback_types,
         org=ctx.org,
         channels=ctx.channels,
+        classifier=model,
+        manual_labels=latest_manual_labels(inputs["raw.manual_labels"]),
     )
 
 
 def _conversations(inputs: dict[str, pl.LazyFrame], ctx: BuildContext) -> pl.LazyFrame:
     window = timedelta(hours=ctx.conversation_window_hours)
     return conversations(inputs["staging.stg_channels__feedback"], window=window)
+
+
+def _sla_calendar_days(ctx: BuildContext) -> pl.DataFrame:
+    # holidays from the earliest rule's year to two years past as_of, the horizon of any due time
+    first = min((r.valid_from.year for p in ctx.sla_policies for r in p.rules), default=ctx.as_of.year)
+    return calendar_days_frame(ctx.sla_calendars, range(min(first, ctx.as_of.year), ctx.as_of.year + 3))
 
 
 BUILD_ORDER: dict[str, list[Model]] = {
@@ -86,6 +114,14 @@ BUILD_ORDER: dict[str, list[Model]] = {
         ConfigModel("stg_config__stores", lambda ctx: config_tables.stores_frame(ctx.org)),
         ConfigModel("stg_config__feedback_types", lambda ctx: config_tables.feedback_types_frame(ctx.feedback_types)),
         ConfigModel("stg_config__sla_policies", lambda ctx: policies_frame(ctx.sla_policies)),
+        ConfigModel("stg_config__sla_targets", lambda ctx: targets_frame(ctx.sla_policies)),
+        ConfigModel("stg_config__sla_calendars", lambda ctx: calendars_frame(ctx.sla_calendars)),
+        ConfigModel("stg_config__sla_calendar_hours", lambda ctx: calendar_hours_frame(ctx.sla_calendars)),
+        ConfigModel("stg_config__sla_calendar_days", _sla_calendar_days),
+        ConfigModel(
+            "stg_config__channel_costs",
+            lambda ctx: channel_costs_frame(load_channel_costs() if ctx.channel_costs is None else ctx.channel_costs),
+        ),
         StagedEntity("stg_channels__feedback", "feedback"),
         StagedEntity("stg_crm__case_events", "case_event"),
         StagedEntity("stg_erp__orders_monthly", "order_count"),
@@ -94,16 +130,31 @@ BUILD_ORDER: dict[str, list[Model]] = {
         SqlModel("dim_channels"),
         SqlModel("dim_directorates"),
         SqlModel("dim_feedback_types"),
-        PythonModel("int_feedback_classified", _classified, inputs=("staging.stg_channels__feedback",)),
+        PythonModel(
+            "int_feedback_classified", _classified, inputs=("staging.stg_channels__feedback", "raw.manual_labels")
+        ),
         PythonModel("int_feedback_conversations", _conversations, inputs=("staging.stg_channels__feedback",)),
         SqlModel("fct_feedback"),
+        SqlModel("fct_qa_checks"),
         SqlModel("fct_cases"),
+        SqlModel("int_sla_calendar_intervals"),
+        SqlModel("int_sla_clocks"),
+        SqlModel("int_sla_clock_marks"),
         SqlModel("fct_case_sla"),
+        SqlModel("fct_sla_events"),
         SqlModel("fct_orders_monthly"),
+        SqlModel("fct_contact_requests"),
     ],
     "marts": [
         SqlModel("management_monthly"),
         SqlModel("channel_freshness"),
+        SqlModel("sla_compliance_monthly"),
+        SqlModel("owner_monthly"),
+        SqlModel("store_monthly"),
+        SqlModel("channel_monthly"),
+        SqlModel("feedback_type_monthly"),
+        SqlModel("close_the_loop_monthly"),
+        SqlModel("qa_results_monthly"),
     ],
 }
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import polars as pl
 
 from transforms.channels import parse_channels
 from transforms.costs import parse_channel_costs
@@ -31,7 +32,7 @@ from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, 
 from warehouse.connection import connect_memory, session_defaults
 from warehouse.ingest import diagnose, ledger_row, write_batch
 from warehouse.migrate import apply_migrations
-from warehouse.runs import CONFIG_FILES, code_version, run_config_texts
+from warehouse.runs import CLASSIFIER_FILES, CONFIG_FILES, code_version, run_config_texts
 
 CHANNELS, ORG, TAXONOMY, POLICIES, CHANNEL_COSTS = CONFIG_FILES
 
@@ -103,6 +104,7 @@ def context_from_configs(texts: dict[str, str | None], as_of: datetime, pii_key:
         raise ValueError(f"the run recorded no content for {', '.join(missing)}")
     org = parse_org(texts[ORG])
     channels = parse_channels(texts[CHANNELS])
+    policies_file = parse_policies(texts[POLICIES])
     return BuildContext(
         as_of=as_of,
         reporting_timezone=org.company.reporting_timezone,
@@ -110,8 +112,11 @@ def context_from_configs(texts: dict[str, str | None], as_of: datetime, pii_key:
         channels=channels,
         org=org,
         feedback_types=parse_feedback_types(texts[TAXONOMY], org),
-        sla_policies=tuple(parse_policies(texts[POLICIES]).policies),
+        sla_policies=tuple(policies_file.policies),
+        sla_calendars=tuple(policies_file.calendars),  # the calendars of the time, not today's
         channel_costs=parse_channel_costs(texts[CHANNEL_COSTS], [c.id for c in channels]),
+        # None (a run from before the model was recorded) falls back to the model on disk
+        classifier_model=texts.get(CLASSIFIER_FILES[0]),
         pii_key=pii_key,
     )
 
@@ -167,10 +172,12 @@ def replay_run(
     built, which is faster and compares the same tables. Raises ValueError for an unknown run or one that
     cannot be replayed (another flow, no as_of, configuration not stored).
     """
-    row = con.execute("select flow, as_of, code_version from audit.runs where run_id = ?", [run_id]).fetchone()
+    row = con.execute(
+        "select flow, as_of, code_version, started_at from audit.runs where run_id = ?", [run_id]
+    ).fetchone()
     if row is None:
         raise ValueError(f"no run {run_id!r} in audit.runs (see `otklik runs`)")
-    flow, as_of, version_then = row
+    flow, as_of, version_then, started_at = row
     if flow != "build-warehouse":
         raise ValueError(f"run {run_id} is a {flow} run: only build-warehouse runs can be replayed")
     if as_of is None:
@@ -192,6 +199,7 @@ def replay_run(
             batch = dict(zip(names, values, strict=True))
             result.batches += 1
             _reland(scratch, batch, channels, archive_dir, result)
+        _copy_human_inputs(con, scratch, started_at)
         for layer in CHECKED_LAYERS:
             try:
                 if checks:
@@ -278,6 +286,27 @@ def _reland(
     scratch.execute(
         "update raw.channel_payloads set _loaded_at = ? where _batch_id = ?", [batch["loaded_at"], batch_id]
     )
+
+
+# State a build reads besides the batches: what people entered (manual labels, QA samples and verdicts),
+# each with the time it was entered. The replay sees what existed when the run started.
+_HUMAN_INPUTS = {"raw.manual_labels": "labelled_at", "raw.qa_samples": "drawn_at", "raw.qa_verdicts": "imported_at"}
+
+
+def _copy_human_inputs(
+    con: duckdb.DuckDBPyConnection, scratch: duckdb.DuckDBPyConnection, started_at: datetime
+) -> None:
+    for table, entered_at in _HUMAN_INPUTS.items():
+        rows = con.execute(f"select * from {table} where {entered_at} <= ?", [started_at]).pl()
+        if table == "raw.qa_verdicts":  # a verdict superseded after the run was still in force for it
+            rows = rows.with_columns(
+                superseded_at=pl.when(pl.col("superseded_at") <= started_at).then(pl.col("superseded_at"))
+            )
+        scratch.register("_human_rows", rows)
+        try:
+            scratch.execute(f"insert into {table} by name select * from _human_rows")
+        finally:
+            scratch.unregister("_human_rows")
 
 
 def replay_json(result: ReplayResult) -> str:

@@ -18,7 +18,11 @@ CONFIG_FILES = (
     "transforms/org/org.yaml",
     "transforms/taxonomy/feedback_types.csv",
     "transforms/sla/policies.yaml",
+    "transforms/costs/channel_costs.yaml",
 )
+# The classifier's model artifact (JSON text; its sha256 is the model version in core.fct_feedback),
+# recorded with the configuration. Apart from CONFIG_FILES, which replay unpacks by position.
+CLASSIFIER_FILES = ("transforms/classify/models/default.json",)
 
 
 def new_run_id() -> str:
@@ -48,14 +52,14 @@ def _sha256(path: Path) -> str | None:
 
 
 def config_hashes() -> dict[str, str | None]:
-    return {name: _sha256(PROJECT_ROOT / name) for name in CONFIG_FILES}
+    return {name: _sha256(PROJECT_ROOT / name) for name in (*CONFIG_FILES, *CLASSIFIER_FILES)}
 
 
 def config_texts() -> dict[str, str | None]:
     """The text of every configuration file a build reads (None when a file is absent)."""
     return {
         name: (PROJECT_ROOT / name).read_bytes().decode("utf-8") if (PROJECT_ROOT / name).exists() else None
-        for name in CONFIG_FILES
+        for name in (*CONFIG_FILES, *CLASSIFIER_FILES)
     }
 
 

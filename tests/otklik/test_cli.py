@@ -1,4 +1,4 @@
-"""The CLI as an operator uses it: `otklik runs` and `otklik replay` on a recorded build."""
+"""The CLI as an operator uses it: `otklik runs`, `otklik replay` and `otklik explain` on a recorded build."""
 
 import json
 import shutil
@@ -51,3 +51,36 @@ def test_replay_with_another_key_differs_and_exits_1(recorded: str, monkeypatch:
     result = CliRunner().invoke(app, ["replay", recorded, "--no-checks"])
     assert result.exit_code == 1
     assert "core.fct_feedback" in result.output
+
+
+def test_explain_lists_the_items_and_files_behind_a_figure(recorded: str) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            *("explain", "management_monthly", "--month", "2026-10"),
+            *("--metric", "thanks_count", "--key", "directorate_id=all", "--json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    # thanks: R1 R2 R9 in the NPS survey and CALL-1 in the IVR survey (tests/test_golden_end_to_end.py)
+    assert found["value"] == 4 and found["count_matches"] is True
+    assert sorted(i["item_id"] for i in found["items"]) == [
+        "ivr_post_call_survey:CALL-1",
+        "nps_email_survey:R1",
+        "nps_email_survey:R2",
+        "nps_email_survey:R9",
+    ]
+    assert {(b["channel_id"], b["items"]) for b in found["batches"]} == {
+        ("ivr_post_call_survey", 1),
+        ("nps_email_survey", 3),
+    }
+    assert all(b["content_sha256"] and b["source_file"] for b in found["batches"])
+
+
+def test_explain_without_a_pinned_row_says_which_key_is_missing(recorded: str) -> None:
+    result = CliRunner().invoke(
+        app, ["explain", "management_monthly", "--month", "2026-10", "--metric", "thanks_count"]
+    )
+    assert result.exit_code != 0
+    assert "pin the row with --key on directorate_id" in str(result.exception)

@@ -1,6 +1,5 @@
 """`otklik explain`: the items, batches and files behind one figure of the golden warehouse."""
 
-
 import duckdb
 import pytest
 

@@ -52,9 +52,7 @@ def test_a_reader_sees_what_was_committed_when_the_copy_was_published(tmp_path: 
 
 def test_a_reader_does_not_wait_for_a_writer_holding_the_warehouse(tmp_path: Path) -> None:
     live = _warehouse_with_copy(tmp_path, [1])
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(live), "5"], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(live), "5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "holding"
         started = time.monotonic()

@@ -11,10 +11,14 @@ import pytest
 
 from tests.golden import AS_OF, GOLDEN
 from transforms.channels import load_channels
+from transforms.review.config import load_review_settings
+from transforms.review.periods import month_period
+from transforms.review.sources import monthly_tables
 from warehouse import connect
 from warehouse.build import build_all
 from warehouse.ingest import ingest_landing
-from warehouse.replay import TAXONOMY, context_from_configs, replay_run
+from warehouse.publish import latest_review_id, load_snapshot, publish_review
+from warehouse.replay import POLICIES, TAXONOMY, context_from_configs, replay_run
 from warehouse.runs import config_texts, finish_run, new_run_id, record_inputs, run_inputs, start_run
 
 KEY = b"golden-test-key-0123456789abcdef"
@@ -76,8 +80,25 @@ def test_replay_ignores_later_data_and_configuration(recorded: Recorded, wh: duc
     (ivr / "ivr_2026-10-06.csv").write_bytes(more)
     summary = ingest_landing(wh, recorded.landing, load_channels(), archive_dir=recorded.archive, run_id="ingest-2")
     assert summary.loaded_files == {"ivr_post_call_survey": 1}
+    # October is published from the first build before anything changes.
+    period = month_period("2026-10")
+    published = publish_review(
+        wh,
+        period,
+        monthly_tables(wh, period, load_review_settings()),
+        build_run_id=recorded.first_run,
+        reporting_timezone="Europe/Moscow",
+    )
+    # Later: another taxonomy label, a stricter close-within-24h target, and a manual label that
+    # overrides the classifier on one item. None of it may leak into a replay of the first run.
     texts = config_texts()
     texts[TAXONOMY] = texts[TAXONOMY].replace("Доставка: прочее", "Доставка: всё остальное")
+    assert "target_minutes: 1440" in texts[POLICIES]
+    texts[POLICIES] = texts[POLICIES].replace("target_minutes: 1440", "target_minutes: 720")
+    wh.execute(
+        "insert into raw.manual_labels (feedback_id, kind, labelled_by, source)"
+        " values ('nps_email_survey:R1', 'complaint', 'auditor-test', 'test')"
+    )
     second = record_build(wh, datetime(2026, 11, 15, tzinfo=UTC), texts)
     assert len(run_inputs(wh, second)) == len(run_inputs(wh, recorded.first_run)) + 1
 
@@ -90,6 +111,11 @@ def test_replay_ignores_later_data_and_configuration(recorded: Recorded, wh: duc
         [recorded.first_run, second],
     ).fetchone()[0]
     assert changed > 0
+    # and the published October still shows the first build's figures
+    assert latest_review_id(wh, period) == published.review_id
+    frozen = load_snapshot(wh, published.review_id).tables
+    assert frozen.keys() == published.tables.keys()
+    assert all(frozen[name].frame.equals(published.tables[name].frame) for name in frozen)
 
 
 def test_replay_reports_a_tampered_archive(recorded: Recorded, wh: duckdb.DuckDBPyConnection) -> None:
