@@ -28,6 +28,7 @@ class WeeklySettings(_Frozen):
 
 class DrillSettings(_Frozen):
     html_items_per_figure: int = Field(ge=1)
+    xlsx_items_per_figure: int = Field(default=1000, ge=1)
 
 
 class ReviewSettings(_Frozen):

@@ -23,13 +23,13 @@ def _figure_value(snapshot: Snapshot, table: str, key: str, column: str) -> Any:
     return None
 
 
-def figure_sections(snapshot: Snapshot, per_figure: int) -> list[dict[str, Any]]:
-    """One section per figure with items, in the order of the snapshot's tables, then rows, then columns."""
-    if snapshot.figure_items.is_empty():
+def figure_sections(snapshot: Snapshot, per_figure: int, anchors: set[str] | None = None) -> list[dict[str, Any]]:
+    """One section per figure with items (only those whose anchor is in ``anchors``, when given), in the
+    order of the snapshot's tables, then rows, then columns."""
+    figure_items = shown_figure_items(snapshot, anchors)
+    if figure_items.is_empty():
         return []
-    grouped = snapshot.figure_items.group_by("figure_id", maintain_order=True).agg(
-        pl.col("item_kind"), pl.col("item_id")
-    )
+    grouped = figure_items.group_by("figure_id", maintain_order=True).agg(pl.col("item_kind"), pl.col("item_id"))
     order = {name: i for i, name in enumerate(snapshot.tables)}
     sections = []
     for figure, kinds, ids in grouped.iter_rows():
@@ -54,7 +54,24 @@ def figure_sections(snapshot: Snapshot, per_figure: int) -> list[dict[str, Any]]
     return sorted(sections, key=lambda s: s["sort"])
 
 
-def render_items_page(snapshot: Snapshot, *, title: str, company_name: str, review_page: str, per_figure: int) -> str:
+def shown_figure_items(snapshot: Snapshot, anchors: set[str] | None) -> pl.DataFrame:
+    """The (figure, item) pairs of the figures whose anchor is in ``anchors`` (all when None)."""
+    if anchors is None or snapshot.figure_items.is_empty():
+        return snapshot.figure_items
+    figures = snapshot.figure_items.get_column("figure_id").unique()
+    keep = [f for f in figures.to_list() if anchor(f) in anchors]
+    return snapshot.figure_items.filter(pl.col("figure_id").is_in(keep))
+
+
+def render_items_page(
+    snapshot: Snapshot,
+    *,
+    title: str,
+    company_name: str,
+    review_page: str,
+    per_figure: int,
+    anchors: set[str] | None = None,
+) -> str:
     return (
         environment()
         .get_template("items.html.j2")
@@ -64,7 +81,7 @@ def render_items_page(snapshot: Snapshot, *, title: str, company_name: str, revi
             snapshot=snapshot,
             restatement=None,
             review_page=review_page,
-            sections=figure_sections(snapshot, per_figure),
+            sections=figure_sections(snapshot, per_figure, anchors),
             per_figure=per_figure,
             sources=provenance(snapshot),
         )

@@ -11,9 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import xlsxwriter
 
 from transforms.review.format import label
+from transforms.review.items import shown_figure_items
 from transforms.review.restatement import restatement_view
 from transforms.review.snapshot import Snapshot
 
@@ -69,7 +71,30 @@ class _Writer:
         sheet.freeze_panes(1, 0)
 
 
-def write_workbook(snapshot: Snapshot, path: Path, *, title: str, sources: dict[str, str]) -> Path:
+def _figure_rows(snapshot: Snapshot, anchors: set[str] | None, per_figure: int | None) -> list[list[Any]]:
+    """Figure → item rows; a figure with more than ``per_figure`` items gets one row saying where they are."""
+    pairs = shown_figure_items(snapshot, anchors)
+    if per_figure is None or pairs.is_empty():
+        return [list(r) for r in pairs.iter_rows()]
+    sizes = pairs.group_by("figure_id").len()
+    big = sizes.filter(pl.col("len") > per_figure)
+    rows = [list(r) for r in pairs.filter(~pl.col("figure_id").is_in(big["figure_id"].to_list())).iter_rows()]
+    kinds = dict(pairs.group_by("figure_id").agg(pl.col("item_kind").first()).iter_rows())
+    for figure, count in sorted(big.iter_rows()):
+        sheet = ITEM_SHEETS.get(kinds[figure], "Элементы")
+        rows.append([figure, kinds[figure], f"{count} элементов: отфильтруйте лист «{sheet}» по строке показателя"])
+    return rows
+
+
+def write_workbook(
+    snapshot: Snapshot,
+    path: Path,
+    *,
+    title: str,
+    sources: dict[str, str],
+    anchors: set[str] | None = None,
+    per_figure: int | None = None,
+) -> Path:
     """Write ``path``: «Обзор», a sheet per table, «Пересчёт» (version > 1), «Показатели» (figure → items),
     «Элементы» and «Элементы SLA»."""
     used: set[str] = set()
@@ -96,10 +121,12 @@ def write_workbook(snapshot: Snapshot, path: Path, *, title: str, sources: dict[
             rows += [["изменена конфигурация", name, "", "", ""] for name in view["config_changes"]]
             out.table(sheet, ["Таблица", "Строка", "Показатель", "Было", "Стало"], rows, labels=False)
         figures = book.add_worksheet(sheet_name("Показатели", used))
-        out.table(figures, ["figure_id", "item_kind", "item_id"], [list(r) for r in snapshot.figure_items.iter_rows()],
-                  labels=False)  # fmt: skip
+        out.table(
+            figures, ["figure_id", "item_kind", "item_id"], _figure_rows(snapshot, anchors, per_figure), labels=False
+        )
         for kind, columns in ITEM_COLUMNS.items():
             sheet = book.add_worksheet(sheet_name(ITEM_SHEETS[kind], used))
             rows = [[data.get(c) for c in columns] for (k, _), data in sorted(snapshot.items.items()) if k == kind]
             out.table(sheet, list(columns), rows)
+            sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)  # a big figure's items: filter here
     return path

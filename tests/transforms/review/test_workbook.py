@@ -59,3 +59,18 @@ def test_rendering_a_frozen_version_again_writes_the_same_bytes(
     again = write_review_files(snapshot, tmp_path / "again", company_name=COMPANY, settings=load_review_settings())
     for kind in ("xlsx", "html"):
         assert Path(getattr(again, kind)).read_bytes() == Path(getattr(files, kind)).read_bytes(), kind
+
+
+def test_a_figure_with_more_items_than_the_cap_points_to_the_items_sheet(snapshot: Snapshot, tmp_path: Path) -> None:
+    from transforms.review.workbook import write_workbook
+
+    path = write_workbook(snapshot, tmp_path / "capped.xlsx", title="t", sources={}, per_figure=1)
+    figures = pl.read_excel(path, sheet_name="Показатели")
+    sizes = snapshot.figure_items.group_by("figure_id").len()
+    big = set(sizes.filter(pl.col("len") > 1)["figure_id"])
+    assert big, "the fixture has figures with several items"
+    pointers = figures.filter(pl.col("figure_id").is_in(list(big)))
+    assert pointers.height == len(big)  # one row each, instead of one per item
+    assert pointers["item_id"].str.contains("отфильтруйте лист").all()
+    small = figures.filter(~pl.col("figure_id").is_in(list(big)))
+    assert small.height == sizes.filter(pl.col("len") == 1).height
