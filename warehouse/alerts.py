@@ -2,7 +2,7 @@
 
 The clocks are core.fct_case_sla as the last build judged them (the SLA engine's one definition,
 calendars and pauses included); transforms/alerts/detect.py moves an open clock whose due time has
-passed since then to open_breached. See docs/alerts-and-qa.md for what that leaves to the build.
+passed since then to open_breached, and one past its at_risk_at to at_risk.
 """
 
 from datetime import datetime
@@ -28,6 +28,8 @@ def current_clocks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         clocks = clocks.with_columns(cycle_number=pl.lit(1, pl.Int32))
     if "is_paused" not in clocks.columns:
         clocks = clocks.with_columns(is_paused=pl.lit(False))
+    if "at_risk_at" not in clocks.columns:  # a build before the engine projected it: at risk only as judged
+        clocks = clocks.with_columns(at_risk_at=pl.lit(None, pl.Datetime("us", "UTC")))
     return clocks.select(*CLOCK_COLUMNS, "is_paused")
 
 

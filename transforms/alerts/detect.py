@@ -22,21 +22,26 @@ CLOCK_COLUMNS = (
     "department_id",
     "manager_id",
     "due_at",
+    "at_risk_at",
 )
 ALERT_KEY = ("case_id", "sla_policy_id", "cycle_number", "transition")
 
 
 def escalate(clocks: pl.DataFrame, *, as_of: datetime) -> pl.DataFrame:
-    """Clocks as they stand at ``as_of``: an open, running clock whose due time has passed since the
-    build judged it is open_breached now. (Turning at_risk needs the calendar arithmetic of the SLA
-    engine, so that state comes from the build.)"""
-    overdue = (
-        pl.col("sla_state").is_in(["open_ok", "at_risk"])
-        & pl.col("due_at").is_not_null()
-        & (pl.col("due_at") < as_of)
-        & ~pl.col("is_paused").fill_null(False)
+    """Clocks as they stand at ``as_of``, between two builds: an open, running clock whose due time has
+    passed is open_breached now, and one whose ``at_risk_at`` has passed is at_risk. Both moments come
+    from the build (core.fct_case_sla), in the policy's calendar, so the watch needs no calendar
+    arithmetic of its own. A paused clock keeps its state: its moments move when it resumes."""
+    running = pl.col("sla_state").is_in(["open_ok", "at_risk"]) & ~pl.col("is_paused").fill_null(False)
+    overdue = running & pl.col("due_at").is_not_null() & (pl.col("due_at") < as_of)
+    at_risk = running & pl.col("at_risk_at").is_not_null() & (pl.col("at_risk_at") <= as_of)
+    return clocks.with_columns(
+        sla_state=pl.when(overdue)
+        .then(pl.lit("open_breached"))
+        .when(at_risk)
+        .then(pl.lit("at_risk"))
+        .otherwise("sla_state")
     )
-    return clocks.with_columns(sla_state=pl.when(overdue).then(pl.lit("open_breached")).otherwise("sla_state"))
 
 
 def new_alerts(clocks: pl.DataFrame, alerted: pl.DataFrame, *, as_of: datetime, window: timedelta) -> pl.DataFrame:

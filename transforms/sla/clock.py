@@ -124,6 +124,7 @@ class ClockCycle:
     cycle_number: int
     started_at: datetime | None
     due_at: datetime | None
+    at_risk_at: datetime | None
     achieved_at: datetime | None
     elapsed_minutes: float | None
     paused_minutes: float | None
@@ -170,7 +171,7 @@ def run_clock(
     else:
         starts = [at for e, at in events if e == rule.start_event]
     if not starts:
-        return [ClockCycle(1, None, None, None, None, None, None, "not_started", None)]
+        return [ClockCycle(1, None, None, None, None, None, None, None, "not_started", None)]
     first_start = min(starts)
     reopens = sorted(at for e, at in events if e == "reopened" and at >= first_start)
     cycle_starts = [first_start, *(reopens if rule.restart_on_reopen else [])]
@@ -197,6 +198,17 @@ def run_clock(
     return [_judge(n, b, s, t, rule, calendar, as_of, target, violation or None) for n, b, s, t in raw]
 
 
+def _project(segments: list[tuple[datetime, int]], threshold_us: int, calendar: Calendar) -> datetime | None:
+    """When the running clock reaches ``threshold_us``: in the first running segment that gets there, else
+    projected from the last one (the clock runs on after what is known)."""
+    before = 0
+    for index, (at, length) in enumerate(segments):
+        if before + length >= threshold_us or index == len(segments) - 1:
+            return due_after_us(at, threshold_us - before, calendar)
+        before += length
+    return None
+
+
 def _judge(number, begin, stop, transitions, rule, calendar, as_of, target, violation) -> ClockCycle:
     end = stop or max(as_of, begin)
     marks = [("activate", begin), *transitions, ("end", end)]
@@ -212,13 +224,9 @@ def _judge(number, begin, stop, transitions, rule, calendar, as_of, target, viol
     if marks[-2][0] == "pause":
         segments.append((max(end, marks[-2][1]), 0))  # projected: resumed at the end of what is known
     target_us = target * US_PER_MINUTE
-    before = 0
-    due = None
-    for index, (at, length) in enumerate(segments):
-        if before + length >= target_us or index == len(segments) - 1:
-            due = due_after_us(at, target_us - before, calendar)
-            break
-        before += length
+    due = _project(segments, target_us, calendar)
+    # less than at_risk_share of the target left from here on (sla_watch turns the clock at risk then)
+    at_risk_at = _project(segments, round((1 - rule.at_risk_share) * target_us), calendar)
     if stop is not None:
         state = "achieved" if stop <= due else "breached"
     elif as_of > due:
@@ -231,6 +239,7 @@ def _judge(number, begin, stop, transitions, rule, calendar, as_of, target, viol
         cycle_number=number,
         started_at=begin,
         due_at=due,
+        at_risk_at=at_risk_at,
         achieved_at=stop,
         elapsed_minutes=running_us / US_PER_MINUTE,
         paused_minutes=paused_us / US_PER_MINUTE,

@@ -23,12 +23,20 @@ def clock(case_id: str, state: str, due_at: datetime | None, **extra: object) ->
         "department_id": "stores_moscow",
         "manager_id": extra.get("manager", "m_orlov"),
         "due_at": due_at,
+        "at_risk_at": extra.get("at_risk_at"),
         "is_paused": extra.get("paused", False),
     }
 
 
 def clocks(*rows: dict) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema_overrides={"due_at": pl.Datetime("us", "UTC"), "cycle_number": pl.Int32})
+    return pl.DataFrame(
+        list(rows),
+        schema_overrides={
+            "due_at": pl.Datetime("us", "UTC"),
+            "at_risk_at": pl.Datetime("us", "UTC"),
+            "cycle_number": pl.Int32,
+        },
+    )
 
 
 NO_ALERTS = pl.DataFrame(
@@ -50,6 +58,24 @@ NO_ALERTS = pl.DataFrame(
 def test_escalate_moves_only_running_overdue_clocks(state: str, due_in: timedelta, paused: bool, expected: str) -> None:
     got = escalate(clocks(clock("c", state, AS_OF + due_in, paused=paused)), as_of=AS_OF)
     assert got["sla_state"].to_list() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("risk_in", "due_in", "paused", "expected"),
+    [
+        (timedelta(minutes=-1), timedelta(minutes=11), False, "at_risk"),  # the build saw it open_ok
+        (timedelta(0), timedelta(minutes=12), False, "at_risk"),
+        (timedelta(minutes=1), timedelta(minutes=13), False, "open_ok"),
+        (timedelta(minutes=-1), timedelta(minutes=11), True, "open_ok"),  # paused: its moments move later
+        (timedelta(minutes=-13), timedelta(minutes=-1), False, "open_breached"),  # both passed: the breach
+    ],
+    ids=["risk-passed", "risk-now", "risk-ahead", "paused", "both-passed"],
+)
+def test_escalate_turns_an_open_clock_at_risk_at_its_moment(
+    risk_in: timedelta, due_in: timedelta, paused: bool, expected: str
+) -> None:
+    row = clock("c", "open_ok", AS_OF + due_in, at_risk_at=AS_OF + risk_in, paused=paused)
+    assert escalate(clocks(row), as_of=AS_OF)["sla_state"].to_list() == [expected]
 
 
 def test_alerting_states_become_transitions_once() -> None:

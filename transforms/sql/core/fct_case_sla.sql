@@ -60,6 +60,8 @@ due_running as (
     select
         due_candidates.*,
         clocks.target_minutes::bigint * 60000000 as target_us,
+        -- the position at which less than at_risk_share of the target is left: the clock turns at risk
+        round((1 - clocks.at_risk_share) * clocks.target_minutes * 60000000)::bigint as risk_us,
         coalesce(
             sum(due_candidates.segment_working_us) over (
                 partition by due_candidates.case_id, due_candidates.sla_policy_id, due_candidates.cycle_number
@@ -100,6 +102,33 @@ dues as (
         and due_positions.due_position_us > intervals.working_us_before
 ),
 
+-- the same projection for the at-risk threshold: sla_watch turns an open clock at risk at this moment
+-- between two builds, without calendar arithmetic of its own (transforms/alerts/detect.py)
+risk_positions as (
+    select
+        case_id,
+        sla_policy_id,
+        cycle_number,
+        calendar_id,
+        position_us + risk_us - running_before_us as risk_position_us
+    from due_running
+    where running_before_us + segment_working_us >= risk_us or is_last
+    qualify row_number() over (partition by case_id, sla_policy_id, cycle_number order by mark_number) = 1
+),
+
+risks as (
+    select
+        risk_positions.case_id,
+        risk_positions.sla_policy_id,
+        risk_positions.cycle_number,
+        intervals.start_at
+        + to_microseconds((risk_positions.risk_position_us - intervals.working_us_before)::bigint) as at_risk_at
+    from risk_positions
+    asof left join intervals
+        on intervals.calendar_id = risk_positions.calendar_id
+        and risk_positions.risk_position_us > intervals.working_us_before
+),
+
 clock_violations as (
     select
         clocks.case_id,
@@ -138,6 +167,7 @@ cycles as (
         cycle_totals.paused_us,
         cycle_totals.ends_paused,
         dues.due_at,
+        risks.at_risk_at,
         nullif(
             concat_ws(
                 ',',
@@ -158,6 +188,10 @@ cycles as (
         on dues.case_id = cycle_totals.case_id
         and dues.sla_policy_id = cycle_totals.sla_policy_id
         and dues.cycle_number = cycle_totals.cycle_number
+    left join risks
+        on risks.case_id = cycle_totals.case_id
+        and risks.sla_policy_id = cycle_totals.sla_policy_id
+        and risks.cycle_number = cycle_totals.cycle_number
     left join clock_violations
         on clock_violations.case_id = clocks.case_id
         and clock_violations.sla_policy_id = clocks.sla_policy_id
@@ -196,6 +230,7 @@ final as (
         -- timestamps (UTC)
         cycle_started_at as started_at,
         due_at,
+        at_risk_at,  -- when less than at_risk_share of the target is left (projected like due_at)
         achieved_at,
 
         -- sla

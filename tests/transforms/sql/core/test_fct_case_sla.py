@@ -210,6 +210,13 @@ def test_sql_clock_agrees_with_the_python_reference(con: duckdb.DuckDBPyConnecti
     assert clock["due_at"] == due_at(OPENED, clock["target_minutes"], clock["calendar_id"])
 
 
+def test_an_open_clock_turns_at_risk_when_less_than_its_share_is_left(con: duckdb.DuckDBPyConnection) -> None:
+    # close within 24 h on 24x7, at_risk_share 0.2: at risk from 80% of 1,440 minutes = 1,152 min = 19h12m
+    clock = build(con, [event("c1", "opened", OPENED)])[("c1", CLOSE)]
+    assert clock["at_risk_at"] == OPENED + timedelta(minutes=1152)
+    assert clock["due_at"] == OPENED + timedelta(hours=24)
+
+
 def test_columns(con: duckdb.DuckDBPyConnection) -> None:
     """The columns the marts and the alerts read keep their names; the cycle columns come after the key."""
     assert build_case_sla(con, [event("c1", "opened", OPENED)]).columns == [
@@ -224,6 +231,7 @@ def test_columns(con: duckdb.DuckDBPyConnection) -> None:
         "feedback_id",
         "started_at",
         "due_at",
+        "at_risk_at",
         "achieved_at",
         "calendar_id",
         "target_minutes",
