@@ -18,6 +18,32 @@ if TYPE_CHECKING:
 # The company row of a month in the marts that have one (the sum over directorates).
 COMPANY_TOTAL_ID = "all"
 
+# Count columns the feedback marts share, by the figure they feed (same names, same meaning in each).
+ITEM_COUNT_COLUMNS = (
+    "items_count",
+    "complaints_count",
+    "wishes_count",
+    "thanks_count",
+    "questions_count",
+    "unclassified_count",
+    "conversation_repeats_count",
+)
+NPS_COUNT_COLUMNS = (
+    "nps_answers_count",
+    "promoters_count",
+    "passives_count",
+    "detractors_count",
+)
+CSI_COUNT_COLUMNS = (
+    "csi_answers_count",
+    "csi_high_count",
+    "csi_low_count",
+)
+CSAT_COUNT_COLUMNS = (
+    "csat_answers_count",
+    "csat_satisfied_count",
+)
+
 
 def directorate_ids(*, company_row: bool) -> list[str]:
     ids = [d.id for d in load_org().directorates] + [MISSING_DIRECTORATE_ID]

@@ -22,13 +22,7 @@ KEY_COLUMNS = ("report_month", "feedback_type_id", "directorate_id")
 GROWTH_POINT_MIN_COMPLAINTS = 5
 
 COUNT_COLUMNS = (
-    "items_count",
-    "complaints_count",
-    "wishes_count",
-    "thanks_count",
-    "questions_count",
-    "unclassified_count",
-    "conversation_repeats_count",
+    *_metrics.ITEM_COUNT_COLUMNS,
     "complaints_prev_month_count",
     "complaints_prev_year_count",
 )

@@ -21,22 +21,10 @@ KEY_COLUMNS = ("report_month", "store_id")
 UNKNOWN_STORE_ID = "unknown"  # the missing member: an item names a store org.yaml does not know
 
 COUNT_COLUMNS = (
-    "items_count",
-    "complaints_count",
-    "wishes_count",
-    "thanks_count",
-    "questions_count",
-    "unclassified_count",
-    "conversation_repeats_count",
-    "nps_answers_count",
-    "promoters_count",
-    "passives_count",
-    "detractors_count",
-    "csi_answers_count",
-    "csi_high_count",
-    "csi_low_count",
-    "csat_answers_count",
-    "csat_satisfied_count",
+    *_metrics.ITEM_COUNT_COLUMNS,
+    *_metrics.NPS_COUNT_COLUMNS,
+    *_metrics.CSI_COUNT_COLUMNS,
+    *_metrics.CSAT_COUNT_COLUMNS,
     "rating_answers_count",
 )
 
