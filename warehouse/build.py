@@ -1,5 +1,7 @@
 """Materialize models layer by layer: ``create or replace table <layer>.<name> as ...``."""
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -28,12 +30,19 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
     return count, f"{int(digest):016x}"
 
 
-def build_layer(con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext) -> dict[str, int]:
+# Called with (qualified model name, seconds) after each model is built: benchmarks and profiling.
+ModelTimer = Callable[[str, float], None]
+
+
+def build_layer(
+    con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext, *, timer: ModelTimer | None = None
+) -> dict[str, int]:
     """Build every model of ``layer`` in order; return row counts by qualified table name."""
     set_build_variables(con, as_of=ctx.as_of, reporting_timezone=ctx.reporting_timezone)
     built: dict[str, int] = {}
     for model in BUILD_ORDER[layer]:
         table = f"{layer}.{model.name}"
+        started = time.perf_counter()
         if isinstance(model, ConfigModel):
             built[table] = write_frame(con, table, model.frame(ctx))
         elif isinstance(model, StagedEntity):
@@ -43,6 +52,8 @@ def build_layer(con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext) -
         elif isinstance(model, PythonModel):
             inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
             built[table] = write_frame(con, table, model.fn(inputs, ctx).collect())
+        if timer is not None:
+            timer(table, time.perf_counter() - started)
     return built
 
 

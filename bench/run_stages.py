@@ -1,0 +1,160 @@
+"""Run the pipeline in one process, stage by stage, and write how long each stage took as JSON.
+
+    .venv/bin/python bench/run_stages.py --warehouse W.duckdb --landing L [L ...] --archive A \
+        --reports R --as-of 2026-11-01T00:00:00+00:00 [--month 2026-10] --json out.json
+
+The same functions the flows call (warehouse.ingest, warehouse.build, expectations, warehouse.publish,
+transforms.review), in the same order, without Prefect's task machinery (its start-up and per-task
+cost is measured by ``otklik demo``, not here). bench/bench_pipeline.py runs this script under
+``/usr/bin/time -v`` for the wall time and peak RSS of the whole run.
+
+Stages: ingest (landing → raw), normalize (staging: raw payloads → typed rows, config tables),
+classify (core.int_feedback_classified), sla (the SLA clock models), core (every other core model),
+marts, checks (Great Expectations suites and SQL checks of every layer, with Data Docs), audit (run
+ledger, table fingerprints, the readers' copy), review (freeze the month's figures, write the HTML,
+the drill-down page and the XLSX).
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SLA_MODELS = {
+    "core.int_sla_calendar_intervals",
+    "core.int_sla_clocks",
+    "core.int_sla_clock_marks",
+    "core.fct_case_sla",
+    "core.fct_sla_events",
+}
+
+
+def stage_of(table: str) -> str:
+    """The benchmark stage a built model's time is counted in."""
+    layer = table.split(".", 1)[0]
+    if layer == "staging":
+        return "normalize"
+    if table == "core.int_feedback_classified":
+        return "classify"
+    if table in SLA_MODELS:
+        return "sla"
+    return layer  # core, marts
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = defaultdict(float)
+        self.models: dict[str, float] = {}
+
+    def model(self, table: str, seconds: float) -> None:
+        self.models[table] = round(seconds, 3)
+        self.stages[stage_of(table)] += seconds
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] += time.perf_counter() - started
+
+
+def run(args: argparse.Namespace) -> dict:
+    from expectations import validate_layer
+    from flows._tasks import build_context
+    from transforms.channels import load_channels
+    from transforms.org import load_org
+    from transforms.review.config import load_review_settings
+    from transforms.review.periods import month_period
+    from transforms.review.publishing import write_review_files
+    from transforms.review.sources import monthly_tables
+    from warehouse import connect
+    from warehouse.build import CHECKED_LAYERS, build_layer
+    from warehouse.ingest import ingest_landing
+    from warehouse.publish import publish_review
+    from warehouse.reader_copy import publish_reader_copy
+    from warehouse.runs import (
+        assert_publishable,
+        finish_run,
+        new_run_id,
+        record_fingerprints,
+        record_inputs,
+        start_run,
+    )
+
+    watch = Stopwatch()
+    as_of = datetime.fromisoformat(args.as_of)
+    channels = load_channels()
+    counts: dict[str, int] = {}
+    started = time.perf_counter()
+    with connect(args.warehouse) as con:
+        with watch.timed("ingest"):
+            run_id = new_run_id()
+            start_run(con, run_id, "ingest-channels", {"landing": [str(p) for p in args.landing]})
+            for landing in args.landing:
+                ingest_landing(con, landing, channels, archive_dir=args.archive, run_id=run_id)
+            finish_run(con, run_id, "completed")
+        counts["raw_payloads"] = con.execute("select count(*) from raw.channel_payloads").fetchone()[0]
+        if not args.no_build:
+            ctx = build_context(as_of)
+            with watch.timed("audit"):
+                build_id = new_run_id()
+                start_run(con, build_id, "build-warehouse", {"as_of": args.as_of}, as_of=as_of)
+                record_inputs(con, build_id)
+            for layer in CHECKED_LAYERS:
+                built = {} if layer == "raw" else build_layer(con, layer, ctx, timer=watch.model)
+                with watch.timed("audit"):
+                    record_fingerprints(con, build_id, list(built))
+                with watch.timed("checks"):
+                    validate_layer(con, layer, run_id=build_id, as_of=as_of, docs_dir=args.reports / "data_docs")
+            with watch.timed("audit"):
+                finish_run(con, build_id, "completed")
+                publish_reader_copy(con, args.warehouse)
+            counts["feedback_items"] = con.execute("select count(*) from core.fct_feedback").fetchone()[0]
+            counts["case_sla_rows"] = con.execute("select count(*) from core.fct_case_sla").fetchone()[0]
+        if args.month and not args.no_build:
+            org, settings = load_org(), load_review_settings()
+            period = month_period(args.month)
+            with watch.timed("review"):
+                tables = monthly_tables(con, period, settings)
+                snapshot = publish_review(
+                    con,
+                    period,
+                    tables,
+                    build_run_id=assert_publishable(con),
+                    reporting_timezone=org.company.reporting_timezone,
+                    reason=None,
+                )
+                write_review_files(snapshot, args.reports, company_name=org.company.name, settings=settings)
+    return {
+        "seconds": round(time.perf_counter() - started, 3),
+        "stages": {k: round(v, 3) for k, v in watch.stages.items()},
+        "models": watch.models,
+        "counts": counts,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--landing", type=Path, nargs="+", required=True, help="landing folders, ingested in order")
+    parser.add_argument("--archive", type=Path, required=True)
+    parser.add_argument("--reports", type=Path, required=True)
+    parser.add_argument("--as-of", required=True, help="ISO time with zone; the build's clock")
+    parser.add_argument("--month", help="publish and write the review of this month (YYYY-MM)")
+    parser.add_argument("--no-build", action="store_true", help="ingest only")
+    parser.add_argument("--json", type=Path, required=True, help="write the timings here")
+    args = parser.parse_args()
+    result = run(args)
+    args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
