@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from expectations.gx_duckdb import add_duckdb_datasource, add_table_batch, close_datasource, new_context
+from expectations.gx_templates import share_template_bytecode
 from expectations.severity import CRITICAL, SEVERITIES
 from expectations.validate import RESULT_FORMAT, SAMPLE_SIZE, ExpectationResult, table_exists
 from transforms.normalize.entities import FUTURE_TOLERANCE_MINUTES
@@ -41,6 +42,7 @@ def run_suites(
     """Validate each module's TABLE with its suite; return results and {suite: docs page path}."""
     context = new_context()
     if docs_dir is not None:
+        share_template_bytecode()  # each template compiled once per process, not once per page
         context.add_data_docs_site(DOCS_SITE, _site_config(docs_dir))
     datasource = add_duckdb_datasource(context, con)
     results: list[ExpectationResult] = []

@@ -248,7 +248,7 @@ def _generic_writer(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
     items = make_items(ctx, channel.id, scale, n, rng)
     records = []
     for number, item in enumerate(items, start=1):
-        item.source_item_id = f"{channel.id[:3].upper()}{number:07d}"
+        item.source_item_id = f"{channel.id[:3].upper()}{ctx.month.yymm}{number:07d}"
         if channel.score_scale == "1-7" and item.score is not None:
             item.score = 1 + round(item.score * 0.6)
         elif channel.score_scale == "yes_no" and item.score is not None:

@@ -40,7 +40,7 @@ def write_zendesk(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
     vias, via_weights = zip(*ZENDESK_VIA, strict=True)
-    next_id = rng.randint(184_000, 186_000)
+    next_id = ctx.first_id(rng, 184_000, 186_000, stride=10**7)
     tickets = []
     for item in items:
         next_id += 1
@@ -113,7 +113,7 @@ def write_freshdesk(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
     sources, source_weights = zip(*FRESHDESK_SOURCES, strict=True)
-    next_id = rng.randint(41_000, 42_000)
+    next_id = ctx.first_id(rng, 41_000, 42_000, stride=10**7)
     tickets = []
     for item in items:
         next_id += 1
@@ -187,7 +187,7 @@ def write_bitrix24(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) 
     planted_ids = {id(item) for item in planted}
     users = {m.id: str(501 + index * 4) for index, m in enumerate(ctx.org.managers)}
     owners = [m.id for m in ctx.org.managers if m.department_id == "key_accounts"] or [ctx.org.managers[0].id]
-    next_id = rng.randint(88_000, 89_000)
+    next_id = ctx.first_id(rng, 88_000, 89_000, stride=10**8)
     activities = []
     result = ChannelResult(channel.id, items=items)
     for item in sorted(items + planted, key=lambda i: i.at):
@@ -311,7 +311,7 @@ def write_b2b_notes(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
     for item in items:
         manager = rng.choice(managers)
         login = manager.removeprefix("m_")
-        item.source_item_id = f"AM-{login}-{len(notes[manager]) + 1:03d}"
+        item.source_item_id = f"AM-{login}-{ctx.month.yymm}-{len(notes[manager]) + 1:03d}"
         company = item.customer.company or COMPANIES[0][0]
         day = item.at.date()
         typed: date | str = day if rng.random() < 0.8 else day.strftime("%d.%m.%Y")

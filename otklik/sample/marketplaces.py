@@ -244,7 +244,7 @@ APP_STORE_TITLES = {
 def write_app_store(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_id = rng.randint(11_800_000_000, 11_900_000_000)
+    next_id = ctx.first_id(rng, 11_800_000_000, 11_900_000_000, stride=10**11)
     entries = []
     for item in items:
         next_id += rng.randint(1, 50_000)  # the id space is the whole store's
@@ -356,7 +356,7 @@ GIS_PAGE_SIZE = 50
 def write_twogis(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_id = rng.randint(120_000_000, 121_000_000)
+    next_id = ctx.first_id(rng, 120_000_000, 121_000_000, stride=10**10)
     by_branch: dict[str, list[dict[str, object]]] = defaultdict(list)
     for item in items:
         next_id += rng.randint(1, 3000)

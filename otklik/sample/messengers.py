@@ -51,7 +51,7 @@ def write_call_notes(ctx: Context, channel: Channel, n: int, bad: dict[str, int]
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
     planted = make_items(ctx, channel.id, channel.score_scale, bad.get("wrong_encoding", 0), ctx.rng(channel.id, "bad"))
-    next_id = rng.randint(52_000_000, 53_000_000)
+    next_id = ctx.first_id(rng, 52_000_000, 53_000_000, stride=10**9)
     rows: dict[int, list[object]] = {}
     for item in sorted(items + planted, key=lambda i: i.at):
         next_id += rng.randint(1, 25)  # calls without a note take numbers too
@@ -162,7 +162,7 @@ def vk_user_id(customer: Customer) -> int:
 def write_vk_messages(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_id = rng.randint(480_000, 490_000)
+    next_id = ctx.first_id(rng, 480_000, 490_000, stride=10**8)
     conversation: dict[int, int] = defaultdict(int)
 
     def event(item: Item) -> dict[str, object]:
@@ -196,7 +196,7 @@ def write_vk_messages(ctx: Context, channel: Channel, n: int, bad: dict[str, int
 def write_vk_wall_comments(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_id = rng.randint(61_000, 62_000)
+    next_id = ctx.first_id(rng, 61_000, 62_000, stride=10**8)
     posts = sorted(rng.sample(range(9_100, 9_400), 12))  # the month's posts people comment under
 
     def event(item: Item) -> dict[str, object]:

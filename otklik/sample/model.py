@@ -41,6 +41,15 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
     @property
+    def number(self) -> int:
+        """Months since January 2020 (0 then): sequences of ids move on by a stride per month."""
+        return (self.year - 2020) * 12 + self.month - 1
+
+    @property
+    def yymm(self) -> str:
+        return f"{self.year % 100:02d}{self.month:02d}"
+
+    @property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
 
@@ -171,6 +180,14 @@ class Context:
     def rng(self, *names: str) -> random.Random:
         """An independent stream per purpose, so adding a channel leaves the others' bytes alone."""
         return random.Random("/".join(("otklik-sample", str(self.seed), *names)))
+
+    def first_id(self, rng: random.Random, low: int, high: int, *, stride: int) -> int:
+        """Where a channel's id sequence starts this month: a random point of ``[low, high]`` moved by
+        ``stride`` per month since 2020, so that months generated one by one (a history for the
+        benchmarks) never reuse an id. ``stride`` exceeds what a month of the channel can consume."""
+        if self.month.number < 0:
+            raise ValueError("sample months start in 2020-01")
+        return rng.randint(low, high) + self.month.number * stride
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.landing_dir).as_posix()

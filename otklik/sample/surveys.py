@@ -44,7 +44,7 @@ DAYS_BEFORE_EXPIRY = 75  # the survey goes out 75 days before the subscription e
 def write_licence_survey(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_id = rng.randint(3_100_000, 3_200_000)
+    next_id = ctx.first_id(rng, 3_100_000, 3_200_000, stride=10**8)
     result = ChannelResult(channel.id, items=items)
     for day, day_items in by_day(items).items():
         rows = []
@@ -92,7 +92,7 @@ def write_sms_survey(ctx: Context, channel: Channel, n: int, bad: dict[str, int]
         ctx, channel.id, channel.score_scale, bad.get("out_of_range_score", 0), ctx.rng(channel.id, "bad")
     )
     planted_ids = {id(item) for item in planted}
-    next_id = rng.randint(771_000_000, 772_000_000)
+    next_id = ctx.first_id(rng, 771_000_000, 772_000_000, stride=10**9)
     result = ChannelResult(channel.id, items=items)
     for day, day_items in by_day(items + planted).items():
         name = f"{channel.id}/incoming_{day.isoformat()}.jsonl"

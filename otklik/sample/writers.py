@@ -645,7 +645,7 @@ def write_complaint_book(ctx: Context, channel: Channel, n: int, bad: dict[str, 
     counters: dict[str, int] = defaultdict(int)
     for item in sorted(items + planted, key=lambda i: i.at):
         counters[item.store.id] += 1
-        item.source_item_id = f"{item.store.id}/{counters[item.store.id]:03d}"
+        item.source_item_id = f"{item.store.id}/{ctx.month.yymm}-{counters[item.store.id]:03d}"
     weeks: dict[str, list[Item]] = defaultdict(list)
     for item in sorted(items + planted, key=lambda i: i.at):
         year, week, _ = item.at.isocalendar()

@@ -632,3 +632,15 @@ def test_claims_mailbox_mixes_utf8_cp1251_and_koi8r_messages(large: Path) -> Non
     result = read_file(data, _channel("claims_mailbox"))
     assert result.errors == []
     assert all(r["message_id"] and r["date"] for r in result.records)
+
+
+def test_months_generated_one_by_one_never_reuse_a_source_id(landing, tmp_path: Path) -> None:
+    # a history for the benchmarks is generated a month at a time, each month with a seed of its own
+    root, _ = landing
+    earlier = tmp_path / "earlier"
+    generate_landing(earlier, month="2026-09", items=ITEMS, seed=8)
+    for channel in (c for c in load_channels() if c.entity == "feedback"):
+        october = {_source_id(channel, r) for r in _channel_records(root, channel)} - {"", None}
+        september = {_source_id(channel, r) for r in _channel_records(earlier, channel)} - {"", None}
+        assert october and september, channel.id
+        assert not october & september, f"{channel.id}: {sorted(october & september)[:3]}"
