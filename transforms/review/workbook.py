@@ -20,6 +20,10 @@ from transforms.review.restatement import restatement_view
 from transforms.review.snapshot import Snapshot
 
 SAFE_OPTIONS = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+# Rows go to disk as they are written (rows are written in order): memory stays flat for a big month.
+WORKBOOK_OPTIONS = {**SAFE_OPTIONS, "constant_memory": True}
+# Excel's limit: 1,048,576 rows a sheet, the header included. A longer table goes on over more sheets.
+EXCEL_MAX_ROWS = 1_048_576
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 ITEM_COLUMNS = {
     "feedback": ("feedback_id", "received_local", "channel_id", "directorate_id", "feedback_type_id",
@@ -48,7 +52,9 @@ class _Writer:
         self.datetime = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
 
     def cell(self, sheet: Any, row: int, col: int, value: Any) -> None:
-        if value is None:
+        if type(value) is str:  # most cells: test it first
+            sheet.write_string(row, col, value)
+        elif value is None:
             sheet.write_blank(row, col, None)
         elif isinstance(value, bool):
             sheet.write_boolean(row, col, value)
@@ -69,6 +75,30 @@ class _Writer:
             for col, value in enumerate(values):
                 self.cell(sheet, r, col, value)
         sheet.freeze_panes(1, 0)
+
+    def tables(
+        self,
+        book: xlsxwriter.Workbook,
+        name: str,
+        used: set[str],
+        columns: list[str],
+        rows: list[list[Any]],
+        *,
+        labels: bool = True,
+        autofilter: bool = False,
+        rows_per_sheet: int = EXCEL_MAX_ROWS - 1,
+    ) -> list[str]:
+        """``rows`` under one header on sheet ``name``, going on to «name (2)», … past ``rows_per_sheet``
+        (xlsxwriter would otherwise drop the rows past Excel's limit without a word); the sheet names."""
+        names = []
+        for part, start in enumerate(range(0, max(len(rows), 1), rows_per_sheet), start=1):
+            chunk = rows[start : start + rows_per_sheet]
+            sheet = book.add_worksheet(sheet_name(name if part == 1 else f"{name} ({part})", used))
+            self.table(sheet, columns, chunk, labels=labels)
+            if autofilter:  # a big figure's items: filter here
+                sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
+            names.append(sheet.name)
+        return names
 
 
 def _figure_rows(snapshot: Snapshot, anchors: set[str] | None, per_figure: int | None) -> list[list[Any]]:
@@ -94,11 +124,12 @@ def write_workbook(
     sources: dict[str, str],
     anchors: set[str] | None = None,
     per_figure: int | None = None,
+    rows_per_sheet: int = EXCEL_MAX_ROWS - 1,
 ) -> Path:
     """Write ``path``: «Обзор», a sheet per table, «Пересчёт» (version > 1), «Показатели» (figure → items),
     «Элементы» and «Элементы SLA»."""
     used: set[str] = set()
-    with xlsxwriter.Workbook(str(path), SAFE_OPTIONS) as book:
+    with xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS) as book:
         # The file's creation stamp is the publication time, so re-rendering a frozen version
         # writes the same bytes (xlsxwriter would stamp the current time).
         book.set_properties({"created": snapshot.published_at.replace(tzinfo=None)})
@@ -107,9 +138,7 @@ def write_workbook(
         out.table(about, ["Поле", "Значение"], [["Обзор", title], *[[k, v] for k, v in sources.items()]], labels=False)
         about.set_column(1, 1, 90)
         for frozen in snapshot.tables.values():
-            sheet = book.add_worksheet(sheet_name(frozen.name, used))
-            columns = frozen.frame.columns
-            out.table(sheet, columns, [list(r) for r in frozen.frame.iter_rows()])
+            out.tables(book, frozen.name, used, frozen.frame.columns, [list(r) for r in frozen.frame.iter_rows()])
         view = restatement_view(snapshot.restatement)
         if view is not None:
             sheet = book.add_worksheet(sheet_name("Пересчёт", used))
@@ -120,13 +149,12 @@ def write_workbook(
             ]
             rows += [["изменена конфигурация", name, "", "", ""] for name in view["config_changes"]]
             out.table(sheet, ["Таблица", "Строка", "Показатель", "Было", "Стало"], rows, labels=False)
-        figures = book.add_worksheet(sheet_name("Показатели", used))
-        out.table(
-            figures, ["figure_id", "item_kind", "item_id"], _figure_rows(snapshot, anchors, per_figure), labels=False
-        )
+        figure_rows = _figure_rows(snapshot, anchors, per_figure)
+        columns = ["figure_id", "item_kind", "item_id"]
+        out.tables(book, "Показатели", used, columns, figure_rows, labels=False, rows_per_sheet=rows_per_sheet)
         for kind, columns in ITEM_COLUMNS.items():
-            sheet = book.add_worksheet(sheet_name(ITEM_SHEETS[kind], used))
             rows = [[data.get(c) for c in columns] for (k, _), data in sorted(snapshot.items.items()) if k == kind]
-            out.table(sheet, list(columns), rows)
-            sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)  # a big figure's items: filter here
+            out.tables(
+                book, ITEM_SHEETS[kind], used, list(columns), rows, autofilter=True, rows_per_sheet=rows_per_sheet
+            )
     return path

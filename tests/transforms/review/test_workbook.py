@@ -74,3 +74,19 @@ def test_a_figure_with_more_items_than_the_cap_points_to_the_items_sheet(snapsho
     assert pointers["item_id"].str.contains("отфильтруйте лист").all()
     small = figures.filter(~pl.col("figure_id").is_in(list(big)))
     assert small.height == sizes.filter(pl.col("len") == 1).height
+
+
+def test_a_table_longer_than_a_sheet_goes_on_over_more_sheets(snapshot: Snapshot, tmp_path: Path) -> None:
+    from transforms.review.workbook import write_workbook
+
+    # Excel stops at 1,048,576 rows and xlsxwriter drops the rows past it without a word; 2 stands in for it
+    path = write_workbook(snapshot, tmp_path / "split.xlsx", title="t", sources={}, rows_per_sheet=2)
+    names = fastexcel.read_excel(path).sheet_names
+    items = [n for n in names if n == "Элементы" or n.startswith("Элементы (")]
+    feedback = sorted(key[1] for key in snapshot.items if key[0] == "feedback")
+    assert len(items) == -(-len(feedback) // 2) > 1
+    read = [i for n in items for i in pl.read_excel(path, sheet_name=n)["feedback_id"].to_list()]
+    assert read == feedback  # every item once, in order, each sheet under its own header
+    figure_sheets = [n for n in names if n.startswith("Показатели")]
+    pairs = pl.concat([pl.read_excel(path, sheet_name=n) for n in figure_sheets])
+    assert pairs.height == snapshot.figure_items.height
