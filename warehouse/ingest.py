@@ -309,11 +309,9 @@ class BatchGroup:
             )
             # Load order: one writer at a time (warehouse/connection.py), so max + n is safe here.
             last_seq = con.execute("select coalesce(max(batch_seq), 0) from raw.batches").fetchone()[0]
-            columns = [*self._ledgers[0], "batch_seq"]
-            con.executemany(
-                f"insert into raw.batches ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
-                [[*ledger.values(), last_seq + n] for n, ledger in enumerate(self._ledgers, start=1)],
-            )
+            # One set-based insert: executemany costs ~0.4 ms a row, which a mailbox of .eml files feels.
+            con.register("_ledgers", _ledger_frame(self._ledgers, first_seq=last_seq + 1))
+            con.execute("insert into raw.batches by name select * from _ledgers")
             for ledger in self._ledgers:
                 if ledger["cursor_after"] is not None:
                     _advance_cursor(con, ledger["channel_id"], ledger["cursor_after"], ledger["batch_id"])
@@ -325,9 +323,38 @@ class BatchGroup:
         finally:
             con.unregister("_payloads")
             con.unregister("_errors")
+            con.unregister("_ledgers")
         self._reset()
         self.pending_ids.clear()
         crash_point("after_commit")
+
+
+_LEDGER_SCHEMA = {
+    "batch_id": pl.String,
+    "channel_id": pl.String,
+    "source_file": pl.String,
+    "content_sha256": pl.String,
+    "size_bytes": pl.Int64,
+    "record_count": pl.Int64,
+    "rejected_count": pl.Int64,
+    "status": pl.String,
+    "run_id": pl.String,
+    "source_uri": pl.String,
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "cursor_before": pl.String,
+    "cursor_after": pl.String,
+    "archive_path": pl.String,
+}
+
+
+def _ledger_frame(ledgers: list[dict], *, first_seq: int) -> pl.DataFrame:
+    """raw.batches rows of ``ledgers`` (ledger_row's keys), numbered in load order from ``first_seq``."""
+    unknown = {key for ledger in ledgers for key in ledger} - set(_LEDGER_SCHEMA)
+    if unknown:
+        raise ValueError(f"raw.batches has no column for {sorted(unknown)}: add it to _LEDGER_SCHEMA")
+    columns = {name: [ledger[name] for ledger in ledgers] for name in _LEDGER_SCHEMA}
+    frame = pl.DataFrame(columns, schema=_LEDGER_SCHEMA)
+    return frame.with_columns(batch_seq=pl.int_range(first_seq, first_seq + len(ledgers), dtype=pl.Int64))
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, ledger: dict, result: ReadResult) -> None:

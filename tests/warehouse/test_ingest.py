@@ -90,7 +90,7 @@ def test_an_unreadable_file_goes_to_quarantine_and_the_rest_loads(
 def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_recovers(
     con, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_executemany = duckdb.DuckDBPyConnection.executemany
+    real_execute = duckdb.DuckDBPyConnection.execute
     calls = {"n": 0}
 
     class Crash(RuntimeError):
@@ -101,7 +101,7 @@ def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_reco
             calls["n"] += 1
             if calls["n"] == 2:  # the second file: its payloads are already inserted
                 raise Crash("power cut")
-        return real_executemany(self, query, *args, **kwargs)
+        return real_execute(self, query, *args, **kwargs)
 
     proxy = _ExecuteProxy(con, crash_on_ledger)
     with pytest.raises(Crash):
@@ -116,14 +116,14 @@ def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_reco
 
 
 class _ExecuteProxy:
-    """A connection whose executemany can fail on cue; everything else is the real connection."""
+    """A connection whose execute can fail on cue; everything else is the real connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, executemany) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, execute) -> None:
         self._con = con
-        self._executemany = executemany
+        self._execute = execute
 
-    def executemany(self, query, *args, **kwargs):
-        return self._executemany(self._con, query, *args, **kwargs)
+    def execute(self, query, *args, **kwargs):
+        return self._execute(self._con, query, *args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._con, name)
