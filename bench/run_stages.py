@@ -17,6 +17,7 @@ the drill-down page and the XLSX).
 
 import argparse
 import json
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -48,14 +49,30 @@ def stage_of(table: str) -> str:
     return layer  # core, marts
 
 
+def peak_rss_mib() -> int:
+    """This process's peak resident set so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 class Stopwatch:
+    """Seconds per stage and per model, and the peak RSS when each stage first raised it."""
+
     def __init__(self) -> None:
         self.stages: dict[str, float] = defaultdict(float)
         self.models: dict[str, float] = {}
+        self.peak_raised_by: dict[str, int] = {}  # stage -> peak RSS (MiB) after it, where it grew
+        self._peak = peak_rss_mib()
+
+    def _note_peak(self, stage: str) -> None:
+        peak = peak_rss_mib()
+        if peak > self._peak:
+            self.peak_raised_by[stage] = max(peak, self.peak_raised_by.get(stage, 0))
+            self._peak = peak
 
     def model(self, table: str, seconds: float) -> None:
         self.models[table] = round(seconds, 3)
         self.stages[stage_of(table)] += seconds
+        self._note_peak(stage_of(table))
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -64,6 +81,7 @@ class Stopwatch:
             yield
         finally:
             self.stages[stage] += time.perf_counter() - started
+            self._note_peak(stage)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -137,6 +155,7 @@ def run(args: argparse.Namespace) -> dict:
         "seconds": round(time.perf_counter() - started, 3),
         "stages": {k: round(v, 3) for k, v in watch.stages.items()},
         "models": watch.models,
+        "peak_rss_mib_raised_by": watch.peak_raised_by,
         "counts": counts,
     }
 

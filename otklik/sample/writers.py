@@ -320,7 +320,7 @@ def write_web_form(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) 
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
     planted = make_items(ctx, channel.id, channel.score_scale, bad.get("missing_id", 0), ctx.rng(channel.id, "bad"))
-    next_id = rng.randint(1_200_000, 1_300_000)
+    next_id = ctx.first_id(rng, 1_200_000, 1_300_000, stride=10**7)
     for item in items:
         next_id += rng.choice((1, 1, 1, 2, 3))  # gaps: spam the form's filter dropped
         item.source_item_id = str(next_id)
@@ -371,7 +371,7 @@ OFFER_IDS = {product: f"IM-{index + 10001}" for index, product in enumerate(text
 def write_yandex_market(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_id = rng.randint(137_000_000, 139_000_000)
+    next_id = ctx.first_id(rng, 137_000_000, 139_000_000, stride=10**10)
     feedbacks = []
     for item in items:
         next_id += rng.randint(1, 400)  # the id space is shared with other shops' reviews
@@ -441,7 +441,7 @@ def _yandex_feedback(ctx: Context, item: Item, feedback_id: int, rng: random.Ran
 def write_telegram(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> ChannelResult:
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
-    next_update = rng.randint(780_000_000, 790_000_000)
+    next_update = ctx.first_id(rng, 780_000_000, 790_000_000, stride=10**7)
     message_ids: dict[int, int] = defaultdict(lambda: 1)
     updates: dict[int, dict[str, object]] = {}
     for item in items:

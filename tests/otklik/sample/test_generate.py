@@ -644,3 +644,5 @@ def test_months_generated_one_by_one_never_reuse_a_source_id(landing, tmp_path: 
         september = {_source_id(channel, r) for r in _channel_records(earlier, channel)} - {"", None}
         assert october and september, channel.id
         assert not october & september, f"{channel.id}: {sorted(october & september)[:3]}"
+        if all(i.isdigit() for i in october | september):  # a numbered sequence goes on from month to month
+            assert min(map(int, october)) > max(map(int, september)), channel.id
