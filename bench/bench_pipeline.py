@@ -222,6 +222,8 @@ def main() -> None:
         month=None if args.no_review else args.last_month,
         name="full",
     )
+    if full["counts"]["feedback_items"] != args.items:  # nothing lost, nothing counted twice
+        raise SystemExit(f"the warehouse holds {full['counts']['feedback_items']:,} of {args.items:,} generated items")
     print(
         f"full rebuild: {full['wall_seconds']} s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB, {full['stages']}"
     )
