@@ -1,8 +1,9 @@
 """Run suite modules with GX (imported lazily) and turn GX's results into ExpectationResults.
 
 One ephemeral context per call: a DuckDB datasource on the caller's connection, then per suite
-module a query asset, the suite, a validation definition and a checkpoint (which also builds Data
-Docs into ``docs_dir`` when given). Part of ``expectations.validate``; the DuckDB hack is in gx_duckdb.
+module a query asset, the suite, a validation definition and a checkpoint; when ``docs_dir`` is
+given, one Data Docs build for all of them at the end. Part of ``expectations.validate``; the DuckDB
+hack is in gx_duckdb.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def run_suites(
     datasource = add_duckdb_datasource(context, con)
     results: list[ExpectationResult] = []
     pages: dict[str, str] = {}
+    documented: list[Any] = []  # GX identifiers of the validation results and suites to render
     try:
         for module in modules:
             suite = module.build_suite()
@@ -54,10 +56,15 @@ def run_suites(
             if not table_exists(con, module.TABLE):
                 results.append(_missing_table(module.TABLE))
                 continue
-            table_results, pages[module.TABLE] = _validate_table(
-                context, datasource, module, suite, as_of=as_of, run_id=run_id, docs=docs_dir is not None
+            table_results, identifiers, pages[module.TABLE] = _validate_table(
+                context, datasource, module, suite, as_of=as_of, run_id=run_id
             )
             results += table_results
+            documented += identifiers
+        if docs_dir is not None and documented:
+            # One build for the layer: the validation and suite pages, and the index once (a build per
+            # table, as GX's UpdateDataDocsAction does, rebuilt the index for every table).
+            context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=documented)
     finally:
         close_datasource(datasource)
     return results, pages
@@ -71,9 +78,10 @@ def _validate_table(
     *,
     as_of: datetime,
     run_id: str | None,
-    docs: bool,
-) -> tuple[list[ExpectationResult], str]:
+) -> tuple[list[ExpectationResult], list[Any], str]:
+    """The table's results, the GX identifiers of its validation result and suite, and its docs page."""
     import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     suite = context.suites.add(suite)
     batch = add_table_batch(datasource, module.TABLE)
@@ -85,7 +93,6 @@ def _validate_table(
         gx.Checkpoint(
             name=module.TABLE,
             validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])] if docs else [],
             result_format={**RESULT_FORMAT, "unexpected_index_column_names": keys} if keys else RESULT_FORMAT,
         )
     )
@@ -96,7 +103,8 @@ def _validate_table(
     order = {e.id: i for i, e in enumerate(suite.expectations)}
     ordered = sorted(validation.results, key=lambda r: order.get(r.expectation_config.id, len(order)))
     page = "validations/" + "/".join(identifier.to_tuple()) + ".html"
-    return [to_result(module.TABLE, r) for r in ordered], page
+    documented = [identifier, ExpectationSuiteIdentifier(name=suite.name)]
+    return [to_result(module.TABLE, r) for r in ordered], documented, page
 
 
 def _site_config(docs_dir: Path) -> dict[str, Any]:

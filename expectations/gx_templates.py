@@ -1,11 +1,12 @@
 """Data Docs without recompiling GX's templates for every page it renders.
 
 GX 1.24 renders each Data Docs page through a new ``DefaultJinjaView``, and each view makes a new jinja
-``Environment``, whose template cache dies with it: a build of the four layers' docs compiled the same
-few dozen templates about 1,200 times, 40% of all the time the checks took (profiled with cProfile on
-a 2,000-item warehouse; BENCHMARKS.md). Jinja's documented remedy is a bytecode cache shared by the
-environments: ``share_template_bytecode()`` gives every view one in-memory cache, so that a template is
-compiled once per process. The pages are byte-for-byte the same (tests/expectations/test_gx_templates.py).
+``Environment``, whose template cache dies with it: the four layers' docs of one build compiled the same
+few dozen templates hundreds of times (cProfile). Jinja's documented remedy is a bytecode cache shared by
+the environments: ``share_template_bytecode()`` gives every view one in-memory cache, so that a template
+is compiled once per process. On the 25k demo month the docs then add ~0.5 s to the checks instead of
+~1.5 s (BENCHMARKS.md, "Checks"); tests/expectations/test_gx_templates.py checks that a
+second build compiles nothing and that a cached template renders as a fresh one.
 """
 
 from __future__ import annotations
