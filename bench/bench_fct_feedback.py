@@ -1,7 +1,7 @@
 """Time validate_layer on a synthetic core.fct_feedback (not a test: run it by hand).
 
-    .venv/bin/python tests/expectations/bench_fct_feedback.py --rows 1000000
-    .venv/bin/python tests/expectations/bench_fct_feedback.py --rows 10000000 --database /tmp/bench.duckdb
+    .venv/bin/python bench/bench_fct_feedback.py --rows 1000000
+    .venv/bin/python bench/bench_fct_feedback.py --rows 10000000 --database /tmp/bench.duckdb
 
 Plants a few violations (unless --clean) so that the failure path, with its samples, is timed too.
 """
@@ -71,7 +71,9 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, *, clean: bool) -> None:
             i % 4 = 0 as has_contact_request,
             'c' || (i % 50000) as customer_key,
             'b2c' as segment,
-            'web' as device
+            'web' as device,
+            'cv-' || (i // 2) as conversation_id,  -- two items a conversation, the second repeats it
+            i % 2 = 1 as is_conversation_repeat
         from base
         """
     )

@@ -1,6 +1,6 @@
 """Time normalize_channel on synthetic feedback payloads (not a test; run it by hand).
 
-    .venv/bin/python tests/transforms/normalize/bench_normalize.py [rows] [repeats]
+    .venv/bin/python bench/bench_normalize.py [rows] [repeats]
 
 Payloads look like the nps_email_survey channel (11 mapped fields, ~300-char Russian comments,
 every 10th with a phone, every 17th with HTML, one duplicate id in 200).
