@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from otklik.prefect_env import DEFAULTS, PROJECT_ROOT
 
@@ -125,6 +126,15 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+TRANSIENT_STATUS = {429, 502, 503, 504}
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in TRANSIENT_STATUS
+    return isinstance(exc, httpx.TransportError)
 
 
 @dataclass
@@ -233,7 +243,16 @@ class Stack:
 
     # --- inspect --------------------------------------------------------------------------
 
+    @retry(
+        retry=retry_if_exception(_transient),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        stop=stop_after_attempt(8),
+        reraise=True,
+    )
     def api(self, method: str, path: str, json: Any = None) -> Any:
+        """One call of the server's REST API; retried, as Prefect's own client does, when the server
+        says it is busy (429, 502, 503, 504: its SQLite database is locked by the scheduler or a
+        worker for a moment) or the connection drops."""
         response = httpx.request(method, f"{self.api_url}{path}", json=json, timeout=30)
         response.raise_for_status()
         return response.json()
