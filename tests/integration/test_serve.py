@@ -66,15 +66,15 @@ def stack(workspace: Path) -> Iterator[Stack]:
         started.stop()  # idempotent: the test stops it too, this covers a failure half-way
 
 
-def _wait_for_run(stack: Stack, flow_run_id: str) -> dict:
+def _wait_for_run(stack: Stack, flow_run_id: str, states: set[str] = TERMINAL) -> dict:
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         run = stack.api("GET", f"/flow_runs/{flow_run_id}")
-        if run["state_type"] in TERMINAL:
+        if run["state_type"] in states:
             return run
         assert stack.worker is not None and stack.worker.poll() is None, f"worker exited\n{stack.log_tail('worker')}"
         time.sleep(1)
-    pytest.fail(f"flow run not finished after {RUN_TIMEOUT_SECONDS} s\n{stack.log_tail('worker')}")
+    pytest.fail(f"flow run not {sorted(states)} after {RUN_TIMEOUT_SECONDS} s\n{stack.log_tail('worker')}")
 
 
 def _create_run(stack: Stack, deployment_name: str, parameters: dict) -> dict:
@@ -117,11 +117,16 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
 
     # Two flows at once: a build and an ingest start together on one warehouse. DuckDB admits one
     # read-write process; the second queues on the warehouse lock instead of failing with
-    # "Could not set lock on file", and both complete.
-    both = [
-        _create_run(stack, "build-warehouse/build-warehouse", {"as_of": "2026-11-01T00:00:00+00:00"}),
-        _create_run(stack, "ingest-channels/ingest-hourly", {}),
-    ]
+    # "Could not set lock on file", and both complete. So that "at once" does not depend on how fast
+    # an ingest is (a fast one used to end before the build's process started), this process holds
+    # the warehouse, as a long build would, until both runs are running; then it lets go.
+    with connect(workspace / "warehouse.duckdb"):
+        both = [
+            _create_run(stack, "build-warehouse/build-warehouse", {"as_of": "2026-11-01T00:00:00+00:00"}),
+            _create_run(stack, "ingest-channels/ingest-hourly", {}),
+        ]
+        for run in both:
+            _wait_for_run(stack, run["id"], {"RUNNING"} | TERMINAL)
     finished_both = [_wait_for_run(stack, run["id"]) for run in both]
     t_both = time.monotonic()
     for run in finished_both:
