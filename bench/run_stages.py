@@ -9,10 +9,10 @@ cost is measured by ``otklik demo``, not here). bench/bench_pipeline.py runs thi
 ``/usr/bin/time -v`` for the wall time and peak RSS of the whole run.
 
 Stages: ingest (landing → raw), normalize (staging: raw payloads → typed rows, config tables),
-classify (core.int_feedback_classified), sla (the SLA clock models), core (every other core model),
-marts, checks (Great Expectations suites and SQL checks of every layer, with Data Docs), audit (run
-ledger, table fingerprints, the readers' copy), review (freeze the month's figures, write the HTML,
-the drill-down page and the XLSX).
+classify (core.int_feedback_predictions and core.int_feedback_classified), sla (the SLA clock
+models), core (every other core model), marts, checks (Great Expectations suites and SQL checks of
+every layer, with Data Docs), audit (run ledger, table fingerprints, the readers' copy), review
+(freeze the month's figures, write the HTML, the drill-down page and the XLSX).
 """
 
 import argparse
@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+CLASSIFY_MODELS = {"core.int_feedback_predictions", "core.int_feedback_classified"}
 SLA_MODELS = {
     "core.int_sla_calendar_intervals",
     "core.int_sla_clocks",
@@ -42,7 +43,7 @@ def stage_of(table: str) -> str:
     layer = table.split(".", 1)[0]
     if layer == "staging":
         return "normalize"
-    if table == "core.int_feedback_classified":
+    if table in CLASSIFY_MODELS:
         return "classify"
     if table in SLA_MODELS:
         return "sla"

@@ -14,8 +14,9 @@ import polars as pl
 
 from transforms import config_tables
 from transforms.channels import Channel
-from transforms.classify import Classifier, classify, latest_manual_labels
+from transforms.classify import Classifier, classifier_for, classify, latest_manual_labels
 from transforms.classify.model import Model as ClassifierModel
+from transforms.classify.predictions import predictions
 from transforms.conversations import DEFAULT_WINDOW, conversations
 from transforms.costs import ChannelCost, channel_costs_frame, load_channel_costs
 from transforms.org import Org
@@ -75,22 +76,36 @@ class PythonModel:
     name: str
     fn: Callable[[dict[str, pl.LazyFrame], BuildContext], pl.LazyFrame]
     inputs: tuple[str, ...]
+    # Also pass the model's own table as the last build left it (None when there is none), for a model
+    # that reuses rows whose inputs did not change. Its result must equal a build from nothing.
+    reads_previous: bool = False
 
 
 Model = ConfigModel | StagedEntity | SqlModel | PythonModel
 
 
-def _classified(inputs: dict[str, pl.LazyFrame], ctx: BuildContext) -> pl.LazyFrame:
+def _classifier(ctx: BuildContext) -> Classifier:
     model = None
     if ctx.classifier_model is not None:
         model = Classifier(ctx.feedback_types, ClassifierModel.from_text(ctx.classifier_model))
+    return classifier_for(ctx.feedback_types, model)
+
+
+def _predictions(inputs: dict[str, pl.LazyFrame | None], ctx: BuildContext) -> pl.LazyFrame:
+    previous = inputs.get("core.int_feedback_predictions")
+    staged = inputs["staging.stg_channels__feedback"].collect()
+    return predictions(staged, _classifier(ctx), None if previous is None else previous.collect()).lazy()
+
+
+def _classified(inputs: dict[str, pl.LazyFrame], ctx: BuildContext) -> pl.LazyFrame:
     return classify(
         inputs["staging.stg_channels__feedback"],
         types=ctx.feedback_types,
         org=ctx.org,
         channels=ctx.channels,
-        classifier=model,
+        classifier=_classifier(ctx),
         manual_labels=latest_manual_labels(inputs["raw.manual_labels"]),
+        predicted=inputs["core.int_feedback_predictions"].collect(),
     )
 
 
@@ -131,7 +146,12 @@ BUILD_ORDER: dict[str, list[Model]] = {
         SqlModel("dim_directorates"),
         SqlModel("dim_feedback_types"),
         PythonModel(
-            "int_feedback_classified", _classified, inputs=("staging.stg_channels__feedback", "raw.manual_labels")
+            "int_feedback_predictions", _predictions, inputs=("staging.stg_channels__feedback",), reads_previous=True
+        ),
+        PythonModel(
+            "int_feedback_classified",
+            _classified,
+            inputs=("staging.stg_channels__feedback", "raw.manual_labels", "core.int_feedback_predictions"),
         ),
         PythonModel("int_feedback_conversations", _conversations, inputs=("staging.stg_channels__feedback",)),
         SqlModel("fct_feedback"),

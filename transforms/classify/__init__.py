@@ -17,7 +17,7 @@ label per feedback_id) overrides the prediction of each label it gives.
 import polars as pl
 
 from transforms.channels import Channel
-from transforms.classify.engine import REVIEW_THRESHOLD, Classifier, default_classifier
+from transforms.classify.engine import OUTPUT_SCHEMA, REVIEW_THRESHOLD, Classifier, default_classifier
 from transforms.classify.kind_rules import KINDS, NO_TEXT_KIND, SENTIMENTS, TEXT_KINDS
 from transforms.org import MISSING_DIRECTORATE_ID, Org
 from transforms.taxonomy import UNCLASSIFIED_TYPE_ID, FeedbackType
@@ -78,6 +78,15 @@ def latest_manual_labels(labels: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+def _aligned(frame: pl.DataFrame, predicted: pl.DataFrame) -> pl.DataFrame:
+    """``OUTPUT_SCHEMA`` columns of ``predicted`` in the order of ``frame``'s feedback_ids, every item once."""
+    by_id = predicted.select("feedback_id", *OUTPUT_SCHEMA)
+    aligned = frame.select("feedback_id").join(by_id, on="feedback_id", how="left", maintain_order="left")
+    if aligned.height != frame.height or aligned["method"].null_count():
+        raise ValueError("the predictions do not cover every staged item exactly once: rebuild them")
+    return aligned.drop("feedback_id")
+
+
 def _with_manual_labels(frame: pl.DataFrame, manual: pl.DataFrame | None) -> pl.DataFrame:
     if manual is None or manual.height == 0:
         return frame
@@ -105,15 +114,22 @@ def classify(
     channels: tuple[Channel, ...],
     classifier: Classifier | None = None,
     manual_labels: pl.DataFrame | None = None,
+    predicted: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Add the classification and owner columns to staged feedback (one row in, one row out)."""
+    """Add the classification and owner columns to staged feedback (one row in, one row out).
+
+    ``predicted``: the items' predictions by feedback_id (``transforms.classify.predictions``, made
+    by the same classifier); without it every item is predicted here."""
     engine = classifier_for(types, classifier)
     frame = feedback.collect()
     names = frame.columns
     day = pl.col("received_at").dt.date() if "received_at" in names else pl.lit(None, pl.Date)
     frame = frame.with_columns(_day=day)
     scores = frame["score_10"] if "score_10" in names else None
-    predicted = engine.predict(frame["body_text"], scores, frame["_day"])
+    if predicted is None:
+        predicted = engine.predict(frame["body_text"], scores, frame["_day"])
+    else:
+        predicted = _aligned(frame, predicted)
     text = pl.col("body_text").fill_null("")
     frame = pl.concat([frame, predicted.rename({"predicted_type_id": "_matched_type"})], how="horizontal")
     frame = frame.with_columns(has_text=text.str.strip_chars().str.len_chars() > 0)
