@@ -32,6 +32,9 @@ from pathlib import Path
 
 import duckdb
 
+from flows.backfill import month_range
+from transforms.review.periods import add_months, parse_month
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 OTKLIK = str(Path(PYTHON).parent / "otklik")
@@ -39,17 +42,9 @@ TIME = "/usr/bin/time"
 PII_KEY = "bench-pii-key-not-a-secret-0123456789"
 
 
-def month_range(last: str, count: int) -> list[str]:
-    """``count`` months ending with ``last`` (YYYY-MM), oldest first."""
-    year, month = map(int, last.split("-"))
-    index = year * 12 + month - 1
-    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
-
-
-def _shift(month: str, by: int) -> str:
-    year, m = map(int, month.split("-"))
-    index = year * 12 + m - 1 + by
-    return f"{index // 12}-{index % 12 + 1:02d}"
+def shift(month: str, by: int) -> str:
+    """The month ``by`` months after ``month`` (YYYY-MM)."""
+    return f"{add_months(parse_month(month), by):%Y-%m}"
 
 
 def generate(folder: Path, month: str, items: int, seed: int) -> Path:
@@ -191,7 +186,7 @@ def main() -> None:
     args = parser.parse_args()
 
     label = args.label or str(args.items)
-    months = month_range(args.last_month, args.months)
+    months = month_range(shift(args.last_month, 1 - args.months), args.last_month)
     data = args.workdir / "data"
     per_month = [args.items // args.months + (1 if i < args.items % args.months else 0) for i in range(args.months)]
     started = time.perf_counter()
@@ -201,7 +196,7 @@ def main() -> None:
             for i, (m, n) in enumerate(zip(months, per_month, strict=True))
         ]
         landings = [job.result() for job in jobs]
-    extra_month = _shift(args.last_month, 1)
+    extra_month = shift(args.last_month, 1)
     increment = (
         generate(data / f"incremental-{extra_month}-{args.incremental}", extra_month, args.incremental, args.seed + 999)
         if args.incremental
@@ -238,7 +233,7 @@ def main() -> None:
     }
     if increment is not None:
         # the new items are of the month after the history: the clock moves to the end of that month
-        as_of = f"{_shift(extra_month, 1)}-01T00:00:00+00:00"
+        as_of = f"{shift(extra_month, 1)}-01T00:00:00+00:00"
         incremental = run_stages(run_dir, [increment], as_of=as_of, month=None, name="incremental")
         results["incremental"] = {"items": args.incremental, **incremental}
         print(f"incremental (+{args.incremental:,}): {incremental['wall_seconds']} s, {incremental['stages']}")

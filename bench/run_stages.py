@@ -18,15 +18,12 @@ every layer, with Data Docs), audit (run ledger, table fingerprints, the readers
 import argparse
 import json
 import resource
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CLASSIFY_MODELS = {"core.int_feedback_predictions", "core.int_feedback_classified"}
 SLA_MODELS = {

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from expectations.validate import table_exists
 from transforms.dag import BUILD_ORDER, BuildContext, ConfigModel, PythonModel, SqlModel, StagedEntity
 from warehouse.sql_models import materialize_sql, set_build_variables
 from warehouse.staging import build_staged_entity
@@ -52,19 +53,11 @@ def build_layer(
         elif isinstance(model, PythonModel):
             inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
             if model.reads_previous:
-                inputs[table] = con.sql(f"select * from {table}").pl().lazy() if _exists(con, table) else None
+                inputs[table] = con.sql(f"select * from {table}").pl().lazy() if table_exists(con, table) else None
             built[table] = write_frame(con, table, model.fn(inputs, ctx).collect())
         if timer is not None:
             timer(table, time.perf_counter() - started)
     return built
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchone()[0]
-    return found > 0
 
 
 # The order in which layers are built and checked. Raw is never built here (ingest writes it), only

@@ -5,9 +5,8 @@ from pathlib import Path
 import duckdb
 import jinja2
 import pytest
-from good_tables import AS_OF, dim_feedback_types_frame, fct_cases_frame, fct_feedback_frame, management_monthly_frame
+from good_tables import AS_OF
 from great_expectations.render.view.view import DefaultJinjaView
-from helpers import given
 
 from expectations import validate_layer
 from expectations.core.fct_feedback import TABLE as FCT_FEEDBACK
@@ -15,16 +14,6 @@ from expectations.gx_templates import SHARED_CACHE, share_template_bytecode
 from expectations.marts.management_monthly import TABLE as MANAGEMENT_MONTHLY
 
 BUILT = {FCT_FEEDBACK, MANAGEMENT_MONTHLY}
-
-
-@pytest.fixture
-def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    core = fct_feedback_frame()
-    given(con, FCT_FEEDBACK, core)
-    given(con, "core.dim_feedback_types", dim_feedback_types_frame())
-    given(con, "core.fct_cases", fct_cases_frame())
-    given(con, MANAGEMENT_MONTHLY, management_monthly_frame(core))
-    return con
 
 
 def test_the_patch_is_idempotent_and_gives_every_view_the_shared_cache() -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from good_tables import AS_OF, dim_feedback_types_frame, fct_cases_frame, fct_feedback_frame, management_monthly_frame
-from helpers import given
+from good_tables import AS_OF
 
 from expectations import DataQualityError, LayerReport, validate_layer
 from expectations import validate as validate_module
@@ -26,16 +25,6 @@ AUDIT_COLUMNS = (
     "run_id, layer, suite, expectation, column_name, severity, success, observed_value, "
     "unexpected_count, element_count, sample, message"
 )
-
-
-@pytest.fixture
-def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    core = fct_feedback_frame()
-    given(con, FCT_FEEDBACK, core)
-    given(con, "core.dim_feedback_types", dim_feedback_types_frame())
-    given(con, "core.fct_cases", fct_cases_frame())
-    given(con, MANAGEMENT_MONTHLY, management_monthly_frame(core))
-    return con
 
 
 def _audit(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from tests.transforms.classify.staged import STAGED_SCHEMA
 from transforms.channels import load_channels
 from transforms.classify import KINDS, SENTIMENTS, classifier_version, classify
 from transforms.classify.engine import REVIEW_THRESHOLD, default_classifier
@@ -11,17 +12,7 @@ from transforms.taxonomy import load_feedback_types
 
 
 def _classify(rows: list[dict], manual: pl.DataFrame | None = None) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "feedback_id": pl.String,
-            "channel_id": pl.String,
-            "body_text": pl.String,
-            "store_id": pl.String,
-            "score_10": pl.Float64,
-            "received_at": pl.Datetime("us", "UTC"),
-        },
-    )
+    frame = pl.DataFrame(rows, schema=STAGED_SCHEMA)
     out = classify(
         frame.lazy(), types=load_feedback_types(), org=load_org(), channels=load_channels(), manual_labels=manual
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from tests.transforms.classify.staged import STAGED_SCHEMA
 from transforms.channels import load_channels
 from transforms.classify import classify
 from transforms.classify.engine import Classifier, default_classifier
@@ -13,14 +14,6 @@ from transforms.classify.predictions import PREDICTION_COLUMNS, predictions
 from transforms.org import load_org
 from transforms.taxonomy import load_feedback_types
 
-SCHEMA = {
-    "feedback_id": pl.String,
-    "channel_id": pl.String,
-    "body_text": pl.String,
-    "store_id": pl.String,
-    "score_10": pl.Float64,
-    "received_at": pl.Datetime("us", "UTC"),
-}
 TEXTS = ["Курьер опоздал на три часа", "Спасибо за доставку!", "Подскажите, когда будет перфоратор?", "", None]
 
 
@@ -36,7 +29,7 @@ def _staged(n: int, *, offset: int = 0) -> pl.DataFrame:
         }
         for i in range(offset, offset + n)
     ]
-    return pl.DataFrame(rows, schema=SCHEMA)
+    return pl.DataFrame(rows, schema=STAGED_SCHEMA)
 
 
 class CountingClassifier(Classifier):
