@@ -14,8 +14,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from warehouse import connect_memory
 
-# ../shared beside the checkout, as CI has it; OTKLIK_SHARED_DIR for a clone made somewhere else.
-SHARED = Path(os.environ.get("OTKLIK_SHARED_DIR", Path(__file__).resolve().parent.parent.parent / "shared"))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture
@@ -26,11 +25,14 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    """../shared beside the checkout (CI has it there too)."""
-    if not SHARED.is_dir():
-        pytest.fail(
-            f"../shared not found at {SHARED}; CI and developers have it beside the checkout "
-            "(or set OTKLIK_SHARED_DIR to it)"
-        )
-    return SHARED
+def real_samples() -> Path:
+    """Channel payloads written by providers and client libraries, with their licences
+    (tests/fixtures/real/README.md)."""
+    return FIXTURES / "real"
+
+
+@pytest.fixture
+def documented_samples() -> Path:
+    """Payloads we wrote from the providers' documentation where the real sample may not be
+    redistributed (tests/fixtures/documented/README.md)."""
+    return FIXTURES / "documented"

@@ -567,22 +567,24 @@ def test_bitrix24_pages_carry_every_value_as_a_string(landing) -> None:
 NOT_GENERATED = {
     "freshdesk_tickets": {"priority_name", "stats"},  # a fixture extra, and include=stats (not asked)
 }
+# Relative to tests/fixtures: real payloads, and ones written from the provider's documentation where
+# the real sample may not be redistributed (tests/fixtures/real/README.md).
 REAL_RECORDS = (
-    ("ozon_reviews", "ozon/ozon-api-client_v1_review_list_response.json", "reviews"),
-    ("wildberries_feedbacks", "wildberries/sovani-bot_api_v1_feedbacks_response.json", "data.feedbacks"),
-    ("app_store_reviews", "app_store/Reviewer_itunes_rss_customerreviews_jp_first10.json", "feed.entry"),
-    ("bitrix24_activities", "bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result"),
-    ("zendesk_tickets", "zendesk/zenpy_spec_ticket.json", None),
-    ("freshdesk_tickets", "freshdesk/python-freshdesk_v2_ticket_1.json", None),
+    ("ozon_reviews", "real/ozon/ozon-api-client_v1_review_list_response.json", "reviews"),
+    ("wildberries_feedbacks", "documented/wildberries/feedbacks_page.json", "data.feedbacks"),
+    ("app_store_reviews", "documented/app_store/customerreviews_ru_page1.json", "feed.entry"),
+    ("bitrix24_activities", "real/bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result"),
+    ("zendesk_tickets", "documented/zendesk/ticket.json", None),
+    ("freshdesk_tickets", "real/freshdesk/python-freshdesk_v2_ticket_1.json", None),
 )
 
 
 @pytest.mark.parametrize(("channel_id", "sample", "records_path"), REAL_RECORDS, ids=[r[0] for r in REAL_RECORDS])
 def test_generated_records_have_the_fields_of_the_real_payload(
-    landing, shared_dir: Path, channel_id: str, sample: str, records_path: str | None
+    landing, real_samples: Path, channel_id: str, sample: str, records_path: str | None
 ) -> None:
     root, _ = landing
-    document: Any = json.loads((shared_dir / "formats" / sample).read_bytes())
+    document: Any = json.loads((real_samples.parent / sample).read_bytes())
     for key in (records_path or "").split("."):
         document = document[key] if key else document
     real = document[0] if isinstance(document, list) else document

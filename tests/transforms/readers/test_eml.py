@@ -11,8 +11,8 @@ from transforms.readers import UnreadableFile, read_file
 from transforms.readers.eml import parse_message, read
 
 
-def test_thunderbird_cp1251_sample(shared_dir: Path) -> None:
-    data = (shared_dir / "formats/email_eml/thunderbird_sample05_cp1251.eml").read_bytes()
+def test_thunderbird_cp1251_sample(real_samples: Path) -> None:
+    data = (real_samples / "email_eml/thunderbird_sample05_cp1251.eml").read_bytes()
     result = read_file(data, get_channel("email_inbox"))
     assert result.errors == []
     assert result.records == [

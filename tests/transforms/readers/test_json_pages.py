@@ -1,4 +1,5 @@
-"""JSON pages (transforms/readers/json_pages.py) on the real sample payloads in ../shared/formats."""
+"""JSON pages (transforms/readers/json_pages.py) on the sample payloads in tests/fixtures (real, and written
+from the providers' documentation where the real one may not be redistributed)."""
 
 import json
 from pathlib import Path
@@ -19,26 +20,20 @@ def _read(path: Path, records_path: str | None) -> list[dict]:
 @pytest.mark.parametrize(
     ("relative", "records_path", "count", "first_key", "first_value"),
     [
-        ("freshdesk/python-freshdesk_v2_all_tickets.json", None, 1, "subject", "This is a sample ticket"),
-        ("freshdesk/python-freshdesk_v2_conversations.json", None, 2, "body_text", "This is a private note"),
-        ("freshdesk/python-freshdesk_v2_ticket_1.json", None, 1, "description_text", None),
+        ("real/freshdesk/python-freshdesk_v2_all_tickets.json", None, 1, "subject", "This is a sample ticket"),
+        ("real/freshdesk/python-freshdesk_v2_conversations.json", None, 2, "body_text", "This is a private note"),
+        ("real/freshdesk/python-freshdesk_v2_ticket_1.json", None, 1, "description_text", None),
         (
-            "ozon/ozon-api-client_v1_review_list_response.json",
+            "real/ozon/ozon-api-client_v1_review_list_response.json",
             "reviews",
             1,
             "published_at",
             "2019-08-24T14:15:22Z",
         ),
-        ("ozon/ozon-api-client_v1_review_comment_list_response.json", "comments", 1, "text", "string"),
-        ("wildberries/sovani-bot_api_v1_feedbacks_response.json", "data.feedbacks", None, "id", None),
-        (
-            "app_store/Reviewer_itunes_rss_customerreviews_jp_first10.json",
-            "feed.entry",
-            10,
-            "im:rating",
-            None,
-        ),
-        ("bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result", 1, "SUBJECT", None),
+        ("real/ozon/ozon-api-client_v1_review_comment_list_response.json", "comments", 1, "text", "string"),
+        ("documented/wildberries/feedbacks_page.json", "data.feedbacks", 2, "id", "Xq7mTn31kPLgWc5aRzHd"),
+        ("documented/app_store/customerreviews_ru_page1.json", "feed.entry", 3, "im:rating", {"label": "1"}),
+        ("real/bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result", 1, "SUBJECT", None),
     ],
     ids=[
         "freshdesk-list",
@@ -51,15 +46,15 @@ def _read(path: Path, records_path: str | None) -> list[dict]:
         "bitrix24",
     ],
 )
-def test_real_samples(
-    shared_dir: Path,
+def test_samples(
+    real_samples: Path,
     relative: str,
     records_path: str | None,
     count: int | None,
     first_key: str,
     first_value: object,
 ) -> None:
-    records = _read(shared_dir / "formats" / relative, records_path)
+    records = _read(real_samples.parent / relative, records_path)  # relative to tests/fixtures
     if count is not None:
         assert len(records) == count
     assert records, "a sample page has records"
@@ -69,20 +64,20 @@ def test_real_samples(
     json.dumps(records)  # every value is JSON-serialisable
 
 
-def test_app_store_values_keep_their_nesting(shared_dir: Path) -> None:
-    records = _read(shared_dir / "formats/app_store/Reviewer_itunes_rss_customerreviews_jp_first10.json", "feed.entry")
-    assert records[0]["im:rating"] == {"label": "4"}
-    assert records[0]["id"] == {"label": "6290024630"}
-    assert records[0]["title"]["label"] == "神アプリ"
+def test_app_store_values_keep_their_nesting(documented_samples: Path) -> None:
+    records = _read(documented_samples / "app_store/customerreviews_ru_page1.json", "feed.entry")
+    assert records[0]["im:rating"] == {"label": "1"}
+    assert records[0]["id"] == {"label": "11890000001"}
+    assert records[0]["title"]["label"] == "Вылетает при оплате"
 
 
-def test_bitrix24_cyrillic_subject(shared_dir: Path) -> None:
-    path = shared_dir / "formats/bitrix24/b24-rest-docs_crm.activity.list_response_example.json"
+def test_bitrix24_cyrillic_subject(real_samples: Path) -> None:
+    path = real_samples / "bitrix24/b24-rest-docs_crm.activity.list_response_example.json"
     assert _read(path, "result")[0]["SUBJECT"] == "Исходящий звонок Андрей Николаев"
 
 
-def test_bitrix24_jsonc_with_comments_is_broken_json(shared_dir: Path) -> None:
-    path = shared_dir / "formats/bitrix24/b24-rest-docs_crm.activity.list_response_example.jsonc"
+def test_bitrix24_jsonc_with_comments_is_broken_json(real_samples: Path) -> None:
+    path = real_samples / "bitrix24/b24-rest-docs_crm.activity.list_response_example.jsonc"
     with pytest.raises(UnreadableFile) as caught:
         read(path.read_bytes(), ReaderOptions(records_path="result"))
     assert caught.value.reason == "broken_json"

@@ -8,14 +8,14 @@ from transforms.readers import read_file
 from transforms.readers.jsonl import read
 
 
-def telegram_lines(shared_dir: Path) -> bytes:
-    folder = shared_dir / "formats" / "telegram_bot_api"
+def telegram_lines(real_samples: Path) -> bytes:
+    folder = real_samples / "telegram_bot_api"
     updates = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
     return "\n".join(json.dumps(update, ensure_ascii=False) for update in updates).encode("utf-8")
 
 
-def test_telegram_updates_as_jsonl(shared_dir: Path) -> None:
-    result = read_file(telegram_lines(shared_dir), get_channel("telegram_bot"))
+def test_telegram_updates_as_jsonl(real_samples: Path) -> None:
+    result = read_file(telegram_lines(real_samples), get_channel("telegram_bot"))
     assert result.errors == []
     assert len(result.records) == 4
     by_id = {record["update_id"]: record for record in result.records}
