@@ -3,7 +3,7 @@
 Two things are needed, and both live here so that a GX upgrade breaks one module and one test
 (``tests/expectations/test_gx_duckdb.py``), not the suites:
 
-1. **The persisted-connection patch** (``../shared/STACK.md`` §3). GX's ``execute_query`` closes the
+1. **The persisted-connection patch** (``docs/development.md``). GX's ``execute_query`` closes the
    SQLAlchemy connection before it fetches the rows; closing rolls the DuckDB connection back and
    DuckDB then drops the pending result, so every metric fails with ``MetricResolutionError: list
    index out of range`` and the validation merely reports ``success=False``. GX keeps one connection
@@ -18,7 +18,7 @@ Two things are needed, and both live here so that a GX upgrade breaks one module
    SQLAlchemy a *cursor* of that connection: a second connection to the same database instance,
    which sees everything the caller has committed. Disposing the engine closes only the cursor.
 
-Also known on this path (STACK.md §3): regex and LIKE expectations are not supported for the
+Also known on this path: regex and LIKE expectations are not supported for the
 duckdb dialect; use ``UnexpectedRowsExpectation`` or an ``assert_*.sql`` check instead.
 Great Expectations is imported inside the functions: importing it costs ~4.5 s.
 """

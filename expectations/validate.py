@@ -10,14 +10,14 @@ Mechanics: GX over DuckDB's SQL path, not pandas dataframes.
     ``bench/bench_fct_feedback.py``: the core suite (14 expectations) on 1M rows of
     core.fct_feedback takes 0.6-0.9 s (in memory), on 10M rows 8.3 s from a file with a 1.5 GB
     peak RSS. The pandas path first copies the table into a DataFrame (0.7-0.8 s per 1M rows) and
-    then runs single-threaded: 2-3 s and ~850 MB for 1M rows of just 5 columns (STACK.md §3), so
+    then runs single-threaded: 2-3 s and ~850 MB for 1M rows of just 5 columns (docs/development.md), so
     10M rows of 18 columns within 60 s (issue 4) is not credible, and validating a per-day
     aggregate instead would lose the row-level checks (unique ids, allowed values).
   - GX reads through the caller's open connection (a cursor of it: same database instance, sees
     what the caller committed), so it works for an in-memory warehouse and for a file this process
     holds read-write. The cost is one small monkeypatch and the dialect's gaps (no regex/LIKE
     expectations), both confined to ``expectations/gx_duckdb.py``; checks GX expresses badly are
-    ``assert_*.sql`` files (STYLE.md B8) that this module runs directly on ``con``.
+    ``assert_*.sql`` files that this module runs directly on ``con``.
   - Each call builds its own ephemeral GX context (~5 ms; nothing written into the repo), so calls
     from concurrent tasks share no GX state. The ~4.5 s GX import happens on the first call, not
     on ``import expectations``.

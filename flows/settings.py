@@ -1,4 +1,4 @@
-"""Runtime settings from the environment, with safe local defaults (STYLE.md B10).
+"""Runtime settings from the environment, with safe local defaults.
 
 | variable            | default                          | what                                   |
 | ------------------- | -------------------------------- | -------------------------------------- |

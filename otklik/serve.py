@@ -33,7 +33,7 @@ from otklik.prefect_env import DEFAULTS, PROJECT_ROOT
 
 WORK_POOL = "local-process"  # prefect.yaml: definitions.work_pools.local_process
 DEFAULT_PORT = 4200
-# A new SQLite database takes about 16 s on an idle machine (STACK.md §2); a loaded CI box, more.
+# A new SQLite database takes about 16 s on an idle machine; a loaded CI box, more.
 HEALTH_TIMEOUT_SECONDS = 180.0
 CLI_TIMEOUT_SECONDS = 300.0
 STOP_GRACE_SECONDS = 10.0

@@ -1,4 +1,4 @@
-"""given/expect helpers for SQL models, in the shape of dbt unit tests (STYLE.md B7)."""
+"""given/expect helpers for SQL models, in the shape of dbt unit tests (docs/development.md)."""
 
 from datetime import UTC, datetime
 

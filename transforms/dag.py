@@ -1,4 +1,4 @@
-"""Every model, layer by layer, in build order (STYLE.md B6). One screen shows the whole DAG.
+"""Every model, layer by layer, in build order (docs/development.md, «The DAG»). One screen shows the whole DAG.
 
 - ``ConfigModel``: a config file written as a table (``transforms/config_tables.py``).
 - ``StagedEntity``: raw payloads of every channel of one entity, normalized (``transforms/normalize``).

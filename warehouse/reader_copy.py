@@ -13,7 +13,7 @@ flow therefore publishes a copy beside the warehouse, ``<name>.reader.duckdb``:
 
 ``reader_copy_info`` says which build a copy holds, so a reader knows how fresh its figures are.
 The copy costs one sequential file copy per build (about the file size at disk speed); at DuckLake
-scale-out (research/ducklake-scaleout.md) readers attach the catalog's snapshots instead.
+scale-out (a PostgreSQL catalog) readers attach the catalog's snapshots instead.
 """
 
 import os

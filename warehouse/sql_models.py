@@ -13,8 +13,8 @@ import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "transforms" / "sql"
 
-# The metric definitions of MISSION.md that several marts share, as DuckDB macros, so each is
-# written once (tests/transforms/sql/marts/test_metric_macros.py holds them against Python oracles).
+# The metric definitions of docs/metrics.md that several marts share, as DuckDB macros, so each is
+# written once (tests/transforms/sql/marts/test_metric_properties.py holds them against Python oracles).
 # Temporary: they live in the building connection, not in the warehouse file; the assert_*.sql
 # checks do not use them, since validation may run on another connection.
 METRIC_MACROS = (

@@ -1,7 +1,7 @@
 """Helpdesks and the corporate-sales CRM: Zendesk and Freshdesk ticket pages, Bitrix24 activity
 pages (every value a string) and the account managers' notes workbooks.
 
-Shapes follow the real payloads in ../shared/formats (Zendesk, Freshdesk, Bitrix24); the notes
+Shapes follow the sample payloads in tests/fixtures (Zendesk, Freshdesk, Bitrix24); the notes
 workbook is assumed (channels.yaml says how).
 """
 

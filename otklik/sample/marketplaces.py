@@ -1,7 +1,7 @@
 """Marketplaces, app stores and maps: Ozon and Wildberries review API pages, the Google Play CSV
 export (UTF-16), App Store RSS pages, a Yandex Maps review-monitoring export and 2GIS pages.
 
-Shapes follow the real payloads in ../shared/formats where there is one (Ozon, Wildberries, App
+Shapes follow the sample payloads in tests/fixtures where there is one (Ozon, Wildberries, App
 Store); channels.yaml says which are assumed.
 """
 

@@ -4,7 +4,7 @@ Two kinds:
 - ``24x7``: every minute counts.
 - ``business_hours``: weekly working periods in a timezone (breaks are the gaps between periods),
   minus public holidays, plus transferred working days, both from the ``holidays`` package for
-  ``holiday_country`` (STACK.md §6), then the calendar's own ``overrides`` for decrees the
+  ``holiday_country`` (docs/development.md, «Business calendar»), then the calendar's own ``overrides`` for decrees the
   package does not know yet (an override wins over the package).
 
 A working weekend day (a transferred working Saturday) works the hours of ``transferred_workday_hours``

@@ -1,4 +1,4 @@
--- One schema per layer (STYLE.md B2). raw, audit and quarantine hold state and change only
+-- One schema per layer (docs/development.md). raw, audit and quarantine hold state and change only
 -- through these migrations; staging, core and marts are rebuilt from transforms/ by warehouse/build.py.
 create schema if not exists raw;
 create schema if not exists staging;

@@ -154,4 +154,4 @@ def test_due_at_is_where_business_time_reaches_the_target(start: datetime, targe
 )
 def test_office_calendar_has_the_production_calendar_working_days(year: int, working_days: int) -> None:
     intervals = working_intervals(OFFICE, datetime(year, 1, 1).date(), datetime(year, 12, 31).date())
-    assert len({start.astimezone(MSK).date() for start, _ in intervals}) == working_days  # STACK.md §6
+    assert len({start.astimezone(MSK).date() for start, _ in intervals}) == working_days  # docs/development.md

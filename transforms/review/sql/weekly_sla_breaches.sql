@@ -1,5 +1,5 @@
 -- weekly_sla_breaches: SLA clocks started in the week, per policy: measured (decided) and breached.
--- Grain: sla_policy_id. A breach counts the moment it happens, open or not (MISSION.md).
+-- Grain: sla_policy_id. A breach counts the moment it happens, open or not (docs/metrics.md).
 
 with
 

@@ -67,7 +67,7 @@ final as (
         coalesce(case_of_request.closed_at is not null and not case_of_request.is_open, false) as is_resolved,
         final_answers.case_id is not null as is_final_survey_answered,
 
-        -- the final survey (MISSION.md: tNPS over the final survey, CES = share of "solved = yes")
+        -- the final survey (docs/metrics.md: tNPS over the final survey, CES = share of "solved = yes")
         final_answers.tnps_score,
         case
             when final_answers.tnps_score >= 9 then 'promoter'

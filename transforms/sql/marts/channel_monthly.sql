@@ -3,7 +3,7 @@
 -- month with any feedback (a silent channel shows 0), plus any other channel (disabled, or the
 -- missing member 'unknown') in a month where it has items.
 -- A contact is any item received on the channel, conversation repeats included: the repeat cost the
--- channel as much as a first item. Cost per contact (MISSION.md) = the channel's monthly cost in force
+-- channel as much as a first item. Cost per contact (docs/metrics.md) = the channel's monthly cost in force
 -- for the month (staging.stg_config__channel_costs, effective-dated) ÷ its contacts in the month.
 --
 -- Columns:

@@ -4,7 +4,7 @@
 -- the customer's request (reporting timezone); each stage counts requests that reached it:
 -- requested → contacted within 1 hour → resolved → final survey answered.
 -- tNPS = 100 × (promoters − detractors) / tnps_answers_count and ces_rate = solved "yes" /
--- ces_answers_count (MISSION.md), over the final answers of these requests' cases; null without
+-- ces_answers_count (docs/metrics.md), over the final answers of these requests' cases; null without
 -- answers. A late answer lands in its request's month, so a month's last figures still move.
 
 with

@@ -2,7 +2,7 @@
 -- Grain: (report_month, directorate_id, manager_id), plus roll-ups: manager_id 'all' for a
 -- directorate and directorate_id = manager_id = 'all' for the company. report_month is the month the
 -- sampled cases closed in; the owner is the one when the sample was drawn.
--- pass_rate = passed / checked (MISSION.md "QA pass rate"): cases not checked yet are left out of
+-- pass_rate = passed / checked (docs/metrics.md, "QA pass rate"): cases not checked yet are left out of
 -- it, not counted as failures; null while nothing is checked.
 
 with

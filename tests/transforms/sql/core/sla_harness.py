@@ -1,4 +1,4 @@
-"""Given CRM events, feedback items and SLA configuration, build the SLA models in DuckDB (STYLE.md B7).
+"""Given CRM events, feedback items and SLA configuration, build the SLA models in DuckDB (tests/helpers.py).
 
 The intermediate models are materialized in dependency order (as ``warehouse.build`` does), and the
 facts are returned keyed for the test's assertions. ``core.fct_cases`` is the real model, fed with

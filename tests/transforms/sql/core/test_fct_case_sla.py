@@ -1,4 +1,4 @@
-"""core.fct_case_sla: one clock per (case, policy), judged against as_of (given/expect, STYLE.md B7)."""
+"""core.fct_case_sla: one clock per (case, policy), judged against as_of (given/expect, tests/helpers.py)."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any

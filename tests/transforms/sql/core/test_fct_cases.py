@@ -1,4 +1,4 @@
-"""core.fct_cases: one row per case, folded from its CRM events (given/expect, STYLE.md B7)."""
+"""core.fct_cases: one row per case, folded from its CRM events (given/expect, tests/helpers.py)."""
 
 from datetime import UTC, date, datetime
 from typing import Any

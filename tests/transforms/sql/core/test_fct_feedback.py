@@ -1,4 +1,4 @@
-"""core.fct_feedback: conversations, language and edits carried from their models (given/expect, STYLE.md B7)."""
+"""core.fct_feedback: conversations, language and edits carried from their models (given/expect, tests/helpers.py)."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""core.fct_orders_monthly: orders per month and directorate (given/expect, STYLE.md B7)."""
+"""core.fct_orders_monthly: orders per month and directorate (given/expect, tests/helpers.py)."""
 
 from datetime import date
 
