@@ -31,10 +31,15 @@ def escalate(clocks: pl.DataFrame, *, as_of: datetime) -> pl.DataFrame:
     """Clocks as they stand at ``as_of``, between two builds: an open, running clock whose due time has
     passed is open_breached now, and one whose ``at_risk_at`` has passed is at_risk. Both moments come
     from the build (core.fct_case_sla), in the policy's calendar, so the watch needs no calendar
-    arithmetic of its own. A paused clock keeps its state: its moments move when it resumes."""
+    arithmetic of its own. A paused clock keeps its state: its moments move when it resumes.
+
+    Both are the last instant of the state before (the boundary rule, docs/sla.md): ``due_at`` the last
+    within target, ``at_risk_at`` the last with at least the at-risk share left. So "passed" is strictly
+    after, as the build judges ``as_of > due_at``: a clock due Monday 09:00 is not breached on Saturday,
+    nor at 09:00 itself."""
     running = pl.col("sla_state").is_in(["open_ok", "at_risk"]) & ~pl.col("is_paused").fill_null(False)
     overdue = running & pl.col("due_at").is_not_null() & (pl.col("due_at") < as_of)
-    at_risk = running & pl.col("at_risk_at").is_not_null() & (pl.col("at_risk_at") <= as_of)
+    at_risk = running & pl.col("at_risk_at").is_not_null() & (pl.col("at_risk_at") < as_of)
     return clocks.with_columns(
         sla_state=pl.when(overdue)
         .then(pl.lit("open_breached"))

@@ -8,13 +8,19 @@ it is the slow, obvious version, one clock at a time, with the same semantics:
 - a clock starts at the start event, is paused by a pause event and resumed by a resume event
   (repeats of the current state are ignored), stops at the first stop event after its start;
 - a reopen starts a new cycle when the rule says so; the due time is where running time reaches
-  the target, projecting the clock as running after its last known event.
+  the target, projecting the clock as running after its last known event;
+- the boundary rule (docs/sla.md, «The boundary rule»): a clock is within target while its elapsed time
+  is at most the target and breaches at the first instant it exceeds it, so the due time is the LAST
+  instant still within target: a target reached exactly at the end of a working period is due at the
+  start of the next one (no working time passes in between). ``at_risk_at`` is, alike, the last instant
+  with at least ``at_risk_share`` of the target left.
 """
 
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from transforms.sla.calendars import CALENDAR_24X7, Calendar
@@ -91,7 +97,11 @@ def elapsed_minutes(start: datetime, stop: datetime, calendar: str | Calendar = 
 
 
 def due_after_us(start: datetime, target_us: int, calendar: Calendar) -> datetime:
-    """The moment (UTC) at which ``target_us`` working microseconds have run since ``start``."""
+    """The last moment (UTC) at which at most ``target_us`` working microseconds have run since ``start``.
+
+    Where the target is used up exactly at the end of a working interval, that is the start of the next
+    one: the working time in between is nil, so the clock still stands at its target until then.
+    """
     day = _local_day(start, calendar) - timedelta(days=1)
     exceptions = calendar.exceptions(range(day.year, day.year + 5))
     left = target_us
@@ -99,7 +109,7 @@ def due_after_us(start: datetime, target_us: int, calendar: Calendar) -> datetim
         for begin, end in day_intervals(calendar, day, exceptions):
             begin = max(begin, start)
             available = max(0, (end - begin) // _ONE_US)
-            if available and left <= available:
+            if left < available:
                 return begin + timedelta(microseconds=left)
             left -= available
         day += timedelta(days=1)
@@ -107,14 +117,12 @@ def due_after_us(start: datetime, target_us: int, calendar: Calendar) -> datetim
 
 
 def due_at(start: datetime, target_minutes: int, calendar: str | Calendar = CALENDAR_24X7) -> datetime:
-    """The moment (UTC) at which ``target_minutes`` of ``calendar``'s clock have run since ``start``."""
+    """The last moment (UTC) at which at most ``target_minutes`` of ``calendar``'s clock have run since
+    ``start`` (the boundary rule): a stop at or before it is within target, any later one is not."""
     resolved = resolve_calendar(calendar)
     if target_minutes < 0:
         raise ValueError(f"target_minutes must not be negative, got {target_minutes}")
-    start_utc = _utc(start, "start")
-    if target_minutes == 0:
-        return start_utc
-    return due_after_us(start_utc, target_minutes * US_PER_MINUTE, resolved)
+    return due_after_us(_utc(start, "start"), target_minutes * US_PER_MINUTE, resolved)
 
 
 @dataclass(frozen=True)
@@ -198,12 +206,19 @@ def run_clock(
     return [_judge(n, b, s, t, rule, calendar, as_of, target, violation or None) for n, b, s, t in raw]
 
 
+def risk_us(at_risk_share: float, target_minutes: int) -> int:
+    """The running time (us) past which less than ``at_risk_share`` of the target is left, rounded as
+    ``fct_case_sla.sql`` rounds it (same float expression, half away from zero)."""
+    return int(Decimal((1 - at_risk_share) * target_minutes * 60_000_000).quantize(Decimal(1), ROUND_HALF_UP))
+
+
 def _project(segments: list[tuple[datetime, int]], threshold_us: int, calendar: Calendar) -> datetime | None:
-    """When the running clock reaches ``threshold_us``: in the first running segment that gets there, else
-    projected from the last one (the clock runs on after what is known)."""
+    """The last moment the running clock is still at most ``threshold_us``: in the first running segment
+    that runs past it, else projected from the last one (the clock runs on after what is known). A
+    segment that only reaches it is not enough: the clock stands there until the next one runs."""
     before = 0
     for index, (at, length) in enumerate(segments):
-        if before + length >= threshold_us or index == len(segments) - 1:
+        if before + length > threshold_us or index == len(segments) - 1:
             return due_after_us(at, threshold_us - before, calendar)
         before += length
     return None
@@ -223,15 +238,16 @@ def _judge(number, begin, stop, transitions, rule, calendar, as_of, target, viol
             running_us += length
     if marks[-2][0] == "pause":
         segments.append((max(end, marks[-2][1]), 0))  # projected: resumed at the end of what is known
-    target_us = target * US_PER_MINUTE
+    target_us, at_risk_us = target * US_PER_MINUTE, risk_us(rule.at_risk_share, target)
+    # the boundary rule: due is the last moment with elapsed <= target, at_risk_at the last with at least
+    # at_risk_share left (sla_watch turns a running clock at risk once as_of is past it)
     due = _project(segments, target_us, calendar)
-    # less than at_risk_share of the target left from here on (sla_watch turns the clock at risk then)
-    at_risk_at = _project(segments, round((1 - rule.at_risk_share) * target_us), calendar)
+    at_risk_at = _project(segments, at_risk_us, calendar)
     if stop is not None:
-        state = "achieved" if stop <= due else "breached"
+        state = "achieved" if stop <= due else "breached"  # <=> running_us <= target_us
     elif as_of > due:
-        state = "open_breached"
-    elif (target_us - running_us) / 1_000_000 < rule.at_risk_share * target * 60:
+        state = "open_breached"  # <=> running_us > target_us
+    elif running_us > at_risk_us:  # strictly less than at_risk_share left; exactly the share is still ok
         state = "at_risk"
     else:
         state = "open_ok"

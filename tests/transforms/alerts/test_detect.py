@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -64,18 +65,50 @@ def test_escalate_moves_only_running_overdue_clocks(state: str, due_in: timedelt
     ("risk_in", "due_in", "paused", "expected"),
     [
         (timedelta(minutes=-1), timedelta(minutes=11), False, "at_risk"),  # the build saw it open_ok
-        (timedelta(0), timedelta(minutes=12), False, "at_risk"),
+        # at_risk_at is the last instant with the share still left (docs/sla.md): at risk only after it
+        (timedelta(0), timedelta(minutes=12), False, "open_ok"),
+        (timedelta(seconds=-1), timedelta(minutes=12), False, "at_risk"),
         (timedelta(minutes=1), timedelta(minutes=13), False, "open_ok"),
         (timedelta(minutes=-1), timedelta(minutes=11), True, "open_ok"),  # paused: its moments move later
         (timedelta(minutes=-13), timedelta(minutes=-1), False, "open_breached"),  # both passed: the breach
     ],
-    ids=["risk-passed", "risk-now", "risk-ahead", "paused", "both-passed"],
+    ids=["risk-passed", "risk-now", "risk-a-second-ago", "risk-ahead", "paused", "both-passed"],
 )
 def test_escalate_turns_an_open_clock_at_risk_at_its_moment(
     risk_in: timedelta, due_in: timedelta, paused: bool, expected: str
 ) -> None:
     row = clock("c", "open_ok", AS_OF + due_in, at_risk_at=AS_OF + risk_in, paused=paused)
     assert escalate(clocks(row), as_of=AS_OF)["sla_state"].to_list() == [expected]
+
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected", "transitions"),
+    [
+        pytest.param(datetime(2026, 10, 3, 12, tzinfo=MSK), "at_risk", ["at_risk"], id="saturday"),
+        pytest.param(datetime(2026, 10, 5, 9, tzinfo=MSK), "at_risk", ["at_risk"], id="monday-09:00"),
+        pytest.param(datetime(2026, 10, 5, 9, 0, 1, tzinfo=MSK), "open_breached", ["breached"], id="monday-09:00:01"),
+    ],
+)
+def test_a_clock_due_monday_09_is_not_alerted_as_breached_over_the_weekend(
+    as_of: datetime, expected: str, transitions: list[str]
+) -> None:
+    """docs/sla.md's example: one working hour from Friday 17:00 Moscow, used up at 18:00, due Monday 09:00.
+    The build (Friday 17:30) saw it open_ok; the watch moves it by the build's moments only."""
+    friday = clock(
+        "c",
+        "open_ok",
+        datetime(2026, 10, 5, 9, tzinfo=MSK),
+        at_risk_at=datetime(2026, 10, 2, 17, 48, tzinfo=MSK),
+        policy="reaction_1h_office",
+    )
+    as_of = as_of.astimezone(UTC)
+    escalated = escalate(clocks(friday), as_of=as_of)
+    assert escalated["sla_state"].to_list() == [expected]
+    alerts = new_alerts(escalated, NO_ALERTS, as_of=as_of, window=WINDOW)
+    assert alerts["transition"].to_list() == transitions
 
 
 def test_alerting_states_become_transitions_once() -> None:

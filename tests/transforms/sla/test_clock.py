@@ -125,6 +125,8 @@ BERLIN_OFFICE = Calendar.model_validate(
 )
 MOMENTS = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
 CALENDARS = st.sampled_from([OFFICE, BERLIN_OFFICE, CALENDAR_24X7])
+# on the hour, with whole-hour targets, a target is often used up exactly at a period's end
+ON_THE_HOUR = MOMENTS.map(lambda m: m.replace(minute=0, second=0, microsecond=0))
 
 
 @given(a=MOMENTS, b=MOMENTS, calendar=CALENDARS)
@@ -141,11 +143,44 @@ def test_business_time_is_additive_over_a_split_point(moments: list[datetime], c
     assert whole == pytest.approx(elapsed_minutes(start, split, calendar) + elapsed_minutes(split, stop, calendar))
 
 
-@given(start=MOMENTS, target=st.integers(min_value=1, max_value=5 * 480), calendar=CALENDARS)
-def test_due_at_is_where_business_time_reaches_the_target(start: datetime, target: int, calendar) -> None:
+@given(
+    start=st.one_of(MOMENTS, ON_THE_HOUR),
+    target=st.one_of(
+        st.integers(min_value=0, max_value=5 * 480), st.integers(min_value=1, max_value=40).map(lambda h: 60 * h)
+    ),
+    calendar=CALENDARS,
+)
+def test_due_at_is_the_last_moment_within_target(start: datetime, target: int, calendar) -> None:
+    """The boundary rule (docs/sla.md): elapsed at due_at is the target, one microsecond later it is more."""
     due = due_at(start, target, calendar)
-    assert elapsed_minutes(start, due, calendar) == pytest.approx(target)
-    assert elapsed_minutes(start, due - timedelta(seconds=1), calendar) < target
+    assert elapsed_minutes(start, due, calendar) == target
+    assert elapsed_minutes(start, due + timedelta(microseconds=1), calendar) > target
+
+
+def msk(*args: int) -> datetime:
+    return datetime(*args, tzinfo=MSK)
+
+
+# office_msk: Mon-Fri 09:00-13:00 and 14:00-18:00 Moscow, RU holidays; 2 October 2026 is a Friday
+BOUNDARY_CASES = [
+    pytest.param(msk(2026, 10, 2, 17), 59, msk(2026, 10, 2, 17, 59), id="inside-a-period"),
+    pytest.param(msk(2026, 10, 2, 17), 60, msk(2026, 10, 5, 9), id="used-up-at-friday-close-due-monday-09:00"),
+    pytest.param(msk(2026, 10, 2, 12), 60, msk(2026, 10, 2, 14), id="used-up-at-lunch-due-at-14:00"),
+    pytest.param(msk(2026, 11, 3, 17), 60, msk(2026, 11, 5, 9), id="used-up-before-a-holiday"),  # 4 Nov is off
+    pytest.param(msk(2026, 10, 2, 10), 0, msk(2026, 10, 2, 10), id="zero-target-in-working-time"),
+    pytest.param(msk(2026, 10, 3, 12), 0, msk(2026, 10, 5, 9), id="zero-target-on-saturday"),
+    pytest.param(msk(2026, 10, 2, 18), 0, msk(2026, 10, 5, 9), id="zero-target-at-friday-close"),
+]
+
+
+@pytest.mark.parametrize(("start", "target_minutes", "expected"), BOUNDARY_CASES)
+def test_a_target_used_up_at_a_period_end_is_due_when_work_resumes(
+    start: datetime, target_minutes: int, expected: datetime
+) -> None:
+    due = due_at(start, target_minutes, OFFICE)
+    assert due == expected
+    assert elapsed_minutes(start, due, OFFICE) == target_minutes
+    assert elapsed_minutes(start, due + timedelta(seconds=1), OFFICE) == target_minutes + 1 / 60
 
 
 @pytest.mark.parametrize(

@@ -4,23 +4,40 @@
 -- 'not_started' row; contradictory events (a stop before the start, a reply before the receipt, events out
 -- of order) are listed in clock_violation and the clock runs as the events allow. Times are in the
 -- policy's calendar (elapsed_minutes) and in real time (calendar_elapsed_minutes).
+-- The boundary rule (docs/sla.md): a clock is within target while its elapsed time in the policy's
+-- calendar is at most the target, and breaches at the first instant it exceeds it. due_at is the LAST
+-- instant still within target, so achieved_at <= due_at <=> elapsed <= target and as_of > due_at <=>
+-- elapsed at as_of > target; at_risk_at is, alike, the last instant at which at least at_risk_share of
+-- the target is left. The reference is transforms/sla/clock.py.
 
 with
 
 case_events as (
-    select distinct case_id, event_type, event_at from staging.stg_crm__case_events
+    select distinct
+        case_id,
+        event_type,
+        event_at
+    from staging.stg_crm__case_events
 ),
 
 clocks as (
-    select * from core.int_sla_clocks
+    select
+        *,
+        target_minutes::bigint * 60000000 as target_us,
+        -- the running time beyond which less than at_risk_share of the target is left: at risk past it
+        round((1 - at_risk_share) * target_minutes * 60000000)::bigint as risk_us
+    from core.int_sla_clocks
 ),
 
 marks as (
     select * from core.int_sla_clock_marks
 ),
 
+-- the inverse lookup (position -> instant) needs strictly increasing working_us_before: an interval
+-- without working time (a local period lost to a DST switch) adds no position and would tie its successor
 intervals as (
     select * from core.int_sla_calendar_intervals
+    where working_us > 0
 ),
 
 cycle_totals as (
@@ -41,7 +58,8 @@ cycle_totals as (
 ),
 
 -- the clock is projected as running after its last known mark: running segments, plus one from the
--- cycle's end when it ended paused; the due time lies in the first that reaches the target, else the last
+-- cycle's end when it ended paused; the due time lies in the first that runs past the target, else the
+-- last (a segment that only reaches it is not enough: elapsed stays at the target until the next runs)
 due_candidates as (
     select marks.*
     from marks
@@ -50,18 +68,18 @@ due_candidates as (
     select marks.*
     from marks
     inner join cycle_totals
-        on cycle_totals.case_id = marks.case_id
-        and cycle_totals.sla_policy_id = marks.sla_policy_id
-        and cycle_totals.cycle_number = marks.cycle_number
+        on
+            marks.case_id = cycle_totals.case_id
+            and marks.sla_policy_id = cycle_totals.sla_policy_id
+            and marks.cycle_number = cycle_totals.cycle_number
     where marks.mark in ('fulfill', 'as_of') and cycle_totals.ends_paused
 ),
 
 due_running as (
     select
         due_candidates.*,
-        clocks.target_minutes::bigint * 60000000 as target_us,
-        -- the position at which less than at_risk_share of the target is left: the clock turns at risk
-        round((1 - clocks.at_risk_share) * clocks.target_minutes * 60000000)::bigint as risk_us,
+        clocks.target_us,
+        clocks.risk_us,
         coalesce(
             sum(due_candidates.segment_working_us) over (
                 partition by due_candidates.case_id, due_candidates.sla_policy_id, due_candidates.cycle_number
@@ -74,8 +92,9 @@ due_running as (
         ) as is_last
     from due_candidates
     inner join clocks
-        on clocks.case_id = due_candidates.case_id
-        and clocks.sla_policy_id = due_candidates.sla_policy_id
+        on
+            due_candidates.case_id = clocks.case_id
+            and due_candidates.sla_policy_id = clocks.sla_policy_id
 ),
 
 due_positions as (
@@ -86,24 +105,30 @@ due_positions as (
         calendar_id,
         position_us + target_us - running_before_us as due_position_us
     from due_running
-    where running_before_us + segment_working_us >= target_us or is_last
+    where running_before_us + segment_working_us > target_us or is_last
     qualify row_number() over (partition by case_id, sla_policy_id, cycle_number order by mark_number) = 1
 ),
 
+-- position -> instant: the LAST instant at that position, so a position equal to an interval's
+-- working_us_before maps to that interval's start, not to the end of the one before (the same position:
+-- no working time passes in between). Past the end of the calendar horizon the lookup extrapolates.
 dues as (
     select
         due_positions.case_id,
         due_positions.sla_policy_id,
         due_positions.cycle_number,
-        intervals.start_at + to_microseconds((due_positions.due_position_us - intervals.working_us_before)::bigint) as due_at
+        intervals.start_at
+        + to_microseconds((due_positions.due_position_us - intervals.working_us_before)::bigint) as due_at
     from due_positions
     asof left join intervals
-        on intervals.calendar_id = due_positions.calendar_id
-        and due_positions.due_position_us > intervals.working_us_before
+        on
+            due_positions.calendar_id = intervals.calendar_id
+            and due_positions.due_position_us >= intervals.working_us_before
 ),
 
--- the same projection for the at-risk threshold: sla_watch turns an open clock at risk at this moment
--- between two builds, without calendar arithmetic of its own (transforms/alerts/detect.py)
+-- the same projection for the at-risk threshold: at_risk_at is the last instant with at least
+-- at_risk_share of the target left; sla_watch turns a running clock at risk once as_of is past it, between
+-- two builds, without calendar arithmetic of its own (transforms/alerts/detect.py)
 risk_positions as (
     select
         case_id,
@@ -112,7 +137,7 @@ risk_positions as (
         calendar_id,
         position_us + risk_us - running_before_us as risk_position_us
     from due_running
-    where running_before_us + segment_working_us >= risk_us or is_last
+    where running_before_us + segment_working_us > risk_us or is_last
     qualify row_number() over (partition by case_id, sla_policy_id, cycle_number order by mark_number) = 1
 ),
 
@@ -125,8 +150,9 @@ risks as (
         + to_microseconds((risk_positions.risk_position_us - intervals.working_us_before)::bigint) as at_risk_at
     from risk_positions
     asof left join intervals
-        on intervals.calendar_id = risk_positions.calendar_id
-        and risk_positions.risk_position_us > intervals.working_us_before
+        on
+            risk_positions.calendar_id = intervals.calendar_id
+            and risk_positions.risk_position_us >= intervals.working_us_before
 ),
 
 clock_violations as (
@@ -137,12 +163,13 @@ clock_violations as (
         coalesce(bool_or(case_events.event_type <> clocks.stop_event), false) as has_event_before_start
     from clocks
     inner join case_events
-        on case_events.case_id = clocks.case_id
-        and case_events.event_at < clocks.started_at
-        and list_contains(
-            list_concat([clocks.stop_event, 'reopened'], clocks.pause_events, clocks.resume_events),
-            case_events.event_type
-        )
+        on
+            clocks.case_id = case_events.case_id
+            and clocks.started_at > case_events.event_at
+            and list_contains(
+                list_concat([clocks.stop_event, 'reopened'], clocks.pause_events, clocks.resume_events),
+                case_events.event_type
+            )
     group by all
 ),
 
@@ -176,30 +203,41 @@ cycles as (
                     if(clocks.start_event = 'feedback_received', 'reply_before_receipt', 'stop_before_start'),
                     null
                 ),
-                if(clock_violations.has_event_before_start or cycle_violations.has_disorder, 'events_out_of_order', null)
+                if(
+                    clock_violations.has_event_before_start or cycle_violations.has_disorder,
+                    'events_out_of_order',
+                    null
+                )
             ),
             ''
         ) as clock_violation
     from clocks
     left join cycle_totals
-        on cycle_totals.case_id = clocks.case_id
-        and cycle_totals.sla_policy_id = clocks.sla_policy_id
+        on
+            clocks.case_id = cycle_totals.case_id
+            and clocks.sla_policy_id = cycle_totals.sla_policy_id
     left join dues
-        on dues.case_id = cycle_totals.case_id
-        and dues.sla_policy_id = cycle_totals.sla_policy_id
-        and dues.cycle_number = cycle_totals.cycle_number
+        on
+            cycle_totals.case_id = dues.case_id
+            and cycle_totals.sla_policy_id = dues.sla_policy_id
+            and cycle_totals.cycle_number = dues.cycle_number
     left join risks
-        on risks.case_id = cycle_totals.case_id
-        and risks.sla_policy_id = cycle_totals.sla_policy_id
-        and risks.cycle_number = cycle_totals.cycle_number
+        on
+            cycle_totals.case_id = risks.case_id
+            and cycle_totals.sla_policy_id = risks.sla_policy_id
+            and cycle_totals.cycle_number = risks.cycle_number
     left join clock_violations
-        on clock_violations.case_id = clocks.case_id
-        and clock_violations.sla_policy_id = clocks.sla_policy_id
+        on
+            clocks.case_id = clock_violations.case_id
+            and clocks.sla_policy_id = clock_violations.sla_policy_id
     left join cycle_violations
-        on cycle_violations.case_id = clocks.case_id
-        and cycle_violations.sla_policy_id = clocks.sla_policy_id
+        on
+            clocks.case_id = cycle_violations.case_id
+            and clocks.sla_policy_id = cycle_violations.sla_policy_id
 ),
 
+-- the boundary rule: within target while elapsed <= target (achieved_at <= due_at, as_of <= due_at);
+-- at risk once strictly less than at_risk_share is left (running_us > risk_us; exactly the share is ok)
 judged as (
     select
         *,
@@ -208,7 +246,7 @@ judged as (
             when achieved_at <= due_at then 'achieved'
             when achieved_at is not null then 'breached'
             when getvariable('as_of') > due_at then 'open_breached'
-            when target_minutes * 60 - running_us / 1e6 < at_risk_share * target_minutes * 60 then 'at_risk'
+            when running_us > risk_us then 'at_risk'
             else 'open_ok'
         end as sla_state
     from cycles
@@ -229,8 +267,8 @@ final as (
 
         -- timestamps (UTC)
         cycle_started_at as started_at,
-        due_at,
-        at_risk_at,  -- when less than at_risk_share of the target is left (projected like due_at)
+        due_at,  -- the last instant within target (elapsed <= target_minutes); breached right after it
+        at_risk_at,  -- the last instant with at least at_risk_share left (projected like due_at)
         achieved_at,
 
         -- sla

@@ -2,11 +2,13 @@
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
 from tests.transforms.sql.core.sla_harness import build_case_sla, clocks_by_key, event
+from transforms.alerts import escalate
 from transforms.sla import Policy, due_at, elapsed_minutes, load_policies, parse_policies
 
 CLOSE, CONTACT = "close_within_24h", "first_contact_within_1h"
@@ -274,3 +276,95 @@ def test_reaction_target_by_sla_class_and_priority(
     reaction = tuple(p for p in load_policies() if p.id == "reaction_by_type")
     frame = build_case_sla(con, rows, policies=reaction, feedback=feedback)
     assert frame["target_minutes"].to_list() == [target]
+
+
+# The boundary rule (docs/sla.md): within target while the elapsed time in the policy's calendar is at
+# most the target; due_at is the last such instant. A one-hour office clock (Mon-Fri 09-13, 14-18 Moscow)
+# started Friday 17:00 uses its hour up at Friday 18:00 and stays there, at its target, until Monday 09:00.
+MSK = ZoneInfo("Europe/Moscow")
+OFFICE_HOUR = "reaction_1h_office"
+
+
+def msk(*args: int) -> datetime:
+    return datetime(*args, tzinfo=MSK)
+
+
+FRIDAY_17 = msk(2026, 10, 2, 17)  # Friday 2 October 2026; Monday 5 October is a working day
+MONDAY_09 = msk(2026, 10, 5, 9)
+AT_RISK_AT = msk(2026, 10, 2, 17, 48)  # 48 of 60 minutes run, 20% left: the last instant not at risk
+ONE_SECOND = timedelta(seconds=1)
+
+
+def office_hour_policy() -> tuple[Policy, ...]:
+    rule = {
+        "valid_from": "2026-01-01",
+        "start_event": "opened",
+        "stop_event": "first_contact",
+        "target_minutes": 60,
+        "calendar": "office_msk",
+        "at_risk_share": 0.2,
+    }
+    return (Policy.model_validate({"id": OFFICE_HOUR, "label": "Реакция за час рабочего времени", "rules": [rule]}),)
+
+
+@pytest.mark.parametrize(
+    ("stopped_at", "state", "elapsed"),
+    [
+        pytest.param(msk(2026, 10, 2, 17, 59), "achieved", 59.0, id="friday-17:59"),
+        pytest.param(msk(2026, 10, 2, 18), "achieved", 60.0, id="friday-18:00-target-used-up"),
+        pytest.param(msk(2026, 10, 2, 20), "achieved", 60.0, id="friday-20:00-elapsed-equals-target"),
+        pytest.param(msk(2026, 10, 4, 12), "achieved", 60.0, id="sunday"),
+        pytest.param(MONDAY_09, "achieved", 60.0, id="monday-09:00-the-due-time"),
+        pytest.param(MONDAY_09 + ONE_SECOND, "breached", 3601 / 60, id="monday-09:00:01"),
+    ],
+)
+def test_a_target_used_up_at_the_close_of_work_is_due_when_work_resumes(
+    con: duckdb.DuckDBPyConnection, stopped_at: datetime, state: str, elapsed: float
+) -> None:
+    rows = [event("c1", "opened", FRIDAY_17), event("c1", "first_contact", stopped_at)]
+    clock = build(con, rows, policies=office_hour_policy())[("c1", OFFICE_HOUR)]
+    assert (clock["sla_state"], clock["elapsed_minutes"], clock["target_minutes"]) == (state, elapsed, 60)
+    assert (clock["due_at"], clock["at_risk_at"], clock["achieved_at"]) == (MONDAY_09, AT_RISK_AT, stopped_at)
+    assert clock["is_breached"] == (state == "breached")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "state"),
+    [
+        pytest.param(msk(2026, 10, 2, 17, 30), "open_ok", id="friday-17:30"),
+        pytest.param(AT_RISK_AT, "open_ok", id="friday-17:48-exactly-20pct-left"),
+        pytest.param(msk(2026, 10, 2, 17, 49), "at_risk", id="friday-17:49"),
+        pytest.param(msk(2026, 10, 3, 12), "at_risk", id="saturday-nothing-left-yet-not-breached"),
+        pytest.param(MONDAY_09, "at_risk", id="monday-09:00-the-due-time"),
+        pytest.param(MONDAY_09 + ONE_SECOND, "open_breached", id="monday-09:00:01"),
+    ],
+)
+def test_an_open_clock_at_its_target_over_the_weekend_breaches_only_when_work_resumes(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, state: str
+) -> None:
+    clock = build(con, [event("c1", "opened", FRIDAY_17)], as_of=as_of, policies=office_hour_policy())[
+        ("c1", OFFICE_HOUR)
+    ]
+    assert (clock["sla_state"], clock["is_breached"]) == (state, state == "open_breached")
+    assert (clock["due_at"], clock["at_risk_at"]) == (MONDAY_09, AT_RISK_AT)
+    assert (clock["sla_state"] == "open_breached") == (clock["elapsed_minutes"] > clock["target_minutes"])
+
+
+def test_the_watch_between_builds_breaches_the_clock_only_after_its_due_time(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """sla_watch moves the build's row forward with the build's due_at / at_risk_at, by the same rule."""
+    built = build_case_sla(
+        con, [event("c1", "opened", FRIDAY_17)], as_of=msk(2026, 10, 2, 17, 30), policies=office_hour_policy()
+    )
+    assert built["sla_state"].to_list() == ["open_ok"]
+    states = {
+        as_of: escalate(built, as_of=as_of.astimezone(UTC))["sla_state"].to_list()
+        for as_of in (AT_RISK_AT, msk(2026, 10, 3, 12), MONDAY_09, MONDAY_09 + ONE_SECOND)
+    }
+    assert states == {
+        AT_RISK_AT: ["open_ok"],
+        msk(2026, 10, 3, 12): ["at_risk"],
+        MONDAY_09: ["at_risk"],
+        MONDAY_09 + ONE_SECOND: ["open_breached"],
+    }

@@ -5,7 +5,7 @@ the SQL model must give that figure and agree with ``run_clock`` on every cycle 
 """
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,11 @@ policies:
   - id: reaction
     label: reaction in Moscow office hours, paused while waiting for the customer
     rules: [{valid_from: 2020-01-01, start_event: opened, stop_event: resolved, target_minutes: 480,
+             calendar: office_msk, at_risk_share: 0.2, pause_events: [waiting_customer],
+             resume_events: [resumed]}]
+  - id: reaction_1h
+    label: one working hour in Moscow office hours, paused while waiting for the customer
+    rules: [{valid_from: 2020-01-01, start_event: opened, stop_event: resolved, target_minutes: 60,
              calendar: office_msk, at_risk_share: 0.2, pause_events: [waiting_customer],
              resume_events: [resumed]}]
   - id: reaction_berlin
@@ -135,7 +140,9 @@ CASES = [
     pytest.param(
         "reaction",
         [ev("opened", msk(2026, 10, 3, 12)), ev("resolved", msk(2026, 10, 5, 9, 30))],
-        {"elapsed_minutes": 30.0, "due_at": msk(2026, 10, 5, 18)},  # received Saturday: the clock starts Mon 9:00
+        # received Saturday: the clock starts Mon 9:00; the 480 minutes are used up at Mon 18:00 and the
+        # clock stands at its target until work resumes, Tue 9:00: the due time (the boundary rule)
+        {"elapsed_minutes": 30.0, "due_at": msk(2026, 10, 6, 9)},
         id="received-outside-business-hours",
     ),
     pytest.param(
@@ -146,9 +153,59 @@ CASES = [
             ev("resumed", msk(2026, 10, 7, 11)),
             ev("resolved", msk(2026, 10, 7, 12)),
         ],
-        # runs Tue 10-12 and Wed 11-12; paused Tue 12-13, 14-18 and Wed 9-11 = 420 working minutes
-        {"elapsed_minutes": 180.0, "paused_minutes": 420.0, "due_at": msk(2026, 10, 7, 18)},
+        # runs Tue 10-12 and Wed 11-12; paused Tue 12-13, 14-18 and Wed 9-11 = 420 working minutes;
+        # projected from Wed 12:00, the 480 are used up at Wed 18:00, so due when work resumes, Thu 9:00
+        {"elapsed_minutes": 180.0, "paused_minutes": 420.0, "due_at": msk(2026, 10, 8, 9)},
         id="paused-in-business-hours",
+    ),
+    # the boundary rule: within target while elapsed <= target; due_at is the last such instant
+    pytest.param(
+        "reaction_1h",
+        [ev("opened", msk(2026, 10, 2, 17)), ev("resolved", msk(2026, 10, 2, 20))],
+        # the hour is used up at Fri 18:00; elapsed stays 60 until Mon 9:00, the due time
+        {
+            "elapsed_minutes": 60.0,
+            "sla_state": "achieved",
+            "due_at": msk(2026, 10, 5, 9),
+            "at_risk_at": msk(2026, 10, 2, 17, 48),
+        },
+        id="target-used-up-at-friday-close-stopped-friday-evening",
+    ),
+    pytest.param(
+        "reaction_1h",
+        [ev("opened", msk(2026, 10, 2, 17)), ev("resolved", msk(2026, 10, 5, 9, 0, 1))],
+        {"elapsed_minutes": 3601 / 60, "sla_state": "breached", "due_at": msk(2026, 10, 5, 9)},
+        id="target-used-up-at-friday-close-stopped-monday-09:00:01",
+    ),
+    pytest.param(
+        "reaction_1h",
+        [ev("opened", msk(2026, 10, 6, 12)), ev("resolved", msk(2026, 10, 6, 13, 30))],
+        # Tue 12-13 uses the hour up at the lunch break; due when work resumes at 14:00
+        {"elapsed_minutes": 60.0, "sla_state": "achieved", "due_at": msk(2026, 10, 6, 14)},
+        id="target-used-up-at-the-lunch-break",
+    ),
+    pytest.param(
+        "reaction_1h",
+        [
+            ev("opened", msk(2026, 10, 2, 17)),
+            ev("waiting_customer", msk(2026, 10, 2, 18)),
+            ev("resumed", msk(2026, 10, 5, 10)),
+            ev("resolved", msk(2026, 10, 5, 10, 30)),
+        ],
+        # paused the instant the hour is used up: elapsed stays 60 until the clock runs again, Mon 10:00
+        {"elapsed_minutes": 90.0, "paused_minutes": 60.0, "sla_state": "breached", "due_at": msk(2026, 10, 5, 10)},
+        id="paused-at-the-target-then-resumed",
+    ),
+    pytest.param(
+        "reaction_1h",
+        [
+            ev("opened", msk(2026, 10, 2, 17)),
+            ev("waiting_customer", msk(2026, 10, 2, 18)),
+            ev("resolved", msk(2026, 10, 5, 9, 30)),
+        ],
+        # stopped while still paused at its target: within target (projected: resumed at the stop)
+        {"elapsed_minutes": 60.0, "paused_minutes": 30.0, "sla_state": "achieved", "due_at": msk(2026, 10, 5, 9, 30)},
+        id="paused-at-the-target-stopped-while-paused",
     ),
     pytest.param(
         "paused_24x7",
@@ -228,18 +285,62 @@ CASES = [
 ]
 
 
-def sql_cycles(con: duckdb.DuckDBPyConnection, policy: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def sql_cycles(
+    con: duckdb.DuckDBPyConnection,
+    policy: str,
+    rows: list[dict[str, Any]],
+    as_of: datetime = AS_OF,
+    policies: Any = None,
+) -> list[dict[str, Any]]:
     frame = build_case_sla(
-        con, rows, as_of=AS_OF, policies=[POLICIES[policy]], calendars=CONFIG.calendars, feedback=[SURVEY_ANSWER]
+        con,
+        rows,
+        as_of=as_of,
+        policies=[POLICIES[policy]] if policies is None else policies,
+        calendars=CONFIG.calendars,
+        feedback=[SURVEY_ANSWER],
     )
     return sorted((r for r in frame.to_dicts() if r["sla_policy_id"] == policy), key=lambda r: r["cycle_number"])
 
 
-def reference_cycles(policy: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def reference_cycles(
+    policy: str, rows: list[dict[str, Any]], as_of: datetime = AS_OF, target_minutes: int | None = None
+) -> list[dict[str, Any]]:
     rule = POLICIES[policy].rules[-1]
     events = [(r["event_type"], r["event_at"]) for r in rows]
-    cycles = run_clock(events, rule, CALENDARS[rule.calendar], AS_OF, received_at=SURVEY_ANSWER["received_at"])
+    cycles = run_clock(
+        events,
+        rule,
+        CALENDARS[rule.calendar],
+        as_of,
+        target_minutes=target_minutes,
+        received_at=SURVEY_ANSWER["received_at"],
+    )
     return [asdict(c) for c in cycles]
+
+
+def assert_within_target_is_elapsed_at_most_target(cycle: dict[str, Any]) -> None:
+    """The boundary rule on one judged SQL cycle: a stopped clock is achieved exactly when its elapsed time
+    is at most its target; an open one is open_breached exactly when it is more."""
+    if cycle["started_at"] is None:
+        return
+    over = cycle["elapsed_minutes"] > cycle["target_minutes"]
+    if cycle["achieved_at"] is not None:
+        assert (cycle["sla_state"] == "achieved") == (not over), cycle
+    else:
+        assert (cycle["sla_state"] == "open_breached") == over, cycle
+
+
+def assert_sql_agrees_with_the_reference(actual: list[dict[str, Any]], reference: list[dict[str, Any]]) -> None:
+    assert len(actual) == len(reference)
+    for got, ref in zip(actual, reference, strict=True):
+        for column, value in ref.items():
+            if isinstance(value, float):
+                assert got[column] == pytest.approx(value, abs=1e-6), column
+            else:
+                assert got[column] == value, column
+        assert got["is_breached"] == (ref["sla_state"] in ("breached", "open_breached"))
+        assert_within_target_is_elapsed_at_most_target(got)
 
 
 @pytest.mark.parametrize(("policy", "rows", "expected"), CASES)
@@ -250,14 +351,70 @@ def test_sql_clock_gives_the_hand_figures_and_agrees_with_the_reference(
     reference = reference_cycles(policy, rows)
     for want, got in zip(expected if isinstance(expected, list) else [expected], actual, strict=False):
         assert {k: got[k] for k in want} == want
-    assert len(actual) == len(reference)
-    for got, ref in zip(actual, reference, strict=True):
-        for column, value in ref.items():
-            if isinstance(value, float):
-                assert got[column] == pytest.approx(value, abs=1e-6), column
-            else:
-                assert got[column] == value, column
-        assert got["is_breached"] == (ref["sla_state"] in ("breached", "open_breached"))
+    assert_sql_agrees_with_the_reference(actual, reference)
+
+
+FRIDAY_17, MONDAY_09 = msk(2026, 10, 2, 17), msk(2026, 10, 5, 9)
+
+
+@pytest.mark.parametrize(
+    ("rows", "as_of", "state"),
+    [
+        pytest.param([ev("opened", FRIDAY_17)], msk(2026, 10, 2, 17, 48), "open_ok", id="open-20pct-left"),
+        pytest.param([ev("opened", FRIDAY_17)], msk(2026, 10, 2, 17, 49), "at_risk", id="open-under-20pct-left"),
+        pytest.param([ev("opened", FRIDAY_17)], msk(2026, 10, 3, 12), "at_risk", id="open-saturday"),
+        pytest.param([ev("opened", FRIDAY_17)], MONDAY_09, "at_risk", id="open-monday-09:00"),
+        pytest.param([ev("opened", FRIDAY_17)], msk(2026, 10, 5, 9, 0, 1), "open_breached", id="open-monday-09:00:01"),
+        pytest.param(
+            [ev("opened", FRIDAY_17), ev("waiting_customer", msk(2026, 10, 2, 18))],
+            msk(2026, 10, 5, 12),
+            "at_risk",
+            id="paused-at-the-target-over-the-weekend",
+        ),
+        pytest.param(
+            [ev("opened", FRIDAY_17), ev("resolved", msk(2026, 10, 2, 20))],
+            msk(2026, 10, 3, 12),
+            "achieved",
+            id="stopped-friday-20:00",
+        ),
+        pytest.param(
+            [ev("opened", FRIDAY_17), ev("resolved", msk(2026, 10, 5, 9, 0, 1))],
+            msk(2026, 10, 5, 12),
+            "breached",
+            id="stopped-monday-09:00:01",
+        ),
+    ],
+)
+def test_the_friday_clock_is_judged_alike_by_sql_and_the_reference(
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], as_of: datetime, state: str
+) -> None:
+    """docs/sla.md's worked example: 60 working minutes from Friday 17:00, due Monday 09:00."""
+    actual = sql_cycles(con, "reaction_1h", rows, as_of=as_of)
+    assert [c["sla_state"] for c in actual] == [state]
+    if len(rows) == 1 or rows[1]["event_type"] == "resolved":
+        assert actual[0]["due_at"] == MONDAY_09
+    assert_sql_agrees_with_the_reference(actual, reference_cycles("reaction_1h", rows, as_of=as_of))
+
+
+@pytest.mark.parametrize(
+    ("opened_at", "due"),
+    [
+        pytest.param(msk(2026, 10, 6, 10, 30), msk(2026, 10, 6, 10, 30), id="in-working-time-due-at-once"),
+        pytest.param(msk(2026, 10, 3, 12), MONDAY_09, id="saturday-due-when-work-starts"),
+        pytest.param(msk(2026, 10, 2, 18), MONDAY_09, id="at-friday-close-due-when-work-starts"),
+        pytest.param(msk(2026, 10, 6, 13), msk(2026, 10, 6, 14), id="at-the-lunch-break-due-after-it"),
+    ],
+)
+def test_a_zero_target_is_due_at_the_first_working_instant(
+    con: duckdb.DuckDBPyConnection, opened_at: datetime, due: datetime
+) -> None:
+    """policies.yaml refuses a zero target; the engine still follows the rule (elapsed 0 lasts until then)."""
+    rule = POLICIES["reaction_1h"].rules[-1].model_copy(update={"target_minutes": 0})
+    zero = POLICIES["reaction_1h"].model_copy(update={"rules": [rule]})
+    rows = [ev("opened", opened_at), ev("resolved", opened_at)]
+    actual = sql_cycles(con, "reaction_1h", rows, policies=[zero])
+    assert [(c["due_at"], c["sla_state"], c["target_minutes"]) for c in actual] == [(due, "achieved", 0)]
+    assert_sql_agrees_with_the_reference(actual, reference_cycles("reaction_1h", rows, target_minutes=0))
 
 
 def test_event_log_has_activate_pause_resume_breach_fulfill_in_order(con: duckdb.DuckDBPyConnection) -> None:
@@ -301,18 +458,17 @@ def test_callback_applies_only_to_contact_requests_in_its_channels(con: duckdb.D
 
 
 WORKING_HOURS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC))
+# on the hour too, so spans often use the target up exactly at a period's end (13:00, 18:00) and stop after it
+STARTS = st.one_of(WORKING_HOURS, WORKING_HOURS.map(lambda m: m.replace(minute=0, second=0, microsecond=0)))
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    spans=st.lists(st.tuples(WORKING_HOURS, st.integers(min_value=0, max_value=20 * 24 * 60)), min_size=1, max_size=15)
-)
+@given(spans=st.lists(st.tuples(STARTS, st.integers(min_value=0, max_value=20 * 24 * 60)), min_size=1, max_size=15))
 def test_sql_business_minutes_match_the_reference_on_random_spans(
     con: duckdb.DuckDBPyConnection, spans: list[tuple[datetime, int]]
 ) -> None:
-    """Many cases in one build: elapsed office minutes and due times equal the reference's."""
-    from datetime import timedelta
-
+    """Many cases in one build: elapsed office minutes and due times equal the reference's, and each
+    clock is achieved exactly when its elapsed time is at most its target."""
     rows = []
     for n, (start, minutes) in enumerate(spans):
         rows += [
@@ -328,6 +484,7 @@ def test_sql_business_minutes_match_the_reference_on_random_spans(
         got = by_case[f"c{n}"]
         assert got["elapsed_minutes"] == pytest.approx(ref.elapsed_minutes, abs=1e-6)
         assert (got["due_at"], got["sla_state"]) == (ref.due_at, ref.sla_state)
+        assert_within_target_is_elapsed_at_most_target(got)
 
 
 def test_event_log_check_finds_no_bad_cycle_on_a_consistent_log(con: duckdb.DuckDBPyConnection) -> None:
