@@ -11,11 +11,12 @@ from transforms.taxonomy import load_feedback_types
 
 
 def parse_as_of(as_of: str | None) -> datetime:
-    """An ISO timestamp (naive means UTC) or, when None, now. The value is recorded in the ledger."""
+    """An ISO timestamp (naive means UTC; any offset is turned to UTC, the zone of every stored time) or,
+    when None, now. The value is recorded in the ledger."""
     if as_of is None:
         return datetime.now(UTC).replace(microsecond=0)
     parsed = datetime.fromisoformat(as_of)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def build_context(as_of: datetime) -> BuildContext:
