@@ -7,11 +7,16 @@ substantially the same thing:
 - the same normalized text (lower-cased, every run of non-letters and non-digits one space), or
 - token sets with a Jaccard index of at least 0.8, tokens being the lower-cased words of three
   letters or more, as written (no lemmas: "опоздал" and "опоздала" differ).
-An item without text or without a customer_key repeats nothing. A repeat points at the earliest
-item it repeats (``repeat_of_feedback_id``), and its ``conversation_id`` is the feedback_id of the
-first item of the chain: the earliest item, whose own conversation_id is its feedback_id. Chains
-may run longer than the window (chat → e-mail 30 h later → review 30 h after that) when each step
-is within it. Ties in time are broken by feedback_id, so the result does not depend on row order.
+An item without text or without a customer_key repeats nothing (an employee's eNPS answer has no
+customer_key: an employee channel may map no customer field). A self-service session (the chat
+bot's or the FAQ widget's: its ``self_service_outcome`` is set) is never part of a conversation,
+neither its first item nor a repeat: it counts as self-service, and the chat message that follows
+a session the bot escalated is the customer's contact, counted in its own right. A repeat points
+at the earliest item it repeats (``repeat_of_feedback_id``), and its ``conversation_id`` is the
+feedback_id of the first item of the chain: the earliest item, whose own conversation_id is its
+feedback_id. Chains may run longer than the window (chat → e-mail 30 h later → review 30 h after
+that) when each step is within it. Ties in time are broken by feedback_id, so the result does not
+depend on row order.
 
 Only customers with items on two or more channels are compared, and only items in the same or the
 previous window-sized time bucket are paired: the pairs stay proportional to what each customer
@@ -40,8 +45,13 @@ def conversations(
     feedback: pl.LazyFrame, *, window: timedelta = DEFAULT_WINDOW, min_jaccard: float = MIN_JACCARD
 ) -> pl.LazyFrame:
     """One row per feedback item (columns ``OUTPUT_COLUMNS``), from feedback_id, channel_id,
-    customer_key, received_at and body_text."""
-    items = feedback.select("feedback_id", "channel_id", "customer_key", "received_at", "body_text")
+    customer_key, received_at, body_text and, when the frame has it, self_service_outcome."""
+    outcome = (
+        pl.col("self_service_outcome")
+        if "self_service_outcome" in feedback.collect_schema().names()
+        else pl.lit(None, dtype=pl.String).alias("self_service_outcome")
+    )
+    items = feedback.select("feedback_id", "channel_id", "customer_key", "received_at", "body_text", outcome)
     parents = _parents(_candidates(items, window), window, min_jaccard)
     roots = _roots(parents)
     return (
@@ -64,7 +74,12 @@ def _candidates(items: pl.LazyFrame, window: timedelta) -> pl.LazyFrame:
     text = pl.col("body_text").str.to_lowercase()
     bucket_us = int(window.total_seconds() * 1_000_000)
     return (
-        items.filter(pl.col("customer_key").is_not_null() & pl.col("body_text").is_not_null())
+        items.filter(
+            pl.col("customer_key").is_not_null()
+            & pl.col("body_text").is_not_null()
+            & pl.col("self_service_outcome").is_null()
+        )
+        .drop("self_service_outcome")
         .filter(pl.col("channel_id").n_unique().over("customer_key") > 1)
         .with_columns(
             normalized=text.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars(),

@@ -46,6 +46,8 @@ FEEDBACK = EntitySchema(
         "licence_ref",  # the licence or subscription the feedback is about
         "manager_ref",  # the account manager named by the source (B2B notes, CRM)
         "case_ref",  # the CRM / helpdesk case the item belongs to
+        "issue_solved",  # the answer to "Was your issue solved?" (да/нет/yes/no/1/0/true/false)
+        "self_service_outcome",  # how a chat-bot or FAQ session ended: resolved / escalated / abandoned
         "customer_name",  # personal data: kept only in the restricted contacts table
         "updated_at",  # when the source last edited the item (a later edit replaces the earlier one)
     ),
@@ -71,9 +73,28 @@ FEEDBACK = EntitySchema(
         "licence_ref": pl.String(),
         "manager_ref": pl.String(),
         "case_ref": pl.String(),
+        "is_issue_solved": pl.Boolean(),  # "Was your issue solved?": true / false; null when not asked or not answered
+        # a chat-bot / FAQ session's end (SELF_SERVICE_OUTCOMES); null for every item that is no such session
+        "self_service_outcome": pl.String(),
         "is_edited": pl.Boolean(),  # a later version of the item replaced an earlier one (see _versions)
         **LOAD_METADATA,
     },
+)
+
+# How a self-service session (the website/app chat bot, the FAQ widget) ended: the customer said the
+# answer helped; the bot handed the customer over to an operator in the chat; neither.
+SELF_SERVICE_OUTCOMES = ("resolved", "escalated", "abandoned")
+# Feedback fields that say who the customer is or what they bought: an employee channel (audience
+# employee, e.g. the anonymous eNPS pulse survey) may map none of them.
+CUSTOMER_FIELDS = (
+    "customer_ref",
+    "contact_phone",
+    "contact_email",
+    "contact_requested",
+    "customer_name",
+    "order_ref",
+    "store_id",
+    "case_ref",
 )
 
 # Earlier versions of edited feedback items: staging.stg_channels__feedback_versions. A version is

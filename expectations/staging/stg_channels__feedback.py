@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from expectations.severity import critical, warning
 from transforms.channels import load_channels
+from transforms.schemas import SELF_SERVICE_OUTCOMES
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -67,6 +68,12 @@ def build_suite() -> gx.ExpectationSuite:
             ),
             gxe.ExpectColumnValuesToNotBeNull(
                 column="is_edited", meta=critical("every item is either an original or the latest edit")
+            ),
+            # is_issue_solved needs no check of its own: any Boolean or null is an answer (or none).
+            gxe.ExpectColumnValuesToBeInSet(
+                column="self_service_outcome",
+                value_set=list(SELF_SERVICE_OUTCOMES),
+                meta=critical("self-service share counts resolved sessions; null on every other item"),
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="has_contact",

@@ -26,12 +26,16 @@ call_centre_notes    wrong_encoding        calls re-saved in Excel as UTF-16 "Un
                                            in a UTF-8 channel: the whole file is quarantined
 bitrix24_activities  bad_score             RESULT_VALUE typed as words ("отлично")
 whatsapp             duplicate             a webhook delivered again (same message object)
+self_service_        bad_outcome           a session logged with the outcome "timeout", which
+sessions                                   the log's shape does not define
 ==================== ===================== ==================================================
 
 Bad records are extra: ``items`` counts valid items only, and no CRM case points at a bad one.
-The close-the-loop final survey (ctl_final_survey, ctl_final_survey_solved) is written after the
-CRM cases are planned: its answers come from closed cases and name them in ``case_id``. Its
-share of ``items`` is capped by the answers the month's closed cases give.
+The close-the-loop final survey (ctl_final_survey: one line per response with both answers) is
+written after the CRM cases are planned: its responses come from closed cases and name them in
+``case_id``. Its share of ``items`` is capped by the responses the month's closed cases give.
+The self-service sessions (self_service_sessions, otklik.sample.selfservice) are items too, about
+12% of the customers' ones; like the final survey and the employees' eNPS answers they open no case.
 """
 
 import csv
@@ -46,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
-from otklik.sample import cases, helpdesk, mail, marketplaces, messengers, surveys, texts, writers
+from otklik.sample import cases, helpdesk, mail, marketplaces, messengers, selfservice, surveys, texts, writers
 from otklik.sample.items import make_items, profile_for
 from otklik.sample.model import (
     BadRecord,
@@ -79,6 +83,7 @@ BAD_PLAN = (
     ("call_centre_notes", "wrong_encoding", 5),
     ("bitrix24_activities", "bad_score", 3),
     ("whatsapp", "duplicate", 6),
+    ("self_service_sessions", "bad_outcome", 5),
 )
 
 WRITERS: dict[str, writers.Writer] = {
@@ -95,6 +100,7 @@ WRITERS: dict[str, writers.Writer] = {
     "employee_pulse_survey": surveys.write_employee_survey,
     "call_centre_notes": messengers.write_call_notes,
     "website_chat": messengers.write_website_chat,
+    "self_service_sessions": selfservice.write_self_service,
     "vk_messages": messengers.write_vk_messages,
     "vk_wall_comments": messengers.write_vk_wall_comments,
     "whatsapp": messengers.write_whatsapp,
@@ -110,8 +116,8 @@ WRITERS: dict[str, writers.Writer] = {
     "bitrix24_activities": helpdesk.write_bitrix24,
     "b2b_account_notes": helpdesk.write_b2b_notes,
 }
-# Written after the CRM cases are planned: one channel per question of the final survey.
-FINAL_SURVEY_CHANNELS = ("ctl_final_survey", "ctl_final_survey_solved")
+# Written after the CRM cases are planned: the final survey's responses judge closed cases.
+FINAL_SURVEY_CHANNELS = ("ctl_final_survey",)
 
 
 def generate_landing(
@@ -314,7 +320,10 @@ def _generic_record(channel: Channel, item: Item, rng: random.Random) -> dict[st
         "order_ref": item.order_ref,
         "segment": customer.segment,
         "device": "web",
+        "issue_solved": "нет" if item.kind == "complaint" else "да",
     }
+    if "self_service_outcome" in channel.fields:  # drawn only where mapped: other channels' streams stay
+        values["self_service_outcome"] = rng.choice(("resolved", "resolved", "escalated", "abandoned"))
     record: dict[str, object] = {}
     for name, source in channel.fields.items():
         if name == "received_at":
@@ -382,6 +391,8 @@ def _write_truth(ctx: Context, items: list[Item], bad: tuple[BadRecord, ...]) ->
             "opens_case",
             "store_id",
             "segment",
+            "issue_solved",  # the final survey's "Was your issue solved?": 1 / 0, else empty
+            "self_service_outcome",  # a self-service session's outcome, else empty
         )
     )
     for item in sorted(items, key=lambda i: (i.channel_id, i.at, i.source_item_id)):
@@ -397,6 +408,8 @@ def _write_truth(ctx: Context, items: list[Item], bad: tuple[BadRecord, ...]) ->
                 int(item.opens_case),
                 item.store.id if item.topic == "store" else "",
                 item.customer.segment,
+                "" if "issue_solved" not in item.extra else int(bool(item.extra["issue_solved"])),
+                item.extra.get("self_service_outcome", ""),
             )
         )
     (folder / "items.csv").write_bytes(buffer.getvalue().encode("utf-8"))

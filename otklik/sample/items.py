@@ -25,6 +25,9 @@ CALL_CENTRE_HOURS = (0, 0, 0, 0, 0, 0, 0, 0, 0.8, 1.3, 1.5, 1.5,
                      1.4, 1.3, 1.4, 1.4, 1.3, 1.2, 1.1, 1.0, 0.8, 0.5, 0, 0)
 STORE_HOURS = (0, 0, 0, 0, 0, 0, 0, 0, 0.4, 0.8, 1.1, 1.3,
                1.4, 1.4, 1.4, 1.5, 1.6, 1.7, 1.7, 1.5, 1.2, 0.8, 0.2, 0)
+# The website's and the app's own widgets: people shop and look for answers after work.
+WEB_EVENING = (0.35, 0.2, 0.1, 0.08, 0.08, 0.1, 0.25, 0.5, 0.8, 1.0, 1.1, 1.2,
+               1.3, 1.2, 1.2, 1.2, 1.3, 1.4, 1.7, 2.0, 2.2, 2.2, 1.8, 0.9)
 # fmt: on
 # Monday first. Online is quieter on Sundays; DIY stores are busiest at weekends.
 ONLINE_WEEK = (1.15, 1.1, 1.05, 1.0, 0.95, 0.8, 0.6)
@@ -144,15 +147,12 @@ PROFILES: dict[str, Profile] = {
         week=STORE_WEEK,
         colloquial=0.15,
     ),
-    **{
-        channel_id: Profile(
-            share=0.025,  # each question of the final survey; answers come from closed cases
-            kinds={"none": 45, "thanks": 35, "complaint": 15, "wish": 5},
-            topics={topic: 1.0 for topic in texts.TOPICS},
-            colloquial=0.3,
-        )
-        for channel_id in ("ctl_final_survey", "ctl_final_survey_solved")
-    },
+    "ctl_final_survey": Profile(
+        share=0.025,  # one item per response (both answers); the responses come from closed cases
+        kinds={"none": 45, "thanks": 35, "complaint": 15, "wish": 5},
+        topics={topic: 1.0 for topic in texts.TOPICS},
+        colloquial=0.3,
+    ),
     "licence_expiry_survey": Profile(
         share=0.02,
         kinds={"none": 40, "thanks": 20, "wish": 15, "complaint": 15, "question": 10},
@@ -207,6 +207,24 @@ PROFILES: dict[str, Profile] = {
         colloquial=0.5,
         greeting=0.3,
         pii_in_text=0.05,
+    ),
+    "self_service_sessions": Profile(
+        share=0.13,  # about 12% of the customers' items: the bot and the FAQ answer much of the easy stuff
+        kinds={"question": 80, "complaint": 20},  # the bot's first message or the FAQ search query
+        topics={
+            "delivery": 30,
+            "returns": 18,
+            "website": 14,
+            "payment": 14,
+            "app": 8,
+            "store": 10,
+            "call_centre": 4,
+            "corporate": 2,
+        },
+        hours=WEB_EVENING,
+        colloquial=0.5,
+        greeting=0.15,
+        pii_in_text=0.02,
     ),
     "vk_messages": Profile(
         share=0.012,

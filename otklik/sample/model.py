@@ -79,8 +79,8 @@ class Item:
     contact_requested: bool = False
     source_item_id: str = ""  # set by the channel writer, exactly as the normalizer derives it
     extra: dict[str, object] = field(default_factory=dict)
-    # Items that never open a CRM case: employees' answers (eNPS) and the close-the-loop final
-    # survey, which judges a case already closed.
+    # Items that never open a CRM case: employees' answers (eNPS), the close-the-loop final survey,
+    # which judges a case already closed, and self-service sessions (the bot or the FAQ answered).
     no_case: bool = False
 
     @property
@@ -98,7 +98,7 @@ class BadRecord:
 
     channel_id: str
     # out_of_range_score / missing_id / duplicate / future_date / broken_json / bad_score /
-    # wrong_encoding (a whole file: every record of it is listed)
+    # bad_outcome / wrong_encoding (a whole file: every record of it is listed)
     problem: str
     file: str  # relative to the landing folder
     source_item_id: str  # as written ("" when the id is what is missing)

@@ -197,7 +197,7 @@ def _hex_id(rng: random.Random, used: set[str]) -> str:
             return value
 
 
-# ------------------------------------- ctl_final_survey / ctl_final_survey_solved (JSONL per question)
+# ------------------------------------------- ctl_final_survey (JSONL per day, one line per response)
 
 SOLVED_COMMENTS = (
     "Спасибо, вопрос решили быстро.",
@@ -232,10 +232,11 @@ class FinalAnswer:
 def final_survey_answers(ctx: Context, cases: list[Case]) -> list[FinalAnswer]:
     """The responses to the final surveys of the month's closed cases, in a shuffled order.
 
-    Both question channels read this list (a stream of its own, seeded by the survey, not by the
-    channel) and take its first answers, so their answers belong to the same responses, spread
-    over the month. A customer answers minutes to two days after the closing; answers after the
-    month's end are next month's.
+    Every closed case's customer may answer (RESPONSE_RATE of them do), whatever opened the case:
+    a complaint, a question or a "contact me" box. The list is a stream of its own, seeded by the
+    survey, and the channel takes its first answers, so they are spread over the month and over
+    the cases. A customer answers minutes to two days after the closing; answers after the month's
+    end are next month's.
     """
     rng = ctx.rng("ctl_final_survey", "responses")
     answers = []
@@ -266,8 +267,8 @@ def _final_comment(ctx: Context, case: Case, kind: str, solved: bool, rng: rando
 
 
 def write_final_survey(ctx: Context, channel: Channel, n: int, answers: list[FinalAnswer]) -> ChannelResult:
-    """The first ``n`` responses' answers to this channel's question (tNPS, or solved yes/no)."""
-    solved_question = channel.score_scale == "yes_no"
+    """The first ``n`` responses, one JSONL line each with both answers (tNPS and solved) and the
+    comment, in one file per day of the answer."""
     chosen = sorted(answers[:n], key=lambda a: (a.at, a.response_id))
     result = ChannelResult(channel.id)
     lines_by_day: dict[str, list[str]] = {}
@@ -276,33 +277,31 @@ def write_final_survey(ctx: Context, channel: Channel, n: int, answers: list[Fin
         item = Item(
             channel.id,
             answer.at,
-            "none" if solved_question else answer.kind,
+            answer.kind,
             case.item.topic,
-            "" if solved_question else answer.comment,
-            int(answer.solved) if solved_question else answer.tnps,
+            answer.comment,
+            answer.tnps,
             case.item.customer,
             case.item.store,
             case.item.order_ref,
             source_item_id=answer.response_id,
             no_case=True,
-            extra={"case_id": case.case_id},
+            extra={"case_id": case.case_id, "issue_solved": answer.solved},
         )
         result.items.append(item)
         record: dict[str, object] = {
-            "answer_id": f"{answer.response_id}-{2 if solved_question else 1}",
             "response_id": answer.response_id,
             "survey": "close_the_loop_final",
-            "question": "solved" if solved_question else "tnps",
             "case_id": case.case_id,
             "customer_id": case.item.customer.customer_id,
             "answered_at": iso_seconds(answer.at),
-            "answer": ("Да" if answer.solved else "Нет") if solved_question else answer.tnps,
+            "tnps": answer.tnps,
+            "solved": "Да" if answer.solved else "Нет",
+            "comment": answer.comment,
         }
-        if not solved_question:
-            record["comment"] = answer.comment
         lines_by_day.setdefault(answer.at.astimezone(ctx.month.tz).date().isoformat(), []).append(json_line(record))
     for day, lines in sorted(lines_by_day.items()):
-        path = channel_dir(ctx, channel) / f"answers_{day}.jsonl"
+        path = channel_dir(ctx, channel) / f"responses_{day}.jsonl"
         path.write_bytes(jsonl_bytes(lines))
         result.files.append(path)
         result.records += len(lines)

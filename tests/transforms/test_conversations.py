@@ -114,6 +114,81 @@ def test_empty_input() -> None:
     assert run([]) == {}
 
 
+def session_frame(items: list[dict], outcomes: dict[str, str]) -> pl.LazyFrame:
+    """The staging shape: every item with its self_service_outcome (null but for sessions)."""
+    outcome = pl.col("feedback_id").replace_strict(outcomes, default=None, return_dtype=pl.String)
+    return frame(items).with_columns(self_service_outcome=outcome)
+
+
+def test_a_self_service_session_is_never_part_of_a_conversation() -> None:
+    # The bot could not help and handed over to the chat: the chat message is the customer's
+    # contact, not a repeat of the session; nor does a later e-mail repeat the session.
+    items = [
+        item("bot:1", "bot", 0),
+        item("chat:1", "chat", 0.1),
+        item("bot:2", "bot", 30, customer="c2"),
+        item("mail:2", "mail", 31, customer="c2"),
+        item("faq:3", "bot", 40, customer="c3"),  # a session after the contact does not repeat it
+        item("chat:3", "chat", 39, customer="c3"),
+    ]
+    outcomes = {"bot:1": "escalated", "bot:2": "abandoned", "faq:3": "resolved"}
+    result = conversations(session_frame(items, outcomes)).collect()
+    assert result.select("feedback_id", "conversation_id", "is_conversation_repeat").rows() == [
+        ("bot:1", "bot:1", False),
+        ("bot:2", "bot:2", False),
+        ("chat:1", "chat:1", False),
+        ("chat:3", "chat:3", False),
+        ("faq:3", "faq:3", False),
+        ("mail:2", "mail:2", False),
+    ]
+    # the same items without the outcomes would link: the sessions are what keeps them apart
+    assert run(items)["chat:1"] == ("bot:1", True, "bot:1")
+
+
+def test_items_around_a_session_still_link_with_each_other() -> None:
+    items = [item("bot:1", "bot", 0), item("chat:1", "chat", 1), item("mail:1", "mail", 5)]
+    result = conversations(session_frame(items, {"bot:1": "escalated"})).collect()
+    rows = {r[0]: r[1:] for r in result.rows()}
+    assert rows == {
+        "bot:1": ("bot:1", False, None),
+        "chat:1": ("chat:1", False, None),
+        "mail:1": ("chat:1", True, "chat:1"),
+    }
+
+
+def test_an_employee_answer_never_links() -> None:
+    """Through the normalizer: the eNPS survey (audience employee) maps no customer field, so its items
+    have no customer_key and cannot be a customer's repeat, even with a customer's very words."""
+    import json
+
+    from transforms.channels import get_channel
+    from transforms.normalize import normalize_channel
+
+    def staged(channel_id: str, records: list[dict]) -> pl.DataFrame:
+        payloads = pl.DataFrame(
+            {
+                "payload": [json.dumps(r, ensure_ascii=False) for r in records],
+                "_batch_id": "b",
+                "_source_file": channel_id,
+                "_record_index": list(range(len(records))),
+            },
+            schema={"payload": pl.String, "_batch_id": pl.String, "_source_file": pl.String, "_record_index": pl.Int64},
+        )
+        channel = get_channel(channel_id)
+        return normalize_channel(payloads, channel, pii_key=b"k", as_of=T0 + timedelta(days=30)).rows
+
+    pulse = get_channel("employee_pulse_survey")
+    assert pulse.audience == "employee"
+    answer = {"ID анкеты": "0A1B2C3D", "Дата и время": "2026-10-05T12:00:00", "Комментарий": COMPLAINT}
+    answer[str(pulse.fields["score"])] = 3
+    form = {"id": "w1", "created_at": "2026-10-05 13:00:00", "message": COMPLAINT, "email": "c1@example.ru"}
+    feedback = pl.concat([staged("employee_pulse_survey", [answer]), staged("web_form", [form])])
+    assert feedback["customer_key"].to_list() == [None, feedback["customer_key"][1]]
+    result = conversations(feedback.lazy()).collect()
+    assert not result["is_conversation_repeat"].any()
+    assert result["conversation_id"].to_list() == result["feedback_id"].to_list()
+
+
 # --- the same rule, brute force ------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from transforms.schemas import ENTITY_SCHEMAS
+from transforms.schemas import CUSTOMER_FIELDS, ENTITY_SCHEMAS
 
 REGISTRY_PATH = Path(__file__).with_name("channels.yaml")
 
@@ -24,6 +24,9 @@ Entity = Literal["feedback", "case_event", "order_count"]
 ScheduleGroup = Literal["every_15_minutes", "hourly", "daily"]
 ScoreScale = Literal["0-10", "1-5", "1-7", "yes_no", "none"]
 QuestionType = Literal["nps", "tnps", "enps", "csat", "ces_effort", "ces_solved", "rating", "none"]
+# Who speaks in a channel: customers (every metric of the customer experience), or employees (the
+# eNPS pulse survey: an audience of its own, never counted as customer feedback).
+Audience = Literal["customer", "employee"]
 
 # A source field is a dotted path into one parsed record ("description.comment"); a list of
 # paths is joined (body text with a new line, anything else with a space), e.g. a date and a
@@ -84,6 +87,7 @@ class Channel(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     display_name: str
     entity: Entity = "feedback"
+    audience: Audience = "customer"
     format: Format
     reader: ReaderOptions = ReaderOptions()
     fields: dict[str, FieldSource]
@@ -125,6 +129,15 @@ class Channel(BaseModel):
             )
         if self.entity == "feedback" and self.question_type != "none" and self.score_scale == "none":
             raise ValueError(f"channel {self.id}: question_type {self.question_type} needs a score_scale")
+        if self.audience == "employee":
+            if self.entity != "feedback":
+                raise ValueError(f"channel {self.id}: audience employee is for feedback channels only")
+            customer = [name for name in CUSTOMER_FIELDS if name in self.fields]
+            if customer:
+                raise ValueError(
+                    f"channel {self.id}: audience employee may not map customer field{'s' * (len(customer) > 1)} "
+                    f"{', '.join(customer)} (employees answer anonymously)"
+                )
         return self
 
 

@@ -7,9 +7,9 @@ is the parser (RFC 2822 dates, HTML), the hash (customer keys) or the arithmetic
 
 Every input row ends in exactly one of ``rows``, ``history`` and ``rejects``. A record is
 rejected for the first failing check (bad_payload, missing_field, bad_timestamp, future_date,
-bad_score, score_out_of_range, empty_item, unknown_event_type, bad_count). Among the records that
-pass, those with the same key (feedback_id; case_id + event_type + event_at; report_month +
-directorate_id) are:
+bad_score, score_out_of_range, bad_answer, bad_outcome, empty_item, unknown_event_type,
+bad_count). Among the records that pass, those with the same key (feedback_id; case_id +
+event_type + event_at; report_month + directorate_id) are:
 - a ``duplicate`` (reject) when their content is identical to an earlier one's in load order,
   which is kept;
 - for versioned entities (feedback), otherwise *versions* of one item: ordered by the plan's

@@ -21,7 +21,7 @@ from transforms.normalize.fields import describe_source, field_value, raw_value,
 from transforms.normalize.text import cap_text_expr, clean_text_expr, language_expr
 from transforms.normalize.timestamps import expected_form, parse_strptime, parse_timestamp
 from transforms.privacy import customer_keys, mask_pii_expr, normalize_email_expr, normalize_phones
-from transforms.schemas import CASE_EVENT_TYPES, FEEDBACK, LOAD_METADATA, UTC_TIMESTAMP
+from transforms.schemas import CASE_EVENT_TYPES, FEEDBACK, LOAD_METADATA, SELF_SERVICE_OUTCOMES, UTC_TIMESTAMP
 
 EARLIEST = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 FUTURE_TOLERANCE_MINUTES = 10
@@ -52,6 +52,7 @@ class EntityPlan:
 
 
 PlanBuilder = Callable[[Channel, bytes, datetime], EntityPlan]
+ANSWER_WORDS = "/".join(word for pair in zip(scores.ANSWER_YES, scores.ANSWER_NO, strict=True) for word in pair)
 
 
 def _col(name: str) -> pl.Expr:
@@ -101,7 +102,12 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
     """stg_channels__feedback. Booleans are never null: an unmapped contact_requested is False,
     and has_contact needs a phone with 6+ digits or something@something. Raw contacts do not
     reach the staging columns; only has_contact and the keyed customer_key (ref, else e-mail, else
-    phone). The contacts themselves (phone, e-mail, name) go to the restricted contacts frame.
+    phone; always null for an employee channel). The contacts themselves (phone, e-mail, name) go
+    to the restricted contacts frame. ``is_issue_solved`` is the one nullable Boolean: null when
+    the question was not asked (unmapped) or not answered (blank); any other word is bad_answer.
+    ``self_service_outcome`` is lower-cased; a channel that maps it must say one of
+    SELF_SERVICE_OUTCOMES for every record (blank: missing_field, else bad_outcome), so that a
+    non-null outcome marks exactly the self-service sessions.
     Versioned: the same feedback_id with other content is an edit (the later one wins).
     """
     names = ("source_item_id", "received_at", "score", "customer_ref", "contact_phone", "contact_email")
@@ -114,6 +120,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "licence_ref",
         "manager_ref",
         "case_ref",
+        "issue_solved",
+        "self_service_outcome",
         "customer_name",
         "updated_at",
     )
@@ -125,6 +133,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
     score_raw = scores.parse_score(_col("score"), scale) if scored else pl.lit(None, dtype=pl.Float64)
     score_10 = scores.score_10(score_raw, scale) if scored else pl.lit(None, dtype=pl.Float64)
     contact_ref = pl.coalesce(_col("customer_ref"), _col("contact_email"), _col("contact_phone"))
+    if channel.audience == "employee":  # the registry maps no customer field for them; and if it did
+        contact_ref = pl.lit(None, dtype=pl.String)
     derived = {
         "feedback_id": pl.lit(f"{channel.id}:") + _col("source_item_id"),
         "channel_id": pl.lit(channel.id),
@@ -150,6 +160,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "licence_ref": _col("licence_ref"),
         "manager_ref": _col("manager_ref"),
         "case_ref": _col("case_ref"),
+        "is_issue_solved": scores.parse_answer(_col("issue_solved")),
+        "self_service_outcome": _col("self_service_outcome").str.to_lowercase(),
         "_updated_at": (
             parse_timestamp(_col("updated_at"), channel)
             if "updated_at" in channel.fields
@@ -157,7 +169,10 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         ),
         **_contact_values(channel),
     }
-    checks = _missing(channel, ("source_item_id", "received_at"))
+    required = ("source_item_id", "received_at")
+    if "self_service_outcome" in channel.fields:  # every session ends somehow
+        required += ("self_service_outcome",)
+    checks = _missing(channel, required)
     checks += _timestamp_checks(channel, "received_at", as_of)
     # An edit time that does not parse would order the versions at random: the record says so.
     checks.append(
@@ -183,12 +198,36 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
                 pl.format(f"score '{{}}' is outside the {scale} scale", _col("score")),
             ),
         ]
+    checks += [
+        Check(
+            _col("issue_solved").is_not_null() & pl.col("is_issue_solved").is_null(),
+            "bad_answer",
+            pl.format(
+                f"issue_solved '{{}}' is not a yes/no answer ({ANSWER_WORDS})",
+                _col("issue_solved"),
+            ),
+        ),
+        Check(
+            ~pl.col("self_service_outcome").is_in(SELF_SERVICE_OUTCOMES),
+            "bad_outcome",
+            pl.format(
+                f"self_service_outcome '{{}}' is not one of {', '.join(SELF_SERVICE_OUTCOMES)}",
+                _col("self_service_outcome"),
+            ),
+        ),
+    ]
     # An item with neither text nor a score says nothing: it would count as volume with no content.
+    # (A yes/no answer or a session's outcome alone does not save it: the staging check
+    # assert_stg_channels__feedback_has_text_or_score holds the same rule.)
     checks.append(
         Check(
-            pl.col("body_text").fill_null("").str.len_chars().eq(0) & pl.col("score_raw").is_null(),
+            # a "was your issue solved?" answer or a session's outcome is content of its own
+            pl.col("body_text").fill_null("").str.len_chars().eq(0)
+            & pl.col("score_raw").is_null()
+            & pl.col("is_issue_solved").is_null()
+            & pl.col("self_service_outcome").is_null(),
             "empty_item",
-            pl.lit("neither text nor a score"),
+            pl.lit("neither text, a score, an answer nor a session outcome"),
         )
     )
     return EntityPlan(

@@ -9,7 +9,7 @@ import json
 import mailbox
 import random
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ PROBLEMS = {
     "future_date",
     "broken_json",
     "bad_score",
+    "bad_outcome",
     "wrong_encoding",
 }
 
@@ -52,7 +53,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerationS
 def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Enough items for the rare things (quoting, markup, formulas) and the daily rhythm to show."""
     path = tmp_path_factory.mktemp("large")
-    generate_landing(path, month=MONTH, items=4000, seed=3)
+    generate_landing(path, month=MONTH, items=4000, seed=3, truth=True)
     return path
 
 
@@ -337,6 +338,8 @@ def test_bad_records_are_planted_where_the_summary_says(landing) -> None:
             assert isinstance(score, str) and not score.replace(".", "", 1).isdigit()
         elif bad.problem == "future_date":
             assert _received_at(channel, record) > MONTH_END
+        elif bad.problem == "bad_outcome":
+            assert record[channel.fields["self_service_outcome"]] not in SESSION_OUTCOMES
         elif bad.problem == "wrong_encoding":
             with pytest.raises(UnreadableFile, match="encoding_mismatch"):
                 read_file(path.read_bytes(), channel)
@@ -594,37 +597,146 @@ def test_generated_records_have_the_fields_of_the_real_payload(
         assert set(real) - NOT_GENERATED.get(channel_id, set()) <= set(record), channel_id
 
 
+FINAL_SURVEY_KEYS = ["response_id", "survey", "case_id", "customer_id", "answered_at", "tnps", "solved", "comment"]
+
+
 def test_close_the_loop_answers_come_after_their_case_closed(landing) -> None:
-    root, _ = landing
+    root, summary = landing
     closed: dict[str, datetime] = {}
     referenced: set[str] = set()
     for event in _channel_records(root, _channel("crm_case_events")):
         referenced.add(event["feedback_id"].split(":", 1)[0])
         if event["event"] == "closed":
             closed.setdefault(event["case_id"], datetime.fromisoformat(event["event_at"]))
-    responses = {}
-    for channel_id, answers in (("ctl_final_survey", set(range(11))), ("ctl_final_survey_solved", {"Да", "Нет"})):
-        records = _channel_records(root, _channel(channel_id))
-        assert records, channel_id
-        for record in records:
-            answered = datetime.fromisoformat(record["answered_at"])
-            assert closed[record["case_id"]] < answered < MONTH_END
-            assert record["answer"] in answers
-        responses[channel_id] = {r["response_id"] for r in records}
-    tnps, solved = responses["ctl_final_survey"], responses["ctl_final_survey_solved"]
-    assert tnps <= solved or solved <= tnps  # both questions of the same responses
-    # The final survey and the employees' survey never open cases.
-    assert referenced.isdisjoint({"ctl_final_survey", "ctl_final_survey_solved", "employee_pulse_survey"})
+    records = _channel_records(root, _channel("ctl_final_survey"))
+    assert records and len(records) == summary.channel("ctl_final_survey").valid
+    for record in records:
+        answered = datetime.fromisoformat(record["answered_at"])
+        assert closed[record["case_id"]] < answered < MONTH_END
+    # The final survey and the employees' survey never open cases; nor do self-service sessions.
+    assert referenced.isdisjoint({"ctl_final_survey", "employee_pulse_survey", "self_service_sessions"})
+
+
+def test_the_final_survey_has_one_line_per_response_with_both_answers(large: Path) -> None:
+    channel = _channel("ctl_final_survey")
+    assert "ctl_final_survey_solved" not in {c.id for c in load_channels()}
+    assert not (large / "ctl_final_survey_solved").exists()
+    files = sorted((large / channel.id).iterdir())
+    assert files and all(f.name.startswith("responses_2026-10-") and f.suffix == ".jsonl" for f in files)
+    records = _channel_records(large, channel)
+    assert [list(r) for r in records] == [FINAL_SURVEY_KEYS] * len(records)
+    assert len({r["response_id"] for r in records}) == len(records)  # one line per response
+    assert len({r["case_id"] for r in records}) == len(records)  # one response per closed case
+    assert {type(r["tnps"]) for r in records} == {int} and {r["tnps"] for r in records} <= set(range(11))
+    solved = Counter(r["solved"] for r in records)
+    assert set(solved) == {"Да", "Нет"} and solved["Да"] > solved["Нет"]
+    # the answers agree: solved issues give higher tNPS
+    by_answer = {answer: sum(r["tnps"] for r in records if r["solved"] == answer) / solved[answer] for answer in solved}
+    assert by_answer["Да"] > by_answer["Нет"] + 3
+    assert any(r["comment"] for r in records) and any(not r["comment"] for r in records)
+
+
+def test_final_survey_responses_follow_every_kind_of_closed_case(large: Path) -> None:
+    """Every closed case's customer may answer, not only those who ticked "contact me"."""
+    events = _channel_records(large, _channel("crm_case_events"))
+    opened_by = {e["case_id"]: e["feedback_id"] for e in events if e["event"] == "opened"}
+    judged = [opened_by[r["case_id"]] for r in _channel_records(large, _channel("ctl_final_survey"))]
+    channels = Counter(ref.split(":", 1)[0] for ref in judged)
+    assert len(channels) >= 8  # cases from many channels, surveys and messengers alike
+    assert channels["web_form"] and channels["email_inbox"] and channels["telegram_bot"]
+
+
+SESSION_KEYS = ["session_id", "tool", "started_at", "ended_at", "customer_id", "question", "outcome", "escalated_to"]
+SESSION_OUTCOMES = {"resolved", "escalated", "abandoned"}
+
+
+@pytest.fixture(scope="module")
+def sessions(large: Path) -> list[dict[str, Any]]:
+    channel = _channel("self_service_sessions")
+    files = sorted((large / channel.id).iterdir())
+    assert [f.name for f in files] == [f"sessions_2026-10-{day:02d}.jsonl" for day in range(1, 32)]
+    return [r for r in _channel_records(large, channel) if r["outcome"] in SESSION_OUTCOMES]
+
+
+def test_self_service_sessions_are_a_believable_month(large: Path, sessions: list[dict[str, Any]]) -> None:
+    assert all(list(r) == SESSION_KEYS for r in sessions)
+    truth = list(csv.DictReader((large / ".truth" / "items.csv").open(encoding="utf-8")))
+    customers = [t for t in truth if t["channel_id"] != "employee_pulse_survey"]
+    assert 0.10 < len(sessions) / len(customers) < 0.14  # about 12% of the customers' items
+    tools = Counter(r["tool"] for r in sessions)
+    assert set(tools) == {"bot", "faq"} and 0.65 < tools["bot"] / len(sessions) < 0.75
+    shares = {
+        tool: {o: n / tools[tool] for o, n in Counter(r["outcome"] for r in sessions if r["tool"] == tool).items()}
+        for tool in tools
+    }
+    assert set(shares["bot"]) == SESSION_OUTCOMES and set(shares["faq"]) == {"resolved", "abandoned"}
+    assert 0.38 < shares["bot"]["resolved"] < 0.52 and 0.24 < shares["bot"]["escalated"] < 0.36
+    assert 0.48 < shares["faq"]["resolved"] < 0.62
+    assert all((r["escalated_to"] == "chat") == (r["outcome"] == "escalated") for r in sessions)
+    assert 0.20 < sum(not r["customer_id"] for r in sessions) / len(sessions) < 0.30  # anonymous visitors
+    assert len({r["session_id"] for r in sessions}) == len(sessions)
+    for record in sessions:
+        started, ended = (datetime.fromisoformat(record[key]) for key in ("started_at", "ended_at"))
+        assert started.utcoffset() is not None and MONTH_START <= started < MONTH_END
+        assert started < ended <= started + timedelta(minutes=10)
+        assert record["question"]
+    hours = Counter(datetime.fromisoformat(r["started_at"]).hour for r in sessions)
+    assert sum(hours[h] for h in (19, 20, 21)) > 1.4 * sum(hours[h] for h in (9, 10, 11))  # evenings
+    assert sum(hours[h] for h in (2, 3, 4)) * 8 < sum(hours[h] for h in (19, 20, 21))
+
+
+def test_session_questions_come_from_the_question_bank(sessions: list[dict[str, Any]]) -> None:
+    faq = [r["question"] for r in sessions if r["tool"] == "faq"]
+    assert not any(q.lower().startswith(("здравствуйте", "добрый", "подскажите")) for q in faq)
+    assert all(len(q) < 160 for q in faq)
+    words = " ".join(r["question"].lower() for r in sessions)
+    for topic_word in ("заказ", "доставк", "возврат", "оплат", "приложени", "магазин"):
+        assert topic_word in words
+
+
+def test_sessions_stage_with_their_outcome_and_open_no_case(landing) -> None:
+    root, summary = landing
+    channel = _channel("self_service_sessions")
+    rows = [(json.dumps(r, ensure_ascii=False), "f", i) for i, r in enumerate(_channel_records(root, channel))]
+    normalized = normalize_channel(_payload_frame(rows), channel, pii_key=b"k", as_of=AS_OF)
+    assert normalized.rows.height == summary.channel(channel.id).valid
+    assert set(normalized.rows["self_service_outcome"]) <= SESSION_OUTCOMES
+    assert normalized.rejects["reason"].to_list() == ["bad_outcome"] * summary.channel(channel.id).bad
+    truth = list(csv.DictReader((root / ".truth" / "items.csv").open(encoding="utf-8")))
+    mine = [t for t in truth if t["channel_id"] == channel.id]
+    assert {t["opens_case"] for t in mine} == {"0"}
+    assert Counter(t["self_service_outcome"] for t in mine) == Counter(normalized.rows["self_service_outcome"])
+    assert {t["self_service_outcome"] for t in truth if t["channel_id"] != channel.id} == {""}
+    solved = {t["feedback_id"]: t["issue_solved"] for t in truth if t["channel_id"] == "ctl_final_survey"}
+    assert solved and set(solved.values()) == {"0", "1"}
 
 
 def test_employee_survey_is_anonymous(landing) -> None:
-    root, _ = landing
+    root, summary = landing
     channel = _channel("employee_pulse_survey")
-    assert channel.question_type == "enps"
+    assert (channel.question_type, channel.audience) == ("enps", "employee")
     assert not {"customer_ref", "contact_phone", "contact_email", "customer_name"} & set(channel.fields)
     truth = list(csv.DictReader((root / ".truth" / "items.csv").open(encoding="utf-8")))
     employees = [t for t in truth if t["channel_id"] == channel.id]
     assert employees and all(t["opens_case"] == "0" for t in employees)
+    # unchanged: weekly workbooks with the HR tool's columns, every answer scored 0-10
+    files = sorted((root / channel.id).iterdir())
+    assert files and all(f.name.startswith("pulse_2026-W") and f.suffix == ".xlsx" for f in files)
+    records = _channel_records(root, channel)
+    assert len(records) == summary.channel(channel.id).valid == len(employees)
+    assert list(records[0]) == [
+        "ID анкеты",
+        "Дата и время",
+        "Подразделение",
+        "Стаж",
+        "Порекомендуете ли вы компанию как работодателя? (0-10)",
+        "Комментарий",
+    ]
+    assert {int(float(r["Порекомендуете ли вы компанию как работодателя? (0-10)"])) for r in records} <= set(range(11))
+    rows = [(json.dumps(r, ensure_ascii=False), "f", i) for i, r in enumerate(records)]
+    staged = normalize_channel(_payload_frame(rows), channel, pii_key=b"k", as_of=AS_OF).rows
+    assert staged.height == len(records) and staged["customer_key"].null_count() == staged.height
+    assert set(staged["question_type"]) == {"enps"}
 
 
 def test_claims_mailbox_mixes_utf8_cp1251_and_koi8r_messages(large: Path) -> None:

@@ -1,3 +1,4 @@
+import polars as pl
 import pytest
 from pydantic import ValidationError
 
@@ -62,3 +63,92 @@ def test_duplicate_ids_are_rejected() -> None:
 def test_unknown_channel_lookup_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="web_form"):
         get_channel("fax")
+
+
+# --- audience -----------------------------------------------------------------------------------
+
+SURVEY = """
+channels:
+  - id: staff_pulse
+    display_name: Pulse
+    format: xlsx
+    audience: employee
+    fields: {source_item_id: ID, received_at: Date, score: Score, body_text: Comment, segment: Team}
+    score_scale: "0-10"
+    question_type: enps
+"""
+
+
+def test_audience_is_customer_unless_said_and_employees_answer_the_pulse_survey() -> None:
+    (channel,) = parse_channels(MINIMAL)
+    assert channel.audience == "customer"
+    (pulse,) = parse_channels(SURVEY)
+    assert pulse.audience == "employee"
+    assert get_channel("employee_pulse_survey").audience == "employee"
+    employees = {c.id for c in load_channels() if c.audience == "employee"}
+    assert employees == {"employee_pulse_survey"}
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["customer_ref", "contact_phone", "contact_email", "contact_requested", "customer_name", "order_ref",
+     "store_id", "case_ref"],
+)  # fmt: skip
+def test_an_employee_channel_may_not_map_a_customer_field(field: str) -> None:
+    broken = SURVEY.replace("segment: Team}", f"segment: Team, {field}: X}}")
+    with pytest.raises(ValidationError) as failure:
+        parse_channels(broken)
+    (line,) = [line for line in str(failure.value).splitlines() if "staff_pulse" in line]
+    assert f"channel staff_pulse: audience employee may not map customer field {field} " in line
+
+
+def test_audience_is_one_of_two_and_employee_is_for_feedback_only() -> None:
+    with pytest.raises(ValidationError, match="audience"):
+        parse_channels(SURVEY.replace("audience: employee", "audience: partner"))
+    events = """
+channels:
+  - id: hr_events
+    display_name: HR
+    entity: case_event
+    audience: employee
+    format: csv
+    fields: {case_id: id, event_type: e, event_at: at}
+"""
+    with pytest.raises(ValidationError, match="hr_events: audience employee is for feedback channels only"):
+        parse_channels(events)
+
+
+def test_the_channels_config_table_carries_the_audience() -> None:
+    from transforms.config_tables import channels_frame
+
+    frame = channels_frame(load_channels())
+    assert frame.schema["audience"] == pl.String
+    audience = dict(zip(frame["channel_id"], frame["audience"], strict=True))
+    assert audience["employee_pulse_survey"] == "employee"
+    assert audience["web_form"] == audience["self_service_sessions"] == "customer"
+    assert set(audience.values()) == {"customer", "employee"}
+
+
+# --- the final survey and the self-service log --------------------------------------------------
+
+
+def test_one_final_survey_channel_carries_both_answers() -> None:
+    ids = {c.id for c in load_channels()}
+    assert "ctl_final_survey" in ids and "ctl_final_survey_solved" not in ids
+    survey = get_channel("ctl_final_survey")
+    assert (survey.score_scale, survey.question_type) == ("0-10", "tnps")
+    assert survey.fields["score"] == "tnps" and survey.fields["issue_solved"] == "solved"
+    assert survey.fields["case_ref"] == "case_id"
+
+
+def test_self_service_sessions_map_the_outcome_and_have_no_score() -> None:
+    sessions = get_channel("self_service_sessions")
+    assert (sessions.format, sessions.schedule_group) == ("jsonl", "hourly")
+    assert (sessions.score_scale, sessions.question_type, sessions.audience) == ("none", "none", "customer")
+    assert sessions.fields == {
+        "source_item_id": "session_id",
+        "received_at": "started_at",
+        "body_text": "question",
+        "customer_ref": "customer_id",
+        "self_service_outcome": "outcome",
+    }

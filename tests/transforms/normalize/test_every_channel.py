@@ -50,6 +50,8 @@ SAMPLE_VALUES: dict[str, Any] = {
     "report_month": "2026-10",
     "orders_count": "1234",
     "customer_name": "Иван Петров",
+    "issue_solved": "Да",
+    "self_service_outcome": "Resolved",
 }
 SCORES = {"0-10": "9", "1-5": "4", "1-7": "5", "yes_no": "да", "none": "7"}
 
@@ -135,6 +137,10 @@ def test_channel_sample_normalizes_to_its_entity_schema(channel: Channel) -> Non
         assert (row["customer_key"] is not None) == bool(identifies_customer)
         assert row["language"] == ("ru" if "body_text" in channel.fields else None)
         assert row["is_edited"] is False
+        assert row["is_issue_solved"] is (True if "issue_solved" in channel.fields else None)
+        assert row["self_service_outcome"] == ("resolved" if "self_service_outcome" in channel.fields else None)
+        if channel.audience == "employee":
+            assert row["customer_key"] is None and result.contacts.height == 0
         contacts = {"contact_email", "contact_phone", "customer_name"} & set(channel.fields)
         assert result.contacts.height == (1 if contacts else 0)
         assert result.contacts.schema == pl.Schema(CUSTOMER_CONTACT_COLUMNS)
