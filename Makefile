@@ -23,7 +23,7 @@ export DO_NOT_TRACK := 1
 
 help:
 	@echo "make demo    set up the environment, generate sample data, run ingest → build → checks → review"
-	@echo "make test    lint (ruff) and run every test (pytest)"
+	@echo "make test    lint (ruff, sqlfluff) and run every test (pytest)"
 	@echo "make clean   remove the warehouse, the sample data and the reports (keeps .venv)"
 
 $(TOOLS)/bin/uv:
@@ -47,6 +47,7 @@ serve: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint --processes 2 transforms/sql expectations
 
 test: lint
 	$(VENV)/bin/pytest
@@ -54,6 +55,7 @@ test: lint
 format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	$(VENV)/bin/sqlfluff fix --processes 2 transforms/sql expectations
 
 clean:
 	rm -rf warehouse/otklik.duckdb warehouse/otklik.duckdb.wal data reports

@@ -23,7 +23,16 @@ from transforms.normalize.entities import FUTURE_TOLERANCE_MINUTES
 
 DOCS_SITE = "otklik"
 # Suite kwargs that say nothing an engineer needs in a one-line message.
-_QUIET_KWARGS = {"column", "column_list", "batch_id", "result_format", "catch_exceptions", "include_config"}
+_QUIET_KWARGS = {
+    "column",
+    "column_list",
+    "column_A",
+    "column_B",
+    "batch_id",
+    "result_format",
+    "catch_exceptions",
+    "include_config",
+}
 
 
 def suite_parameters(as_of: datetime) -> dict[str, datetime]:
@@ -130,7 +139,8 @@ def to_result(suite_name: str, result: Any) -> ExpectationResult:
     config = result.expectation_config
     kwargs = dict(config.kwargs)
     meta = config.meta or {}
-    column = kwargs.get("column") or ", ".join(kwargs.get("column_list") or []) or None
+    pair = [kwargs[k] for k in ("column_A", "column_B") if kwargs.get(k)]
+    column = kwargs.get("column") or ", ".join(kwargs.get("column_list") or pair) or None
     summary = result.result or {}
     errors = _exception_messages(result.exception_info)
     unexpected = summary.get("unexpected_count")

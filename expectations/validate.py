@@ -42,7 +42,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -179,21 +178,32 @@ def validate_layer(
     return report
 
 
-def suite_modules(layer: str) -> list[ModuleType]:
-    """The suite modules of a layer, in file-name order."""
+def suite_modules(layer: str) -> list[Any]:
+    """The suites of a layer: its suite modules in file-name order, then the suites generated from the
+    specs of its SQL models (``expectations.declared``). A table has one or the other, never both."""
+    from expectations.declared import declared_suites
+
     folder = _layer_dir(layer)
     names = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_")) if folder else []
-    modules = [importlib.import_module(f"expectations.{layer}.{name}") for name in names]
+    modules: list[Any] = [importlib.import_module(f"expectations.{layer}.{name}") for name in names]
     for module in modules:
         if not hasattr(module, "TABLE") or not hasattr(module, "build_suite"):
             raise TypeError(f"{module.__name__} must define TABLE and build_suite()")
-    return modules
+    declared = declared_suites(layer) if layer in ("staging", "core", "marts") else []
+    twice = sorted({m.TABLE for m in modules} & {d.TABLE for d in declared})
+    if twice:
+        raise TypeError(f"{', '.join(twice)}: both a suite module and a spec; keep the spec (transforms/sql/)")
+    return [*modules, *declared]
 
 
 def sql_checks(layer: str) -> list[SqlCheck]:
-    """The ``assert_*.sql`` checks of a layer, with their header parsed."""
+    """The ``assert_*.sql`` checks of a layer, with their header parsed, then the row-wise checks the
+    specs of its SQL models declare (``expectations.declared``)."""
+    from expectations.declared import declared_checks
+
     folder = _layer_dir(layer)
-    return [parse_sql_check(p) for p in sorted(folder.glob("assert_*.sql"))] if folder else []
+    files = [parse_sql_check(p) for p in sorted(folder.glob("assert_*.sql"))] if folder else []
+    return [*files, *(declared_checks(layer) if layer in ("staging", "core", "marts") else [])]
 
 
 def parse_sql_check(path: Path) -> SqlCheck:

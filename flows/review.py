@@ -42,7 +42,7 @@ def publish_task(period: Period, republish: bool = False, reason: str | None = N
             tables = (
                 monthly_tables(con, period, settings)
                 if period.kind == "monthly"
-                else weekly_tables(con, period, settings, timezone)
+                else weekly_tables(con, period, settings)
             )
             snapshot = publish_review(
                 con, period, tables, build_run_id=build_run_id, reporting_timezone=timezone, reason=reason

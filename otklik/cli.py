@@ -303,6 +303,14 @@ def explain(
     _print_frame("Batches and source files", found.batches)
 
 
+@app.command()
+def docs() -> None:
+    """Write docs/marts.md from the marts' specs (transforms/sql/marts/*.yml)."""
+    from transforms.model_docs import write_marts_reference
+
+    console.print(f"wrote {write_marts_reference()}", markup=False)
+
+
 def _print_frame(title: str, frame: "pl.DataFrame") -> None:
     table = Table(title=title)
     for column in frame.columns:

@@ -1,11 +1,15 @@
 """given/expect helpers for SQL models, in the shape of dbt unit tests (docs/development.md)."""
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from warehouse.sql_models import render_model_sql, set_build_variables
+
+if TYPE_CHECKING:
+    from transforms.org import Org
 
 
 def given(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -28,3 +32,23 @@ def run_model(
     """Run one SQL model's select (without materializing it) and return the result."""
     set_build_variables(con, as_of=as_of, reporting_timezone=reporting_timezone)
     return con.sql(render_model_sql(layer, name)).pl()
+
+
+ORG_DIMENSIONS = ("dim_directorates", "dim_departments", "dim_managers", "dim_stores")
+
+
+def given_org(con: duckdb.DuckDBPyConnection, org: "Org | None" = None) -> None:
+    """The org dimensions of core (directorates, departments, managers, stores, each with its missing
+    member) built by their own SQL from org.yaml, or from ``org``."""
+    from transforms import config_tables
+    from transforms.org import load_org
+    from warehouse.sql_models import materialize_sql
+
+    org = load_org() if org is None else org
+    given(con, "staging.stg_config__directorates", config_tables.directorates_frame(org))
+    given(con, "staging.stg_config__departments", config_tables.departments_frame(org))
+    given(con, "staging.stg_config__managers", config_tables.managers_frame(org))
+    given(con, "staging.stg_config__stores", config_tables.stores_frame(org))
+    set_build_variables(con, as_of=datetime(2026, 11, 1, tzinfo=UTC), reporting_timezone="Europe/Moscow")
+    for name in ORG_DIMENSIONS:
+        materialize_sql(con, "core", name)

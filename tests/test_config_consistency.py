@@ -7,6 +7,7 @@ import yaml
 
 from transforms.channels import load_channels
 from transforms.dag import BUILD_ORDER, SqlModel
+from transforms.model_specs import specified_models
 from transforms.readers import READERS
 from transforms.schemas import ENTITY_SCHEMAS
 from warehouse.sql_models import SQL_DIR
@@ -58,6 +59,7 @@ def test_every_staging_core_and_mart_table_has_a_suite() -> None:
         module = importlib.import_module(f"expectations.{path.parent.name}.{path.stem}")
         if hasattr(module, "TABLE"):
             suites.add(module.TABLE)
+    suites |= {f"{layer}.{name}" for layer in ("staging", "core", "marts") for name in specified_models(layer)}
     tables = {f"{layer}.{m.name}" for layer in ("staging", "core", "marts") for m in BUILD_ORDER[layer]}
     tables -= {t for t in tables if ".int_" in t}  # intermediate models are checked through their facts
     tables -= {t for t in tables if ".stg_config__" in t}  # config validated by pydantic at load

@@ -19,6 +19,7 @@ def channels_frame(channels: tuple[Channel, ...]) -> pl.DataFrame:
                 "channel_id": c.id,
                 "display_name": c.display_name,
                 "entity": c.entity,
+                "audience": c.audience,  # customer / employee: employees' answers are no customer feedback
                 "format": c.format,
                 "schedule_group": c.schedule_group,
                 "timezone": c.timezone,
@@ -38,24 +39,57 @@ def directorates_frame(org: Org) -> pl.DataFrame:
     )
 
 
+# org.yaml's validity: inclusive dates, null = open
+VALIDITY = {"valid_from": pl.Date, "valid_to": pl.Date}
+
+
 def departments_frame(org: Org) -> pl.DataFrame:
     return pl.DataFrame(
         [
-            {"department_id": dep.id, "department_name": dep.name, "directorate_id": d.id}
+            {
+                "department_id": dep.id,
+                "department_name": dep.name,
+                "directorate_id": d.id,
+                "valid_from": dep.valid_from,
+                "valid_to": dep.valid_to,
+            }
             for d in org.directorates
             for dep in d.departments
-        ]
+        ],
+        schema_overrides=VALIDITY,
     )
 
 
 def managers_frame(org: Org) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"manager_id": m.id, "manager_name": m.name, "department_id": m.department_id} for m in org.managers]
+        [
+            {
+                "manager_id": m.id,
+                "manager_name": m.name,
+                "department_id": m.department_id,
+                "valid_from": m.valid_from,
+                "valid_to": m.valid_to,
+            }
+            for m in org.managers
+        ],
+        schema_overrides=VALIDITY,
     )
 
 
 def stores_frame(org: Org) -> pl.DataFrame:
-    return pl.DataFrame([{"store_id": s.id, "store_name": s.name, "manager_id": s.manager_id} for s in org.stores])
+    return pl.DataFrame(
+        [
+            {
+                "store_id": s.id,
+                "store_name": s.name,
+                "manager_id": s.manager_id,
+                "valid_from": s.valid_from,
+                "valid_to": s.valid_to,
+            }
+            for s in org.stores
+        ],
+        schema_overrides=VALIDITY,
+    )
 
 
 def feedback_types_frame(types: tuple[FeedbackType, ...]) -> pl.DataFrame:

@@ -1,14 +1,22 @@
-"""Every model, layer by layer, in build order (docs/development.md, «The DAG»). One screen shows the whole DAG.
+"""Every model, layer by layer, in build order (docs/development.md, «The DAG»).
 
 - ``ConfigModel``: a config file written as a table (``transforms/config_tables.py``).
 - ``StagedEntity``: raw payloads of every channel of one entity, normalized (``transforms/normalize``).
-- ``SqlModel``: ``transforms/sql/<layer>/<name>.sql``, a single pure select.
+- ``SqlModel``: ``transforms/sql/<layer>/<name>.sql``, a single pure select. Every such file is a
+  model: nothing lists them by hand.
 - ``PythonModel``: a pure function of Polars frames read from ``inputs``.
+
+The order comes from the models' references: a SQL model's ``from`` / ``join`` of ``<layer>.<table>``
+and a Python model's ``inputs``. Layers are built in order (raw is checked, staging, core, marts), each
+checked before the next; within a layer a model follows everything it reads. A model that reads a
+later layer, or a cycle, is an error at import.
 """
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -120,7 +128,11 @@ def _sla_calendar_days(ctx: BuildContext) -> pl.DataFrame:
     return calendar_days_frame(ctx.sla_calendars, range(min(first, ctx.as_of.year), ctx.as_of.year + 3))
 
 
-BUILD_ORDER: dict[str, list[Model]] = {
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+LAYER_ORDER = ("raw", "staging", "core", "marts")
+
+# The models that are not SQL files, by layer; the SQL files of transforms/sql/<layer>/ join them.
+DECLARED: dict[str, list[Model]] = {
     "staging": [
         ConfigModel("stg_config__channels", lambda ctx: config_tables.channels_frame(ctx.channels)),
         ConfigModel("stg_config__directorates", lambda ctx: config_tables.directorates_frame(ctx.org)),
@@ -142,9 +154,6 @@ BUILD_ORDER: dict[str, list[Model]] = {
         StagedEntity("stg_erp__orders_monthly", "order_count"),
     ],
     "core": [
-        SqlModel("dim_channels"),
-        SqlModel("dim_directorates"),
-        SqlModel("dim_feedback_types"),
         PythonModel(
             "int_feedback_predictions", _predictions, inputs=("staging.stg_channels__feedback",), reads_previous=True
         ),
@@ -154,28 +163,66 @@ BUILD_ORDER: dict[str, list[Model]] = {
             inputs=("staging.stg_channels__feedback", "raw.manual_labels", "core.int_feedback_predictions"),
         ),
         PythonModel("int_feedback_conversations", _conversations, inputs=("staging.stg_channels__feedback",)),
-        SqlModel("fct_feedback"),
-        SqlModel("fct_qa_checks"),
-        SqlModel("fct_cases"),
-        SqlModel("int_sla_calendar_intervals"),
-        SqlModel("int_sla_clocks"),
-        SqlModel("int_sla_clock_marks"),
-        SqlModel("fct_case_sla"),
-        SqlModel("fct_sla_events"),
-        SqlModel("fct_orders_monthly"),
-        SqlModel("fct_contact_requests"),
     ],
-    "marts": [
-        SqlModel("management_monthly"),
-        SqlModel("channel_freshness"),
-        SqlModel("sla_compliance_monthly"),
-        SqlModel("owner_monthly"),
-        SqlModel("store_monthly"),
-        SqlModel("channel_monthly"),
-        SqlModel("feedback_type_monthly"),
-        SqlModel("close_the_loop_monthly"),
-        SqlModel("qa_results_monthly"),
-    ],
+    "marts": [],
 }
+
+_REFERENCE = re.compile(r"\b(?:from|join)\s+(raw|staging|core|marts|restricted)\.([a-z_0-9]+)", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def sql_references(layer: str, name: str) -> set[str]:
+    """The tables ``transforms/sql/<layer>/<name>.sql`` reads, as ``layer.table``."""
+    text = _COMMENT.sub("", (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8"))
+    return {f"{schema.lower()}.{table.lower()}" for schema, table in _REFERENCE.findall(text)}
+
+
+def model_inputs(layer: str, model: Model) -> set[str]:
+    """What a model reads (its own previous table excluded), as ``layer.table``."""
+    if isinstance(model, SqlModel):
+        found = sql_references(layer, model.name)
+    elif isinstance(model, PythonModel):
+        found = set(model.inputs)
+    else:
+        found = set()
+    return found - {f"{layer}.{model.name}"}
+
+
+def _ordered(layer: str, models: Iterable[Model]) -> list[Model]:
+    """``models`` so that each follows the models of its layer that it reads (Kahn's algorithm, keeping
+    the given order among models that are ready together)."""
+    pending = list(models)
+    names = {f"{layer}.{m.name}" for m in pending}
+    later = set(LAYER_ORDER[LAYER_ORDER.index(layer) + 1 :])
+    for model in pending:
+        ahead = sorted(ref for ref in model_inputs(layer, model) if ref.split(".")[0] in later)
+        if ahead:
+            raise ValueError(f"{layer}.{model.name} reads a later layer: {', '.join(ahead)}")
+    done: list[Model] = []
+    built: set[str] = set()
+    while pending:
+        ready = next(
+            (m for m in pending if (model_inputs(layer, m) & names) <= built),
+            None,
+        )
+        if ready is None:
+            cycle = ", ".join(f"{layer}.{m.name}" for m in pending)
+            raise ValueError(f"the models of {layer} read each other in a cycle: {cycle}")
+        pending.remove(ready)
+        done.append(ready)
+        built.add(f"{layer}.{ready.name}")
+    return done
+
+
+def build_order() -> dict[str, list[Model]]:
+    """Every model of staging, core and marts, layer by layer, each after what it reads."""
+    order = {}
+    for layer in LAYER_ORDER[1:]:
+        sql = [SqlModel(path.stem) for path in sorted((SQL_DIR / layer).glob("*.sql"))]
+        order[layer] = _ordered(layer, [*DECLARED.get(layer, []), *sql])
+    return order
+
+
+BUILD_ORDER: dict[str, list[Model]] = build_order()
 
 LAYERS = tuple(BUILD_ORDER)

@@ -11,7 +11,8 @@ select
     fct_cases.opened_at
 from staging.stg_crm__case_events as events
 inner join core.fct_cases
-    on fct_cases.case_id = events.case_id
-where events.event_type <> 'opened'
+    on events.case_id = fct_cases.case_id
+where
+    events.event_type <> 'opened'
     and events.event_at < fct_cases.opened_at
 order by events.case_id, events.event_at

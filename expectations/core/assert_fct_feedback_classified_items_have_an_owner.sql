@@ -9,6 +9,7 @@ select
     feedback_type_id,
     directorate_id
 from core.fct_feedback
-where feedback_type_id <> 'unclassified'
+where
+    feedback_type_id <> 'unclassified'
     and directorate_id = 'unassigned'
 order by feedback_id

@@ -7,6 +7,6 @@ select
     fct_feedback.feedback_type_id
 from core.fct_feedback
 left join core.dim_feedback_types
-    on dim_feedback_types.feedback_type_id = fct_feedback.feedback_type_id
+    on fct_feedback.feedback_type_id = dim_feedback_types.feedback_type_id
 where dim_feedback_types.feedback_type_id is null
 order by fct_feedback.feedback_id

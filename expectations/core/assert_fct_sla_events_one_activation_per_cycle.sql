@@ -13,10 +13,12 @@ select
     any_value(case_sla.is_breached) as is_breached
 from core.fct_case_sla as case_sla
 left join core.fct_sla_events as events
-    on events.case_id = case_sla.case_id
-    and events.sla_policy_id = case_sla.sla_policy_id
-    and events.cycle_number = case_sla.cycle_number
+    on
+        case_sla.case_id = events.case_id
+        and case_sla.sla_policy_id = events.sla_policy_id
+        and case_sla.cycle_number = events.cycle_number
 where case_sla.is_measured
 group by case_sla.case_id, case_sla.sla_policy_id, case_sla.cycle_number
-having count(*) filter (where events.sla_event = 'activate') <> 1
+having
+    count(*) filter (where events.sla_event = 'activate') <> 1
     or count(*) filter (where events.sla_event = 'breach') <> any_value(case_sla.is_breached)::int

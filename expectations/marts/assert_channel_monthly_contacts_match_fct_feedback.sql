@@ -1,7 +1,8 @@
 -- table: marts.channel_monthly
 -- severity: critical
 -- why: the channels' rows of a month must add up to that month's items of core.fct_feedback, repeats apart, and their shares to 1
--- Every item is a contact of exactly one channel ('unknown' when its channel left the registry).
+-- Every item is a contact of exactly one channel ('unknown' when its channel left the registry);
+-- the customers' items that start a conversation are its items.
 -- Returns one row per month whose contacts, items or shares differ.
 
 with
@@ -18,7 +19,9 @@ core_totals as (
     select
         received_month as report_month,
         count(*) as core_contacts,
-        count(*) filter (where not is_conversation_repeat) as core_items
+        count(*) filter (
+            where audience = 'customer' and not is_self_service_session and not is_conversation_repeat
+        ) as core_items
     from feedback
     group by all
 ),
@@ -43,11 +46,12 @@ final as (
         mart_totals.mart_share_sum
     from mart_totals
     full outer join core_totals
-        on core_totals.report_month = mart_totals.report_month
+        on mart_totals.report_month = core_totals.report_month
 )
 
 select * from final
-where core_contacts <> mart_contacts
+where
+    core_contacts <> mart_contacts
     or core_items <> mart_items
     or (core_contacts > 0 and abs(mart_share_sum - 1) > 1e-9)
 order by report_month

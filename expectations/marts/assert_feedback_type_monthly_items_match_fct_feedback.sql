@@ -1,6 +1,6 @@
 -- table: marts.feedback_type_monthly
 -- severity: critical
--- why: the types' rows of a month must add up to that month's items and repeats in core.fct_feedback, and each previous-month figure to that month's row
+-- why: the types' rows of a month must add up to that month's customer items and repeats in core.fct_feedback, and each previous-month figure to that month's row
 -- Every item counts under one (type, directorate) pair; a type missing from the taxonomy counts as
 -- 'unclassified'. The month-on-month comparison must read the previous month's own count. Returns
 -- one row per month whose totals differ, or per pair whose previous-month count is wrong.
@@ -9,6 +9,7 @@ with
 
 feedback as (
     select * from core.fct_feedback
+    where audience = 'customer' and not is_self_service_session
 ),
 
 mart as (
@@ -44,8 +45,9 @@ totals as (
         coalesce(mart_totals.mart_repeats, 0) as mart_repeats
     from mart_totals
     full outer join core_totals
-        on core_totals.report_month = mart_totals.report_month
-    where coalesce(core_totals.core_items, 0) <> coalesce(mart_totals.mart_items, 0)
+        on mart_totals.report_month = core_totals.report_month
+    where
+        coalesce(core_totals.core_items, 0) <> coalesce(mart_totals.mart_items, 0)
         or coalesce(core_totals.core_repeats, 0) <> coalesce(mart_totals.mart_repeats, 0)
 ),
 
@@ -61,9 +63,10 @@ wrong_comparisons as (
         null as mart_repeats
     from mart as this_month
     left join mart as prev_month
-        on prev_month.report_month = this_month.report_month - interval 1 month
-        and prev_month.feedback_type_id = this_month.feedback_type_id
-        and prev_month.directorate_id = this_month.directorate_id
+        on
+            prev_month.report_month = this_month.report_month - interval 1 month
+            and this_month.feedback_type_id = prev_month.feedback_type_id
+            and this_month.directorate_id = prev_month.directorate_id
     where this_month.complaints_prev_month_count <> coalesce(prev_month.complaints_count, 0)
 ),
 

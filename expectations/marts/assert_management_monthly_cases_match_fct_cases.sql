@@ -49,26 +49,27 @@ compared as (
         figures.company_value
     from mart_months
     full outer join core_months
-        on core_months.report_month = mart_months.report_month
+        on mart_months.report_month = core_months.report_month
     cross join lateral (
         values
-            ('cases_count', core_months.cases_count, mart_months.cases_count, mart_months.company_cases_count),
-            (
-                'cases_closed_count',
-                core_months.cases_closed_count,
-                mart_months.cases_closed_count,
-                mart_months.company_cases_closed_count
-            ),
-            (
-                'cases_reopened_count',
-                core_months.cases_reopened_count,
-                mart_months.cases_reopened_count,
-                mart_months.company_cases_reopened_count
-            )
+        ('cases_count', core_months.cases_count, mart_months.cases_count, mart_months.company_cases_count),
+        (
+            'cases_closed_count',
+            core_months.cases_closed_count,
+            mart_months.cases_closed_count,
+            mart_months.company_cases_closed_count
+        ),
+        (
+            'cases_reopened_count',
+            core_months.cases_reopened_count,
+            mart_months.cases_reopened_count,
+            mart_months.company_cases_reopened_count
+        )
     ) as figures (figure, core_value, directorates_value, company_value)
 )
 
 select * from compared
-where coalesce(core_value, 0) <> coalesce(directorates_value, 0)
+where
+    coalesce(core_value, 0) <> coalesce(directorates_value, 0)
     or coalesce(core_value, 0) <> coalesce(company_value, 0)
 order by report_month, figure

@@ -1,8 +1,9 @@
 -- table: marts.management_monthly
 -- severity: critical
--- why: the directorate rows of a month must add up to that month's conversations and repeats in core.fct_feedback
--- Every feedback item is counted exactly once in the review: as an item when it starts a
--- conversation, as a conversation repeat when it repeats one (is_conversation_repeat). A lost row
+-- why: the directorate rows of a month must add up to that month's customer conversations and repeats in core.fct_feedback
+-- Every customer feedback item is counted exactly once in the review: as an item when it starts a
+-- conversation, as a conversation repeat when it repeats one (is_conversation_repeat). Employees'
+-- answers and self-service sessions are no customer items. A lost row
 -- (an inner join on a missing dimension member) or a doubled one (a fan-out join) shows up here as
 -- a month whose totals differ. The company row ('all') is left out of the sum; months are core's
 -- received_month. Returns one row per month whose totals differ.
@@ -25,6 +26,7 @@ core_months as (
         count(*) filter (where not is_conversation_repeat) as core_items_count,
         count(*) filter (where is_conversation_repeat) as core_repeats_count
     from core.fct_feedback
+    where audience = 'customer' and not is_self_service_session
     group by all
 ),
 
@@ -37,10 +39,11 @@ final as (
         coalesce(core_months.core_repeats_count, 0) as core_repeats_count
     from mart_months
     full outer join core_months
-        on core_months.report_month = mart_months.report_month
+        on mart_months.report_month = core_months.report_month
 )
 
 select * from final
-where mart_items_count <> core_items_count
+where
+    mart_items_count <> core_items_count
     or mart_repeats_count <> core_repeats_count
 order by report_month

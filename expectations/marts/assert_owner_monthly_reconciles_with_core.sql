@@ -1,7 +1,7 @@
 -- table: marts.owner_monthly
 -- severity: critical
--- why: the owners' rows of a month must add up to that month's items and repeats in core.fct_feedback and its opened cases in core.fct_cases
--- Every item counts under exactly one owner (department and manager 'unassigned' when missing), and
+-- why: the owners' rows of a month must add up to that month's customer items and repeats in core.fct_feedback and its opened cases in core.fct_cases
+-- Every customer item (self-service sessions apart) counts under exactly one owner (department and manager 'unassigned' when missing), and
 -- every case with an opening under its owner and opening month. Returns one row per month whose
 -- totals differ.
 
@@ -9,6 +9,7 @@ with
 
 feedback as (
     select * from core.fct_feedback
+    where audience = 'customer' and not is_self_service_session
 ),
 
 cases as (
@@ -20,13 +21,29 @@ mart as (
 ),
 
 core_months as (
-    select received_month as report_month, count(*) as core_items, 0 as core_cases from feedback group by all
+    select
+        received_month as report_month,
+        count(*) as core_items,
+        0 as core_cases
+    from feedback
+    group by all
     union all
-    select opened_month, 0, count(*) from cases where opened_month is not null group by all
+    select
+        opened_month,
+        0,
+        count(*)
+    from cases
+    where opened_month is not null
+    group by all
 ),
 
 core_totals as (
-    select report_month, sum(core_items) as core_items, sum(core_cases) as core_cases from core_months group by all
+    select
+        report_month,
+        sum(core_items) as core_items,
+        sum(core_cases) as core_cases
+    from core_months
+    group by all
 ),
 
 mart_totals as (
@@ -47,7 +64,7 @@ final as (
         coalesce(mart_totals.mart_cases, 0) as mart_cases
     from mart_totals
     full outer join core_totals
-        on core_totals.report_month = mart_totals.report_month
+        on mart_totals.report_month = core_totals.report_month
 )
 
 select * from final

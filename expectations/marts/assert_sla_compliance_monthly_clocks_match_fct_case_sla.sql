@@ -47,17 +47,20 @@ final as (
         coalesce(mart_totals.directorate_breaches, 0) as directorate_breaches
     from mart_totals
     full outer join core_totals
-        on core_totals.report_month = mart_totals.report_month
-        and core_totals.sla_policy_id = mart_totals.sla_policy_id
+        on
+            mart_totals.report_month = core_totals.report_month
+            and mart_totals.sla_policy_id = core_totals.sla_policy_id
 )
 
 select * from final
-where core_clocks <> directorate_clocks
+where
+    core_clocks <> directorate_clocks
     or core_clocks <> company_clocks
     -- a later cycle may breach too; compare breaches only where every clock is a first cycle
     or (core_breached_clocks <> directorate_breaches and directorate_clocks = (
         select coalesce(sum(clocks_count), 0) from mart
-        where mart.report_month = final.report_month
+        where
+            mart.report_month = final.report_month
             and mart.sla_policy_id = final.sla_policy_id
             and mart.directorate_id <> 'all'
     ))

@@ -1,6 +1,6 @@
 -- table: marts.store_monthly
 -- severity: critical
--- why: the stores' rows of a month must add up to that month's items of core.fct_feedback that name a store
+-- why: the stores' rows of a month must add up to that month's customer items of core.fct_feedback that name a store
 -- An item naming a store org.yaml does not know counts under 'unknown', never nowhere; an item
 -- naming no store is not store feedback. Returns one row per month whose totals differ.
 
@@ -8,7 +8,7 @@ with
 
 feedback as (
     select * from core.fct_feedback
-    where store_id is not null
+    where store_id is not null and audience = 'customer' and not is_self_service_session
 ),
 
 mart as (
@@ -16,11 +16,19 @@ mart as (
 ),
 
 core_totals as (
-    select received_month as report_month, count(*) as core_items from feedback group by all
+    select
+        received_month as report_month,
+        count(*) as core_items
+    from feedback
+    group by all
 ),
 
 mart_totals as (
-    select report_month, sum(items_count + conversation_repeats_count) as mart_items from mart group by all
+    select
+        report_month,
+        sum(items_count + conversation_repeats_count) as mart_items
+    from mart
+    group by all
 ),
 
 final as (
@@ -30,7 +38,7 @@ final as (
         coalesce(mart_totals.mart_items, 0) as mart_items
     from mart_totals
     full outer join core_totals
-        on core_totals.report_month = mart_totals.report_month
+        on mart_totals.report_month = core_totals.report_month
 )
 
 select * from final

@@ -9,7 +9,10 @@
 with
 
 ledger as (
-    select batch_id, record_count from raw.batches
+    select
+        batch_id,
+        record_count
+    from raw.batches
 ),
 
 landed as (
@@ -27,7 +30,7 @@ final as (
         coalesce(landed.payload_count, 0) as payload_count
     from ledger
     full outer join landed
-        on landed.batch_id = ledger.batch_id
+        on ledger.batch_id = landed.batch_id
 )
 
 select * from final

@@ -11,6 +11,7 @@ select
     rejected_count,
     round(record_count / (record_count + rejected_count), 4) as parse_rate
 from raw.batches
-where rejected_count > 0
+where
+    rejected_count > 0
     and record_count / (record_count + rejected_count) < 0.95
 order by parse_rate, batch_id

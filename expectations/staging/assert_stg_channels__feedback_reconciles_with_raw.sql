@@ -25,18 +25,31 @@ feedback_batches as (
         batches.record_count + batches.rejected_count as read_count
     from batches
     left join channels
-        on channels.channel_id = batches.channel_id
+        on batches.channel_id = channels.channel_id
     where coalesce(channels.entity, 'feedback') = 'feedback'
 ),
 
 outcomes as (
-    select _batch_id as batch_id, 'staged' as outcome from staging.stg_channels__feedback
+    select
+        _batch_id as batch_id,
+        'staged' as outcome
+    from staging.stg_channels__feedback
     union all
-    select _batch_id, 'earlier_version' from staging.stg_channels__feedback_versions
+    select
+        _batch_id,
+        'earlier_version'
+    from staging.stg_channels__feedback_versions
     union all
-    select _batch_id, 'staging_reject' from quarantine.staging_rejects where entity = 'feedback'
+    select
+        _batch_id,
+        'staging_reject'
+    from quarantine.staging_rejects
+    where entity = 'feedback'
     union all
-    select batch_id, 'reader_reject' from quarantine.records
+    select
+        batch_id,
+        'reader_reject'
+    from quarantine.records
 ),
 
 outcome_counts as (
@@ -63,9 +76,10 @@ final as (
         coalesce(outcome_counts.accounted_count, 0) as accounted_count
     from feedback_batches
     full outer join outcome_counts
-        on outcome_counts.batch_id = feedback_batches.batch_id
+        on feedback_batches.batch_id = outcome_counts.batch_id
     -- reader rejects of case-event and order batches are theirs to reconcile, not feedback's
-    where feedback_batches.batch_id is not null
+    where
+        feedback_batches.batch_id is not null
         or outcome_counts.accounted_count > outcome_counts.reader_reject_count
 )
 

@@ -22,8 +22,9 @@ final as (
         feedback.is_edited as current_is_edited
     from versions
     left join feedback
-        on feedback.feedback_id = versions.feedback_id
-    where feedback.feedback_id is null
+        on versions.feedback_id = feedback.feedback_id
+    where
+        feedback.feedback_id is null
         or not feedback.is_edited
 )
 

@@ -2,11 +2,10 @@
 
 import duckdb
 import pytest
-from good_tables import dim_feedback_types_frame, fct_cases_frame, fct_feedback_frame, management_monthly_frame
+from good_tables import dim_feedback_types_frame, fct_cases_frame, fct_feedback_frame, given_management_monthly
 from helpers import given
 
 from expectations.core.fct_feedback import TABLE as FCT_FEEDBACK
-from expectations.marts.management_monthly import TABLE as MANAGEMENT_MONTHLY
 
 
 @pytest.fixture
@@ -16,5 +15,6 @@ def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     given(con, FCT_FEEDBACK, core)
     given(con, "core.dim_feedback_types", dim_feedback_types_frame())
     given(con, "core.fct_cases", fct_cases_frame())
-    given(con, MANAGEMENT_MONTHLY, management_monthly_frame(core))
+    given_management_monthly(con)
+    given(con, "core.dim_feedback_types", dim_feedback_types_frame())
     return con

@@ -27,14 +27,14 @@ def test_a_failed_mart_check_fails_the_flow_and_blocks_the_review(
         return rows
 
     monkeypatch.setattr(warehouse.build, "materialize_sql", nps_out_of_range)
-    with pytest.raises(Exception, match=r"marts\.management_monthly expect_column_values_to_be_between"):
+    with pytest.raises(Exception, match=r"marts\.management_monthly spec_score"):
         build_warehouse(as_of=AS_OF)
 
     with duckdb.connect(str(workspace / "w.duckdb"), read_only=True) as con:
         state, message = con.execute(
             "select state, message from audit.runs where flow = 'build-warehouse' order by started_at desc limit 1"
         ).fetchone()
-    assert state == "failed" and "column nps" in message
+    assert state == "failed" and '"broken_columns": "nps"' in message
 
     with pytest.raises(NotPublishable, match="not published until a build passes its checks"):
         monthly_review("2026-10")

@@ -124,7 +124,7 @@ def test_weekly_review_tables_for_a_directorate(warehouse: duckdb.DuckDBPyConnec
     from warehouse.publish import publish_review
 
     period = week_period("2026-W41", "logistics")  # Monday 5 — Sunday 11 October 2026
-    tables = weekly_tables(warehouse, period, load_review_settings(), "Europe/Moscow")
+    tables = weekly_tables(warehouse, period, load_review_settings())
     snapshot = publish_review(warehouse, period, tables, build_run_id="build-1", reporting_timezone="Europe/Moscow")
     summary = snapshot.table("weekly.summary").row(0, named=True)
     assert (summary["items_count"], summary["complaints_count"]) == (1, 1)  # F5 (F6 repeats it)

@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.helpers import given, run_model
+from tests.helpers import given, given_org, run_model
 from transforms.qa import SamplingRules
 from transforms.schemas import CASE_EVENT
 from warehouse.qa import NothingToSample, draw_month, import_verdicts, owner_history, sample_for_review
@@ -201,6 +201,7 @@ def test_qa_results_monthly(checked: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_a_failed_check_puts_the_case_under_additional_control(checked: duckdb.DuckDBPyConnection) -> None:
+    given_org(checked)
     given(checked, "core.dim_directorates", pl.DataFrame({"directorate_id": ["retail", "unassigned"]}))
     control = dict(run_model(checked, "core", "fct_cases").select("case_id", "is_under_additional_control").iter_rows())
     assert control == {"a00": True, "a01": False, "b2": True}

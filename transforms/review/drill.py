@@ -34,7 +34,10 @@ class Rule:
     requires: tuple[str, ...] = ()  # key columns the table must have for the rule to apply
 
 
-_ONCE = "not i.is_conversation_repeat"  # marts count a cross-channel conversation once
+# The items a feedback figure counts are those whose metric flag (core.fct_feedback, the one place the
+# rules of docs/metrics.md live) is set: a figure and its items cannot disagree.
+_COUNTED = "i.is_counted_item"
+_REPEAT = "i.audience = 'customer' and i.is_conversation_repeat and not i.is_self_service_session"
 # The marts judge a clock in its first cycle (a reopen's later cycles are followed under additional
 # control, see sla_compliance_monthly.sql), so the items behind an SLA figure are first cycles too.
 _FIRST_CYCLE = "i.cycle_number = 1"
@@ -44,42 +47,53 @@ _BREACHED = f"{_FIRST_CYCLE} and i.is_breached"
 
 
 def _kind(kind: str) -> str:
-    return f"i.kind = '{kind}' and {_ONCE}"
+    return f"{_COUNTED} and i.kind = '{kind}'"
 
 
-def _nps(question: str, group: str | None = None) -> str:
-    where = f"i.question_type = '{question}' and i.nps_group {'is not null' if group is None else f'= {group!r}'}"
-    return f"{where} and {_ONCE}"
+def _flag(name: str) -> str:
+    return f"i.is_{name}"
 
 
 def _sla(policy: str, predicate: str) -> str:
     return f"i.sla_policy_id = '{policy}' and {predicate}"
 
 
-_CSAT = "i.question_type = 'csat' and i.score_scale = '1-5' and i.score_raw between 1 and 5 and " + _ONCE
 # The SLA column groups of management_monthly name their policy (see its SQL).
 _SLA_GROUPS = {"close_24h": "close_within_24h", "first_contact_1h": "first_contact_within_1h"}
 
 RULES: tuple[Rule, ...] = (
-    Rule(r"items_count", FEEDBACK, _ONCE),
+    Rule(r"items_count", FEEDBACK, _COUNTED),
+    Rule(r"contacts_count", FEEDBACK, "true"),
     Rule(r"complaints_count|complaint_share|complaints_per_1000_orders", FEEDBACK, _kind("complaint")),
     Rule(r"wishes_count", FEEDBACK, _kind("wish")),
     Rule(r"thanks_count", FEEDBACK, _kind("thanks")),
     Rule(r"questions_count", FEEDBACK, _kind("question")),
+    Rule(r"other_count", FEEDBACK, _kind("other")),
     Rule(r"unclassified_count", FEEDBACK, _kind("unclassified")),
-    Rule(r"conversation_repeats_count", FEEDBACK, "i.is_conversation_repeat"),
+    Rule(r"conversation_repeats_count", FEEDBACK, _REPEAT),
     *(
-        Rule(rf"{question}|{question}_answers_count|{question}_ci_low|{question}_ci_high", FEEDBACK, _nps(question))
+        Rule(rf"{question}|{question}_answers_count|{question}_ci_low|{question}_ci_high", FEEDBACK,
+             _flag(f"{question}_answer"))
         for question in ("nps", "tnps", "enps")
     ),
     *(
         Rule(rf"({question}_)?{group}s_count" if question == "nps" else rf"{question}_{group}s_count", FEEDBACK,
-             _nps(question, group))
+             _flag(f"{question}_{group}"))
         for question in ("nps", "tnps", "enps")
         for group in ("promoter", "passive", "detractor")
     ),
-    Rule(r"csat|csat_answers_count", FEEDBACK, _CSAT),
-    Rule(r"csat_satisfied_count", FEEDBACK, _CSAT.replace("between 1 and 5", "between 4 and 5")),
+    Rule(r"csi|csi_answers_count", FEEDBACK, _flag("nps_answer")),
+    Rule(r"csi_high_count", FEEDBACK, _flag("csi_high")),
+    Rule(r"csi_low_count", FEEDBACK, _flag("csi_low")),
+    Rule(r"csat|csat_answers_count", FEEDBACK, _flag("csat_answer")),
+    Rule(r"csat_satisfied_count", FEEDBACK, _flag("csat_satisfied")),
+    Rule(r"ces_rate|ces_answers_count", FEEDBACK, _flag("ces_answer")),
+    Rule(r"ces_solved_count", FEEDBACK, _flag("ces_solved")),
+    Rule(r"ces_effort|effort_answers_count", FEEDBACK, _flag("effort_answer")),
+    Rule(r"low_effort_count", FEEDBACK, _flag("low_effort")),
+    Rule(r"rating_mean|rating_answers_count", FEEDBACK, _flag("rating_answer")),
+    Rule(r"self_service_sessions_count", FEEDBACK, _flag("self_service_session")),
+    Rule(r"self_service_resolved_count", FEEDBACK, _flag("self_service_resolved")),
     *(
         rule
         for group, policy in _SLA_GROUPS.items()
@@ -95,7 +109,7 @@ RULES: tuple[Rule, ...] = (
     Rule(r"(sla_)?breached_count|breaches_count", SLA_CLOCK, _BREACHED, requires=("sla_policy_id",)),
     # all policies together (the weekly summary)
     Rule(r"sla_measured_count", SLA_CLOCK, _MEASURED),
-    Rule(r"sla_breached_count", SLA_CLOCK, "i.is_breached"),
+    Rule(r"sla_breached_count", SLA_CLOCK, _BREACHED),
 )  # fmt: skip
 
 

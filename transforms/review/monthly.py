@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from transforms.metrics import metric_constant
 from transforms.review.charts import trend_svg
 from transforms.review.config import ReviewSettings
 from transforms.review.format import DASH, format_decimal, format_int, format_percent, label, month_title
@@ -20,8 +21,9 @@ from transforms.review.restatement import restatement_view
 from transforms.review.snapshot import Snapshot
 from transforms.review.sources import COMPLAINTS_BY_TYPE
 
-# Mirrors `is_nps_small_sample` in transforms/sql/marts/management_monthly.sql (a test holds both).
-NPS_SMALL_SAMPLE_ANSWERS = 30
+# The threshold of every is_*_small_sample flag of the marts, read from its one definition (the macro
+# small_sample_answers of transforms/sql/metrics.sql), for the page's footnote.
+SMALL_SAMPLE_ANSWERS = int(metric_constant("small_sample_answers"))
 
 MANAGEMENT = "marts.management_monthly"
 COMPANY_DIRECTORATE_ID = "all"
@@ -233,7 +235,7 @@ def render_monthly_review(snapshot: Snapshot, *, company_name: str, items_page: 
             cell=lambda row, column: links.cell(MANAGEMENT, row, column),
             type_cell=lambda row, text: links.cell(COMPLAINTS_BY_TYPE, row, "complaints_count", text),
             items_page=items_page,
-            small_sample_answers=NPS_SMALL_SAMPLE_ANSWERS,
+            small_sample_answers=SMALL_SAMPLE_ANSWERS,
             sources=provenance(snapshot),
             dash=DASH,
             fmt_int=format_int,

@@ -1,5 +1,6 @@
 -- dim_channels: one row per channel in the registry, plus the 'unknown' member.
 -- Grain: channel_id. Built from staging.stg_config__channels (transforms/channels/channels.yaml).
+-- audience: whose words the channel carries, 'customer' or 'employee' (the pulse survey, for eNPS).
 
 with
 
@@ -17,6 +18,7 @@ missing_member as (
         'UTC' as timezone,
         'none' as score_scale,
         'none' as question_type,
+        'customer' as audience,
         null::bigint as expected_cadence_hours,
         false as is_enabled
 ),
@@ -31,6 +33,7 @@ final as (
         timezone,
         score_scale,
         question_type,
+        audience,
         expected_cadence_hours,
         is_enabled
     from channels

@@ -8,9 +8,16 @@ directorates as (
 ),
 
 final as (
-    select directorate_id, directorate_name, head_name from directorates
+    select
+        directorate_id,
+        directorate_name,
+        head_name
+    from directorates
     union all
-    select 'unassigned', 'Не распределено', null
+    select
+        'unassigned',
+        'Не распределено',
+        null
 )
 
 select * from final

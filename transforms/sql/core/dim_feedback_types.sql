@@ -21,8 +21,15 @@ final as (
     from feedback_types
     union all
     select
-        'unclassified', 'Не классифицировано', 'Unclassified', 'other', 'standard', 'unassigned', null,
-        date '2000-01-01', null
+        'unclassified',
+        'Не классифицировано',
+        'Unclassified',
+        'other',
+        'standard',
+        'unassigned',
+        null,
+        date '2000-01-01',
+        null
 )
 
 select * from final

@@ -1,7 +1,8 @@
 -- fct_cases: one row per CRM case, folded from its lifecycle events.
 -- Grain: case_id. Cases are re-routed while they live, so each owner column comes from the
--- latest event that carries it ('unassigned' when none does, or when the directorate is not in
--- core.dim_directorates). An event re-delivered in a later batch counts once.
+-- latest event that carries it ('unassigned' when none does, or when it is not in its dimension,
+-- core.dim_directorates / dim_departments / dim_managers). An event re-delivered in a later batch
+-- counts once.
 
 with
 
@@ -11,6 +12,14 @@ case_events as (
 
 directorates as (
     select * from core.dim_directorates
+),
+
+departments as (
+    select * from core.dim_departments
+),
+
+managers as (
+    select * from core.dim_managers
 ),
 
 deduplicated as (
@@ -65,8 +74,8 @@ final as (
         folded.case_id,
         folded.feedback_id,
         coalesce(directorates.directorate_id, 'unassigned') as directorate_id,
-        coalesce(folded.department_id, 'unassigned') as department_id,
-        coalesce(folded.manager_id, 'unassigned') as manager_id,
+        coalesce(departments.department_id, 'unassigned') as department_id,
+        coalesce(managers.manager_id, 'unassigned') as manager_id,
         coalesce(folded.priority, 'unassigned') as priority,
 
         -- timestamps (UTC)
@@ -84,7 +93,8 @@ final as (
         -- reopened, or the head's sample check failed it (current verdict; see core.fct_qa_checks)
         folded.reopened_count > 0
         or folded.case_id in (
-            select case_id from raw.qa_verdicts where verdict = 'fail' and superseded_at is null
+            select case_id from raw.qa_verdicts
+            where verdict = 'fail' and superseded_at is null
         ) as is_under_additional_control,
 
         -- months (reporting timezone)
@@ -94,7 +104,11 @@ final as (
 
     from folded
     left join directorates
-        on directorates.directorate_id = folded.directorate_id
+        on folded.directorate_id = directorates.directorate_id
+    left join departments
+        on folded.department_id = departments.department_id
+    left join managers
+        on folded.manager_id = managers.manager_id
 )
 
 select * from final

@@ -2,17 +2,14 @@
 -- milestones of its loop: the case it opened, the first contact, the close and the final survey.
 -- Grain: feedback_id (an item with has_contact_request, once per cross-channel conversation).
 -- "Within 1 hour" runs from the customer's request (received_at), not from the case's opening: the
--- promise is made to the customer. A final-survey answer joins its case through case_ref; when a
--- case has several answers to one question, the latest counts.
+-- promise is made to the customer. A final-survey answer joins its case (core.fct_feedback.case_id);
+-- when a case has several answers, the latest tells the request's outcome. The month's tNPS and CES
+-- count every final-survey answer, not only those about requests (core.fct_feedback_monthly).
 
 with
 
 feedback as (
     select * from core.fct_feedback
-),
-
-classified as (
-    select * from core.int_feedback_classified
 ),
 
 cases as (
@@ -33,14 +30,23 @@ case_of_request as (
 
 final_answers as (
     select
-        case_ref as case_id,
-        arg_max(score_raw, received_at) filter (where question_type = 'tnps' and score_scale = '0-10') as tnps_score,
-        arg_max(score_raw, received_at) filter (where question_type = 'ces_solved') as solved_score,
+        case_id,
+        arg_max(score_raw, received_at) filter (where is_tnps_answer) as tnps_score,
+        -- the group as core.fct_feedback's flags say (the one place of the thresholds)
+        arg_max(
+            case
+                when is_tnps_promoter then 'promoter'
+                when is_tnps_passive then 'passive'
+                when is_tnps_detractor then 'detractor'
+            end,
+            received_at
+        ) filter (where is_tnps_answer) as tnps_group,
+        arg_max(is_ces_solved, received_at) filter (where is_ces_answer) as is_solved,
         min(received_at) as first_answered_at
-    from classified
-    where case_ref is not null
-        and question_type in ('tnps', 'ces_solved')
-        and score_raw is not null
+    from feedback
+    where
+        case_id is not null
+        and (is_tnps_answer or is_ces_answer)
     group by all
 ),
 
@@ -69,21 +75,17 @@ final as (
 
         -- the final survey (docs/metrics.md: tNPS over the final survey, CES = share of "solved = yes")
         final_answers.tnps_score,
-        case
-            when final_answers.tnps_score >= 9 then 'promoter'
-            when final_answers.tnps_score >= 7 then 'passive'
-            when final_answers.tnps_score >= 0 then 'detractor'
-        end as tnps_group,
-        final_answers.solved_score = 1 as is_solved,
+        final_answers.tnps_group,
+        final_answers.is_solved,
 
         -- months (reporting timezone): the month of the request
         requests.received_month as report_month
 
     from requests
     left join case_of_request
-        on case_of_request.feedback_id = requests.feedback_id
+        on requests.feedback_id = case_of_request.feedback_id
     left join final_answers
-        on final_answers.case_id = case_of_request.case_id
+        on case_of_request.case_id = final_answers.case_id
 )
 
 select * from final

@@ -20,7 +20,7 @@ final as (
         sum(orders.orders_count)::bigint as orders_count
     from orders
     left join directorates
-        on directorates.directorate_id = orders.directorate_id
+        on orders.directorate_id = directorates.directorate_id
     group by all
 )
 

@@ -26,9 +26,10 @@ closes_after_check as (
         min(case_events.event_at) as reclosed_at
     from verdicts
     inner join case_events
-        on case_events.case_id = verdicts.case_id
-        and case_events.event_type = 'closed'
-        and case_events.event_at > verdicts.checked_at
+        on
+            verdicts.case_id = case_events.case_id
+            and case_events.event_type = 'closed'
+            and verdicts.checked_at < case_events.event_at
     where verdicts.verdict = 'fail'
     group by all
 ),
@@ -62,11 +63,13 @@ final as (
 
     from samples
     left join verdicts
-        on verdicts.sample_month = samples.sample_month
-        and verdicts.case_id = samples.case_id
+        on
+            samples.sample_month = verdicts.sample_month
+            and samples.case_id = verdicts.case_id
     left join closes_after_check
-        on closes_after_check.sample_month = samples.sample_month
-        and closes_after_check.case_id = samples.case_id
+        on
+            samples.sample_month = closes_after_check.sample_month
+            and samples.case_id = closes_after_check.case_id
 )
 
 select * from final

@@ -21,7 +21,8 @@ logged as (
         mark as sla_event,
         mark_at as event_at
     from marks
-    where mark in ('activate', 'pause', 'resume', 'fulfill')
+    where
+        mark in ('activate', 'pause', 'resume', 'fulfill')
         and mark_at <= getvariable('as_of')
     union all
     select
@@ -51,9 +52,10 @@ final as (
         date_trunc('month', timezone(getvariable('reporting_timezone'), logged.event_at))::date as event_month
     from logged
     inner join case_sla
-        on case_sla.case_id = logged.case_id
-        and case_sla.sla_policy_id = logged.sla_policy_id
-        and case_sla.cycle_number = logged.cycle_number
+        on
+            logged.case_id = case_sla.case_id
+            and logged.sla_policy_id = case_sla.sla_policy_id
+            and logged.cycle_number = case_sla.cycle_number
 )
 
 select * from final

@@ -61,11 +61,13 @@ day_templates as (
         end as hours_weekday
     from days
     left join calendar_days
-        on calendar_days.calendar_id = days.calendar_id
-        and calendar_days.day = days.day
+        on
+            days.calendar_id = calendar_days.calendar_id
+            and days.day = calendar_days.day
     left join working_weekdays
-        on working_weekdays.calendar_id = days.calendar_id
-        and working_weekdays.iso_weekday = isodow(days.day)
+        on
+            days.calendar_id = working_weekdays.calendar_id
+            and working_weekdays.iso_weekday = isodow(days.day)
 ),
 
 intervals as (
@@ -77,8 +79,9 @@ intervals as (
             as end_at
     from day_templates
     inner join calendar_hours
-        on calendar_hours.calendar_id = day_templates.calendar_id
-        and calendar_hours.iso_weekday = day_templates.hours_weekday
+        on
+            day_templates.calendar_id = calendar_hours.calendar_id
+            and day_templates.hours_weekday = calendar_hours.iso_weekday
 ),
 
 final as (

@@ -8,7 +8,11 @@
 with
 
 case_events as (
-    select distinct case_id, event_type, event_at from staging.stg_crm__case_events
+    select distinct
+        case_id,
+        event_type,
+        event_at
+    from staging.stg_crm__case_events
 ),
 
 clocks as (
@@ -37,9 +41,10 @@ cycle_starts as (
         case_events.event_at as cycle_started_at
     from clocks
     inner join case_events
-        on case_events.case_id = clocks.case_id
-        and case_events.event_type = 'reopened'
-        and case_events.event_at >= clocks.started_at
+        on
+            clocks.case_id = case_events.case_id
+            and case_events.event_type = 'reopened'
+            and clocks.started_at <= case_events.event_at
     where clocks.restart_on_reopen
 ),
 
@@ -55,8 +60,9 @@ cycle_windows as (
         ) as window_end_at
     from cycle_starts
     inner join clocks
-        on clocks.case_id = cycle_starts.case_id
-        and clocks.sla_policy_id = cycle_starts.sla_policy_id
+        on
+            cycle_starts.case_id = clocks.case_id
+            and cycle_starts.sla_policy_id = clocks.sla_policy_id
 ),
 
 -- equi-join first, window filter after: an outer join on the inequalities would be a nested loop
@@ -68,9 +74,11 @@ cycle_stops as (
         min(case_events.event_at) as achieved_at
     from cycle_windows
     inner join case_events
-        on case_events.case_id = cycle_windows.case_id
-        and case_events.event_type = cycle_windows.stop_event
-    where case_events.event_at >= cycle_windows.cycle_started_at
+        on
+            cycle_windows.case_id = case_events.case_id
+            and cycle_windows.stop_event = case_events.event_type
+    where
+        case_events.event_at >= cycle_windows.cycle_started_at
         and (cycle_windows.window_end_at is null or case_events.event_at < cycle_windows.window_end_at)
     group by all
 ),
@@ -81,9 +89,10 @@ cycles as (
         cycle_stops.achieved_at
     from cycle_windows
     left join cycle_stops
-        on cycle_stops.case_id = cycle_windows.case_id
-        and cycle_stops.sla_policy_id = cycle_windows.sla_policy_id
-        and cycle_stops.cycle_number = cycle_windows.cycle_number
+        on
+            cycle_windows.case_id = cycle_stops.case_id
+            and cycle_windows.sla_policy_id = cycle_stops.sla_policy_id
+            and cycle_windows.cycle_number = cycle_stops.cycle_number
 ),
 
 pause_events as (
@@ -95,8 +104,9 @@ pause_events as (
         list_contains(cycles.pause_events, case_events.event_type) as is_pause
     from cycles
     inner join case_events
-        on case_events.case_id = cycles.case_id
-    where case_events.event_at >= cycles.cycle_started_at
+        on cycles.case_id = case_events.case_id
+    where
+        case_events.event_at >= cycles.cycle_started_at
         and case_events.event_at < coalesce(cycles.achieved_at, cycles.window_end_at, 'infinity'::timestamptz)
         and list_contains(list_concat(cycles.pause_events, cycles.resume_events), case_events.event_type)
 ),
@@ -121,10 +131,20 @@ stray_resumes as (
 ),
 
 marks as (
-    select case_id, sla_policy_id, cycle_number, 'activate' as mark, cycle_started_at as mark_at
+    select
+        case_id,
+        sla_policy_id,
+        cycle_number,
+        'activate' as mark,
+        cycle_started_at as mark_at
     from cycles
     union all
-    select case_id, sla_policy_id, cycle_number, if(is_pause, 'pause', 'resume'), mark_at
+    select
+        case_id,
+        sla_policy_id,
+        cycle_number,
+        if(is_pause, 'pause', 'resume'),
+        mark_at
     from toggles
     where is_pause <> was_paused
     union all
@@ -157,9 +177,10 @@ ordered as (
         ) as clipped_at
     from marks
     inner join cycles
-        on cycles.case_id = marks.case_id
-        and cycles.sla_policy_id = marks.sla_policy_id
-        and cycles.cycle_number = marks.cycle_number
+        on
+            marks.case_id = cycles.case_id
+            and marks.sla_policy_id = cycles.sla_policy_id
+            and marks.cycle_number = cycles.cycle_number
 ),
 
 positioned as (
@@ -172,8 +193,9 @@ positioned as (
         ) as position_us
     from ordered
     asof left join intervals
-        on intervals.calendar_id = ordered.calendar_id
-        and ordered.clipped_at >= intervals.start_at
+        on
+            ordered.calendar_id = intervals.calendar_id
+            and ordered.clipped_at >= intervals.start_at
 ),
 
 final as (
@@ -198,9 +220,10 @@ final as (
         coalesce(stray_resumes.cycle_stray_resumes, 0) as cycle_stray_resumes
     from positioned
     left join stray_resumes
-        on stray_resumes.case_id = positioned.case_id
-        and stray_resumes.sla_policy_id = positioned.sla_policy_id
-        and stray_resumes.cycle_number = positioned.cycle_number
+        on
+            positioned.case_id = stray_resumes.case_id
+            and positioned.sla_policy_id = stray_resumes.sla_policy_id
+            and positioned.cycle_number = stray_resumes.cycle_number
 )
 
 select * from final

@@ -6,7 +6,11 @@
 with
 
 case_events as (
-    select distinct case_id, event_type, event_at from staging.stg_crm__case_events
+    select distinct
+        case_id,
+        event_type,
+        event_at
+    from staging.stg_crm__case_events
 ),
 
 sla_policies as (
@@ -51,11 +55,11 @@ case_anchors as (
         )::date as anchor_date
     from cases
     inner join case_first_events
-        on case_first_events.case_id = cases.case_id
+        on cases.case_id = case_first_events.case_id
     left join feedback
-        on feedback.feedback_id = cases.feedback_id
+        on cases.feedback_id = feedback.feedback_id
     left join feedback_types
-        on feedback_types.feedback_type_id = feedback.feedback_type_id
+        on feedback.feedback_type_id = feedback_types.feedback_type_id
 ),
 
 case_rules as (
@@ -73,13 +77,18 @@ case_rules as (
         sla_policies.at_risk_share
     from case_anchors
     inner join sla_policies
-        on sla_policies.valid_from <= case_anchors.anchor_date
-        and (sla_policies.valid_to is null or case_anchors.anchor_date < sla_policies.valid_to)
-    where (sla_policies.applies_to_priorities is null
-        or list_contains(sla_policies.applies_to_priorities, case_anchors.priority))
-        and (sla_policies.applies_to_channels is null
-            or list_contains(sla_policies.applies_to_channels, case_anchors.channel_id))
-        and (not sla_policies.contact_request_only or case_anchors.has_contact_request)
+        on
+            case_anchors.anchor_date >= sla_policies.valid_from
+            and (sla_policies.valid_to is null or case_anchors.anchor_date < sla_policies.valid_to)
+    where (
+        sla_policies.applies_to_priorities is null
+        or list_contains(sla_policies.applies_to_priorities, case_anchors.priority)
+    )
+    and (
+        sla_policies.applies_to_channels is null
+        or list_contains(sla_policies.applies_to_channels, case_anchors.channel_id)
+    )
+    and (not sla_policies.contact_request_only or case_anchors.has_contact_request)
 ),
 
 -- equi-join first, match after: an outer join on the list conditions would be a nested loop
@@ -90,11 +99,15 @@ matched_targets as (
         arg_min(sla_targets.target_minutes, sla_targets.target_order) as target_minutes
     from case_rules
     inner join sla_targets
-        on sla_targets.sla_policy_id = case_rules.sla_policy_id
-        and sla_targets.valid_from = case_rules.rule_valid_from
-    where (sla_targets.priorities is null or list_contains(sla_targets.priorities, case_rules.priority))
-        and (sla_targets.feedback_type_ids is null
-            or list_contains(sla_targets.feedback_type_ids, case_rules.feedback_type_id))
+        on
+            case_rules.sla_policy_id = sla_targets.sla_policy_id
+            and case_rules.rule_valid_from = sla_targets.valid_from
+    where
+        (sla_targets.priorities is null or list_contains(sla_targets.priorities, case_rules.priority))
+        and (
+            sla_targets.feedback_type_ids is null
+            or list_contains(sla_targets.feedback_type_ids, case_rules.feedback_type_id)
+        )
         and (sla_targets.sla_classes is null or list_contains(sla_targets.sla_classes, case_rules.sla_class))
     group by all
 ),
@@ -105,8 +118,9 @@ targeted as (
         coalesce(matched_targets.target_minutes, case_rules.rule_target_minutes) as target_minutes
     from case_rules
     left join matched_targets
-        on matched_targets.case_id = case_rules.case_id
-        and matched_targets.sla_policy_id = case_rules.sla_policy_id
+        on
+            case_rules.case_id = matched_targets.case_id
+            and case_rules.sla_policy_id = matched_targets.sla_policy_id
 ),
 
 start_events as (
@@ -116,8 +130,9 @@ start_events as (
         min(case_events.event_at) as first_start_event_at
     from targeted
     left join case_events
-        on case_events.case_id = targeted.case_id
-        and case_events.event_type = targeted.start_event
+        on
+            targeted.case_id = case_events.case_id
+            and targeted.start_event = case_events.event_type
     group by all
 ),
 
@@ -130,8 +145,9 @@ final as (
         end as started_at
     from targeted
     inner join start_events
-        on start_events.case_id = targeted.case_id
-        and start_events.sla_policy_id = targeted.sla_policy_id
+        on
+            targeted.case_id = start_events.case_id
+            and targeted.sla_policy_id = start_events.sla_policy_id
 )
 
 select * from final

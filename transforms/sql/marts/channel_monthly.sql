@@ -2,25 +2,16 @@
 -- Grain: (report_month, channel_id): every enabled feedback channel of core.dim_channels for every
 -- month with any feedback (a silent channel shows 0), plus any other channel (disabled, or the
 -- missing member 'unknown') in a month where it has items.
--- A contact is any item received on the channel, conversation repeats included: the repeat cost the
--- channel as much as a first item. Cost per contact (docs/metrics.md) = the channel's monthly cost in force
--- for the month (staging.stg_config__channel_costs, effective-dated) ÷ its contacts in the month.
---
--- Columns:
---   report_month, channel_id, display_name
---   contacts_count            items received on the channel (repeats included)
---   items_count               contacts that start a conversation (the items management_monthly counts)
---   conversation_repeats_count contacts that repeat a conversation begun elsewhere or earlier
---   complaints_count, wishes_count, thanks_count, questions_count, unclassified_count: items by kind
---   contact_share             contacts ÷ all contacts of the month on every channel
---   monthly_cost_rub          the channel's cost for the month (null: no cost configured)
---   cost_valid_from           first month of the cost entry in force
---   cost_per_contact_rub      monthly_cost_rub ÷ contacts_count (null without a cost or without contacts)
+-- A contact is any item the channel received: conversation repeats, employees' answers and
+-- self-service sessions included, since each cost the channel as much as any other. Cost per contact
+-- = the channel's monthly cost in force for the month (core.dim_channel_costs, effective-dated) ÷ its
+-- contacts in the month. A thin mart over core.fct_feedback_monthly.
+-- Columns: transforms/sql/marts/channel_monthly.yml.
 
 with
 
 feedback as (
-    select * from core.fct_feedback
+    select * from core.fct_feedback_monthly
 ),
 
 channels as (
@@ -28,78 +19,110 @@ channels as (
 ),
 
 channel_costs as (
-    select * from staging.stg_config__channel_costs
+    select * from core.dim_channel_costs
 ),
 
 months as (
-    select distinct received_month as report_month from feedback
+    select distinct report_month from feedback
 ),
 
 contact_figures as (
     select
-        received_month as report_month,
+        report_month,
         channel_id,
-        count(*) as contacts_count,
-        count(*) filter (where not is_conversation_repeat) as items_count,
-        count(*) filter (where is_conversation_repeat) as conversation_repeats_count,
-        count(*) filter (where not is_conversation_repeat and kind = 'complaint') as complaints_count,
-        count(*) filter (where not is_conversation_repeat and kind = 'wish') as wishes_count,
-        count(*) filter (where not is_conversation_repeat and kind = 'thanks') as thanks_count,
-        count(*) filter (where not is_conversation_repeat and kind = 'question') as questions_count,
-        count(*) filter (where not is_conversation_repeat and kind = 'unclassified') as unclassified_count
+        sum(contacts_count)::bigint as contacts_count,
+        sum(items_count)::bigint as items_count,
+        sum(conversation_repeats_count)::bigint as conversation_repeats_count,
+        sum(items_count) filter (where kind = 'complaint')::bigint as complaints_count,
+        sum(items_count) filter (where kind = 'wish')::bigint as wishes_count,
+        sum(items_count) filter (where kind = 'thanks')::bigint as thanks_count,
+        sum(items_count) filter (where kind = 'question')::bigint as questions_count,
+        sum(items_count) filter (where kind = 'other')::bigint as other_count,
+        sum(items_count) filter (where kind = 'unclassified')::bigint as unclassified_count,
+        sum(self_service_sessions_count)::bigint as self_service_sessions_count,
+        sum(self_service_resolved_count)::bigint as self_service_resolved_count
     from feedback
     group by all
 ),
 
 grid as (
-    select months.report_month, channels.channel_id, channels.display_name
+    select
+        months.report_month,
+        channels.channel_id,
+        channels.display_name,
+        channels.audience
     from months
     cross join channels
     where channels.entity = 'feedback' and channels.is_enabled
     union
-    select contact_figures.report_month, contact_figures.channel_id, coalesce(channels.display_name, contact_figures.channel_id)
+    select
+        contact_figures.report_month,
+        channels.channel_id,
+        channels.display_name,
+        channels.audience
     from contact_figures
-    left join channels
-        on channels.channel_id = contact_figures.channel_id
+    inner join channels
+        on contact_figures.channel_id = channels.channel_id
 ),
 
 month_totals as (
-    select report_month, sum(contacts_count) as month_contacts from contact_figures group by all
+    select
+        report_month,
+        sum(contacts_count)::bigint as month_contacts_count
+    from contact_figures
+    group by all
+),
+
+counted as (
+    select
+        grid.*,
+        coalesce(columns(contact_figures.* exclude (report_month, channel_id)), 0),
+        month_totals.month_contacts_count
+    from grid
+    left join contact_figures
+        on
+            grid.report_month = contact_figures.report_month
+            and grid.channel_id = contact_figures.channel_id
+    left join month_totals
+        on grid.report_month = month_totals.report_month
 ),
 
 final as (
     select
         -- grain
-        grid.report_month,
-        grid.channel_id,
-        grid.display_name,
+        counted.report_month,
+        counted.channel_id,
+        counted.display_name,
+        counted.audience,
 
         -- volume
-        coalesce(contact_figures.contacts_count, 0) as contacts_count,
-        coalesce(contact_figures.items_count, 0) as items_count,
-        coalesce(contact_figures.conversation_repeats_count, 0) as conversation_repeats_count,
-        coalesce(contact_figures.complaints_count, 0) as complaints_count,
-        coalesce(contact_figures.wishes_count, 0) as wishes_count,
-        coalesce(contact_figures.thanks_count, 0) as thanks_count,
-        coalesce(contact_figures.questions_count, 0) as questions_count,
-        coalesce(contact_figures.unclassified_count, 0) as unclassified_count,
-        share(coalesce(contact_figures.contacts_count, 0), month_totals.month_contacts) as contact_share,
+        counted.contacts_count,
+        counted.items_count,
+        counted.conversation_repeats_count,
+        counted.complaints_count,
+        counted.wishes_count,
+        counted.thanks_count,
+        counted.questions_count,
+        counted.other_count,
+        counted.unclassified_count,
+        counted.self_service_sessions_count,
+        counted.self_service_resolved_count,
+        counted.month_contacts_count,
+        share(counted.contacts_count, counted.month_contacts_count) as contact_share,
+        is_small_sample(counted.month_contacts_count) as is_contact_share_small_sample,
 
         -- cost
         channel_costs.monthly_cost_rub,
         channel_costs.valid_from as cost_valid_from,
-        channel_costs.monthly_cost_rub / nullif(contact_figures.contacts_count, 0) as cost_per_contact_rub
+        channel_costs.monthly_cost_rub / nullif(counted.contacts_count, 0) as cost_per_contact_rub,
+        is_small_sample(counted.contacts_count) as is_cost_per_contact_small_sample
 
-    from grid
-    left join contact_figures
-        on contact_figures.report_month = grid.report_month
-        and contact_figures.channel_id = grid.channel_id
-    left join month_totals
-        on month_totals.report_month = grid.report_month
+    from counted
     left join channel_costs
-        on channel_costs.channel_id = grid.channel_id
-        and channel_costs.valid_from <= grid.report_month
-        and (channel_costs.valid_to is null or grid.report_month < channel_costs.valid_to)
+        on
+            counted.channel_id = channel_costs.channel_id
+            and counted.report_month >= channel_costs.valid_from
+            and (channel_costs.valid_to is null or counted.report_month < channel_costs.valid_to)
 )
 
 select * from final

@@ -3,7 +3,8 @@
 -- directorate and directorate_id = manager_id = 'all' for the company. report_month is the month the
 -- sampled cases closed in; the owner is the one when the sample was drawn.
 -- pass_rate = passed / checked (docs/metrics.md, "QA pass rate"): cases not checked yet are left out of
--- it, not counted as failures; null while nothing is checked.
+-- it, not counted as failures; null while nothing is checked. Columns:
+-- transforms/sql/marts/qa_results_monthly.yml.
 
 with
 
@@ -33,7 +34,8 @@ counted as (
 final as (
     select
         *,
-        passed_count / nullif(checked_count, 0) as pass_rate
+        share(passed_count, checked_count) as pass_rate,
+        is_small_sample(checked_count) as is_pass_rate_small_sample
     from counted
 )
 

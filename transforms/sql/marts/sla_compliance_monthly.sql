@@ -1,78 +1,67 @@
 -- sla_compliance_monthly: SLA compliance per policy, by directorate and for the company, per month.
 -- Grain: (report_month, directorate_id, sla_policy_id): every directorate of core.dim_directorates
 -- (incl. 'unassigned') and the company row 'all' (is_company_total), for every policy of
--- staging.stg_config__sla_policies (and any policy still found on a clock), for every month with a
--- clock. Months are core.fct_case_sla.report_month (the clock's start, reporting timezone).
--- A clock is counted once, in its first cycle: when core.fct_case_sla has cycle_number, later cycles
--- (a reopen restarting the clock) are shown as later_cycles_count and not judged again.
--- "Measured" are the decided clocks (achieved, breached, open_breached), as in management_monthly:
--- a breach counts from the moment it happens, even while the case is still open.
---
--- Columns:
---   report_month, directorate_id, directorate_name, is_company_total, sla_policy_id, policy_label
---   target_minutes      target of the latest rule of the policy in force during the month
---   has_rule_change     more than one rule of the policy was in force during the month
---   clocks_count        first-cycle clocks started (or anchored) in the month, in any state
---   not_started_count, open_ok_count, at_risk_count: clocks not decided yet
---   achieved_count      stopped within target
---   breached_count      stopped after the target
---   open_breached_count still running past the due time (as of the build's as_of)
---   measured_count      achieved + breached + open_breached
---   breaches_count      breached + open_breached
---   compliance_rate     achieved ÷ measured (null when nothing was measured)
---   is_small_sample     fewer than 30 measured clocks: the rate is shown, flagged
---   stopped_count       clocks that stopped (achieved + breached): the evidence of the times below
---   elapsed_hours_median, elapsed_hours_p90: start-to-stop time of stopped clocks, in the policy's
---                       clock (fct_case_sla.elapsed_minutes); p90 interpolates linearly
---   later_cycles_count  clocks of a second or later cycle (not in the counts above)
+-- core.dim_sla_policies (and any policy still found on a clock), for every month with a clock.
+-- Months are the clock's start month (reporting timezone). A clock is judged once, in its first
+-- cycle; a reopen restarting the clock is counted in later_cycles_count. Measured clocks are the
+-- decided ones (achieved, breached, open_breached): a breach counts from the moment it happens, even
+-- while the case is still open. The boundary rule (docs/sla.md): a clock is achieved while its
+-- elapsed time in the policy's calendar is at most its target. A thin mart over core.fct_sla_monthly.
+-- Columns: transforms/sql/marts/sla_compliance_monthly.yml.
 
 with
 
--- core.fct_case_sla with a cycle_number column whether or not the SLA engine writes one (null: first)
-case_sla as (
+clocks as (
+    select * from core.fct_sla_monthly
+),
+
+clock_times as (
     select * from core.fct_case_sla
-    union all by name
-    select null::bigint as cycle_number
-    where false
+    where cycle_number = 1 and sla_state in ('achieved', 'breached')
 ),
 
 sla_policies as (
-    select * from staging.stg_config__sla_policies
+    select * from core.dim_sla_policies
+    where sla_policy_id <> 'unknown'
 ),
 
 directorates as (
     select * from core.dim_directorates
 ),
 
-first_cycles as (
-    select * from case_sla
-    where coalesce(cycle_number, 1) = 1
-),
-
 months as (
-    select distinct report_month from case_sla
+    select distinct report_month from clocks
 ),
 
 policies as (
-    select sla_policy_id, arg_max(label, valid_from) as policy_label from sla_policies group by all
+    select
+        sla_policy_id,
+        arg_max(policy_label, valid_from) as policy_label
+    from sla_policies
+    group by all
     union all
-    select distinct case_sla.sla_policy_id, null
-    from case_sla
+    select distinct
+        clocks.sla_policy_id,
+        null
+    from clocks
     anti join sla_policies
-        on sla_policies.sla_policy_id = case_sla.sla_policy_id
+        on clocks.sla_policy_id = sla_policies.sla_policy_id
 ),
 
--- the rules of each policy that overlap each month
+-- the rules of each policy in force during each month: the targets as they are (a rule may give
+-- different targets per priority, type or class), and whether the rule changed within the month
 month_rules as (
     select
         months.report_month,
         sla_policies.sla_policy_id,
-        arg_max(sla_policies.target_minutes, sla_policies.valid_from) as target_minutes,
+        min(sla_policies.target_minutes_min) as target_minutes_min,
+        max(sla_policies.target_minutes_max) as target_minutes_max,
         count(*) > 1 as has_rule_change
     from months
     inner join sla_policies
-        on sla_policies.valid_from < months.report_month + interval 1 month
-        and (sla_policies.valid_to is null or sla_policies.valid_to > months.report_month)
+        on
+            sla_policies.valid_from < months.report_month + interval 1 month
+            and (sla_policies.valid_to is null or months.report_month < sla_policies.valid_to)
     group by all
 ),
 
@@ -88,7 +77,13 @@ grid as (
     cross join directorates
     cross join policies
     union all
-    select months.report_month, 'all', 'Вся компания', true, policies.sla_policy_id, policies.policy_label
+    select
+        months.report_month,
+        'all',
+        'Вся компания',
+        true,
+        policies.sla_policy_id,
+        policies.policy_label
     from months
     cross join policies
 ),
@@ -98,56 +93,54 @@ clock_figures as (
         report_month,
         case when grouping(directorate_id) = 1 then 'all' else directorate_id end as directorate_id,
         sla_policy_id,
-        count(*) as clocks_count,
-        count(*) filter (where sla_state = 'not_started') as not_started_count,
-        count(*) filter (where sla_state = 'open_ok') as open_ok_count,
-        count(*) filter (where sla_state = 'at_risk') as at_risk_count,
-        count(*) filter (where sla_state = 'achieved') as achieved_count,
-        count(*) filter (where sla_state = 'breached') as breached_count,
-        count(*) filter (where sla_state = 'open_breached') as open_breached_count,
-        count(*) filter (where sla_state in ('achieved', 'breached')) as stopped_count,
-        median(elapsed_minutes / 60) filter (where sla_state in ('achieved', 'breached')) as elapsed_hours_median,
-        quantile_cont(elapsed_minutes / 60, 0.9) filter (
-            where sla_state in ('achieved', 'breached')
-        ) as elapsed_hours_p90
-    from first_cycles
+        sum(clocks_count) filter (where is_first_cycle)::bigint as clocks_count,
+        sum(not_started_count) filter (where is_first_cycle)::bigint as not_started_count,
+        sum(open_ok_count) filter (where is_first_cycle)::bigint as open_ok_count,
+        sum(at_risk_count) filter (where is_first_cycle)::bigint as at_risk_count,
+        sum(achieved_count) filter (where is_first_cycle)::bigint as achieved_count,
+        sum(breached_count) filter (where is_first_cycle)::bigint as breached_count,
+        sum(open_breached_count) filter (where is_first_cycle)::bigint as open_breached_count,
+        sum(clocks_count) filter (where not is_first_cycle)::bigint as later_cycles_count
+    from clocks
     group by grouping sets ((report_month, directorate_id, sla_policy_id), (report_month, sla_policy_id))
 ),
 
-later_cycles as (
+-- start-to-stop time of stopped first-cycle clocks in the policy's calendar; the company pools them
+time_figures as (
     select
         report_month,
         case when grouping(directorate_id) = 1 then 'all' else directorate_id end as directorate_id,
         sla_policy_id,
-        count(*) as later_cycles_count
-    from case_sla
-    where cycle_number > 1
+        median(elapsed_minutes / 60) as elapsed_hours_median,
+        quantile_cont(elapsed_minutes / 60, 0.9) as elapsed_hours_p90
+    from clock_times
     group by grouping sets ((report_month, directorate_id, sla_policy_id), (report_month, sla_policy_id))
 ),
 
 counted as (
     select
         grid.*,
-        month_rules.target_minutes,
+        month_rules.target_minutes_min,
+        month_rules.target_minutes_max,
         coalesce(month_rules.has_rule_change, false) as has_rule_change,
-        coalesce(columns(clock_figures.* exclude (
-            report_month, directorate_id, sla_policy_id, elapsed_hours_median, elapsed_hours_p90
-        )), 0),
-        clock_figures.elapsed_hours_median,
-        clock_figures.elapsed_hours_p90,
-        coalesce(later_cycles.later_cycles_count, 0) as later_cycles_count
+        coalesce(columns(clock_figures.* exclude (report_month, directorate_id, sla_policy_id)), 0),
+        time_figures.elapsed_hours_median,
+        time_figures.elapsed_hours_p90
     from grid
     left join month_rules
-        on month_rules.report_month = grid.report_month
-        and month_rules.sla_policy_id = grid.sla_policy_id
+        on
+            grid.report_month = month_rules.report_month
+            and grid.sla_policy_id = month_rules.sla_policy_id
     left join clock_figures
-        on clock_figures.report_month = grid.report_month
-        and clock_figures.directorate_id = grid.directorate_id
-        and clock_figures.sla_policy_id = grid.sla_policy_id
-    left join later_cycles
-        on later_cycles.report_month = grid.report_month
-        and later_cycles.directorate_id = grid.directorate_id
-        and later_cycles.sla_policy_id = grid.sla_policy_id
+        on
+            grid.report_month = clock_figures.report_month
+            and grid.directorate_id = clock_figures.directorate_id
+            and grid.sla_policy_id = clock_figures.sla_policy_id
+    left join time_figures
+        on
+            grid.report_month = time_figures.report_month
+            and grid.directorate_id = time_figures.directorate_id
+            and grid.sla_policy_id = time_figures.sla_policy_id
 ),
 
 final as (
@@ -159,7 +152,8 @@ final as (
         is_company_total,
         sla_policy_id,
         policy_label,
-        target_minutes,
+        target_minutes_min,
+        target_minutes_max,
         has_rule_change,
 
         -- clocks by state
@@ -175,10 +169,10 @@ final as (
         achieved_count + breached_count + open_breached_count as measured_count,
         breached_count + open_breached_count as breaches_count,
         share(achieved_count, achieved_count + breached_count + open_breached_count) as compliance_rate,
-        achieved_count + breached_count + open_breached_count < 30 as is_small_sample,
+        is_small_sample(achieved_count + breached_count + open_breached_count) as is_small_sample,
 
         -- times of stopped clocks
-        stopped_count,
+        achieved_count + breached_count as stopped_count,
         elapsed_hours_median,
         elapsed_hours_p90,
 

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from tests.helpers import given, run_model
+from tests.helpers import given, given_org, run_model
 from transforms.schemas import CASE_EVENT
 from transforms.sla import (
     Calendar,
@@ -80,7 +80,7 @@ def given_sla(
     policies = load_policies() if policies is None else policies
     calendars = load_calendars() if calendars is None else calendars
     given(con, "staging.stg_crm__case_events", events_frame(rows))
-    given(con, "core.dim_directorates", DIRECTORATES)
+    given_org(con)
     given(con, "core.fct_feedback", pl.DataFrame(list(feedback), schema=FEEDBACK_COLUMNS))
     given(con, "staging.stg_config__feedback_types", FEEDBACK_TYPES)
     given(con, "staging.stg_config__sla_policies", policies_frame(policies))

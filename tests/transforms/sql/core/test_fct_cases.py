@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.helpers import given, run_model
+from tests.helpers import given, given_org, run_model
 from transforms.schemas import CASE_EVENT
 
 
@@ -34,6 +34,7 @@ def directorates() -> pl.DataFrame:
 
 def build(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, **kwargs: Any) -> dict[str, dict[str, Any]]:
     given(con, "staging.stg_crm__case_events", frame)
+    given_org(con)  # departments and managers of org.yaml
     given(con, "core.dim_directorates", directorates())
     return {row["case_id"]: row for row in run_model(con, "core", "fct_cases", **kwargs).to_dicts()}
 
@@ -193,6 +194,7 @@ def test_opened_month_is_the_reporting_timezones_month(
 
 def test_columns(con: duckdb.DuckDBPyConnection) -> None:
     given(con, "staging.stg_crm__case_events", events())
+    given_org(con)
     given(con, "core.dim_directorates", directorates())
     assert run_model(con, "core", "fct_cases").columns == [
         "case_id",

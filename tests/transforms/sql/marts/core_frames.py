@@ -1,7 +1,10 @@
 """Small core and config tables for the metric marts' tests: build rows with defaults, then ``given_core``.
 
 The org here is a fixed miniature (two directorates, two departments, two managers, one store), so
-the hand-computed figures do not move when org.yaml or the taxonomy change.
+the hand-computed figures do not move when org.yaml or the taxonomy change. ``item`` rows are the
+classified items (core.int_feedback_classified plus their conversation); ``run_mart`` builds the real
+core models on them first (the dimensions, core.fct_feedback with its metric flags, and the monthly
+facts), so a mart test exercises the whole chain a build runs.
 """
 
 import itertools
@@ -15,36 +18,59 @@ import polars as pl
 
 from tests.helpers import given, run_model
 from transforms.costs.channel_costs import CHANNEL_COST_COLUMNS
+from transforms.sla.policies import SLA_POLICY_COLUMNS, SLA_TARGET_COLUMNS
+from warehouse.sql_models import materialize_sql, set_build_variables
 
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 _ids = itertools.count()
 
-FEEDBACK_COLUMNS: dict[str, pl.DataType] = {
+# core.int_feedback_classified, the input of core.fct_feedback
+CLASSIFIED_COLUMNS: dict[str, pl.DataType] = {
     "feedback_id": pl.String(),
     "channel_id": pl.String(),
+    "source_item_id": pl.String(),
     "received_at": pl.Datetime("us", "UTC"),
-    "received_month": pl.Date(),
     "kind": pl.String(),
     "feedback_type_id": pl.String(),
     "directorate_id": pl.String(),
     "department_id": pl.String(),
     "manager_id": pl.String(),
     "store_id": pl.String(),
+    "case_ref": pl.String(),
     "has_text": pl.Boolean(),
+    "body_text": pl.String(),
+    "language": pl.String(),
+    "classifier_version": pl.String(),
+    "sentiment": pl.String(),
+    "confidence": pl.Float64(),
+    "method": pl.String(),
+    "needs_review": pl.Boolean(),
+    "taxonomy_version": pl.String(),
+    "model_version": pl.String(),
     "score_raw": pl.Float64(),
     "score_scale": pl.String(),
     "score_10": pl.Float64(),
     "question_type": pl.String(),
-    "nps_group": pl.String(),
+    "is_issue_solved": pl.Boolean(),
+    "self_service_outcome": pl.String(),
     "has_contact_request": pl.Boolean(),
+    "has_contact": pl.Boolean(),
     "customer_key": pl.String(),
     "segment": pl.String(),
     "device": pl.String(),
+    "is_edited": pl.Boolean(),
+    "_batch_id": pl.String(),
+    "_source_file": pl.String(),
+    "_record_index": pl.Int64(),
+}
+CONVERSATION_COLUMNS: dict[str, pl.DataType] = {
+    "feedback_id": pl.String(),
     "conversation_id": pl.String(),
     "is_conversation_repeat": pl.Boolean(),
 }
 CASE_COLUMNS: dict[str, pl.DataType] = {
     "case_id": pl.String(),
+    "feedback_id": pl.String(),
     "directorate_id": pl.String(),
     "department_id": pl.String(),
     "manager_id": pl.String(),
@@ -52,24 +78,30 @@ CASE_COLUMNS: dict[str, pl.DataType] = {
     "first_contact_at": pl.Datetime("us", "UTC"),
     "closed_at": pl.Datetime("us", "UTC"),
     "reopened_count": pl.Int64(),
+    "is_open": pl.Boolean(),
     "is_under_additional_control": pl.Boolean(),
     "opened_month": pl.Date(),
 }
 CASE_SLA_COLUMNS: dict[str, pl.DataType] = {
     "case_id": pl.String(),
     "sla_policy_id": pl.String(),
+    "cycle_number": pl.Int64(),
     "directorate_id": pl.String(),
+    "department_id": pl.String(),
+    "manager_id": pl.String(),
     "sla_state": pl.String(),
     "is_measured": pl.Boolean(),
     "is_breached": pl.Boolean(),
     "elapsed_minutes": pl.Float64(),
     "report_month": pl.Date(),
 }
+VALIDITY = {"valid_from": pl.Date, "valid_to": pl.Date}
+# the staging config tables the dimensions of core are built from
 DIRECTORATES = pl.DataFrame(
     {
-        "directorate_id": ["retail", "logistics", "unassigned"],
-        "directorate_name": ["Розничная сеть", "Логистика и доставка", "Не распределено"],
-        "head_name": ["Соколов А. В.", "Петрова Е. Н.", None],
+        "directorate_id": ["retail", "logistics"],
+        "directorate_name": ["Розничная сеть", "Логистика и доставка"],
+        "head_name": ["Соколов А. В.", "Петрова Е. Н."],
     }
 )
 DEPARTMENTS = pl.DataFrame(
@@ -77,47 +109,90 @@ DEPARTMENTS = pl.DataFrame(
         "department_id": ["stores_moscow", "delivery"],
         "department_name": ["Магазины Москвы", "Доставка"],
         "directorate_id": ["retail", "logistics"],
-    }
+        "valid_from": [None, None],
+        "valid_to": [None, None],
+    },
+    schema_overrides=VALIDITY,
 )
 MANAGERS = pl.DataFrame(
     {
         "manager_id": ["m_orlov", "m_fedorov"],
         "manager_name": ["Орлов П. К.", "Федоров И. И."],
         "department_id": ["stores_moscow", "delivery"],
-    }
+        "valid_from": [None, None],
+        "valid_to": [None, None],
+    },
+    schema_overrides=VALIDITY,
 )
-STORES = pl.DataFrame({"store_id": ["MSK-001"], "store_name": ["Москва, Варшавское ш."], "manager_id": ["m_orlov"]})
+STORES = pl.DataFrame(
+    {
+        "store_id": ["MSK-001"],
+        "store_name": ["Москва, Варшавское ш."],
+        "manager_id": ["m_orlov"],
+        "valid_from": [None],
+        "valid_to": [None],
+    },
+    schema_overrides=VALIDITY,
+)
 FEEDBACK_TYPES = pl.DataFrame(
     {
-        "feedback_type_id": ["delivery_late", "store_staff", "unclassified"],
-        "label": ["Опоздание доставки", "Персонал магазина", "Не классифицировано"],
-        "directorate_id": ["logistics", "retail", "unassigned"],
-        "department_id": ["delivery", "stores_moscow", None],
-        "valid_from": [date(2020, 1, 1)] * 3,
-    }
-)
-CHANNELS = pl.DataFrame(
-    {
-        "channel_id": ["web_form", "telegram_bot", "call_centre_notes", "old_forum", "unknown"],
-        "display_name": ["Форма на сайте", "Telegram", "Колл-центр", "Старый форум", "Неизвестный канал"],
-        "entity": ["feedback"] * 5,
-        "is_enabled": [True, True, True, False, False],
-    }
-)
-SLA_POLICIES = pl.DataFrame(
-    {
-        "sla_policy_id": ["close_within_24h", "first_contact_within_1h"],
-        "label": ["Закрытие за 24 часа", "Первый контакт за 1 час"],
-        "target_minutes": [1440, 60],
-        "valid_from": [date(2010, 1, 1)] * 2,
+        "feedback_type_id": ["delivery_late", "store_staff"],
+        "label": ["Опоздание доставки", "Персонал магазина"],
+        "name_en": ["Late delivery", "Store staff"],
+        "default_kind": ["complaint", "complaint"],
+        "sla_class": ["standard", "standard"],
+        "directorate_id": ["logistics", "retail"],
+        "department_id": ["delivery", "stores_moscow"],
+        "valid_from": [date(2020, 1, 1)] * 2,
         "valid_to": [None, None],
     },
     schema_overrides={"valid_to": pl.Date},
 )
+CHANNELS = pl.DataFrame(
+    {
+        "channel_id": [
+            "web_form",
+            "telegram_bot",
+            "call_centre_notes",
+            "old_forum",
+            "employee_pulse_survey",
+            "self_service_sessions",
+        ],
+        "display_name": ["Форма на сайте", "Telegram", "Колл-центр", "Старый форум", "Пульс-опрос", "Чат-бот"],
+        "entity": ["feedback"] * 6,
+        "format": ["json_pages"] * 6,
+        "schedule_group": ["hourly"] * 6,
+        "timezone": ["UTC"] * 6,
+        "score_scale": ["none"] * 6,
+        "question_type": ["none"] * 6,
+        "audience": ["customer", "customer", "customer", "customer", "employee", "customer"],
+        "expected_cadence_hours": [24] * 6,
+        "is_enabled": [True, True, True, False, True, True],
+    }
+)
+SLA_POLICIES = pl.DataFrame(
+    [
+        {
+            "sla_policy_id": "close_within_24h",
+            "label": "Закрытие за 24 часа",
+            "target_minutes": 1440,
+            "valid_from": date(2010, 1, 1),
+        },
+        {
+            "sla_policy_id": "first_contact_within_1h",
+            "label": "Первый контакт за 1 час",
+            "target_minutes": 60,
+            "valid_from": date(2010, 1, 1),
+        },
+    ],
+    schema=SLA_POLICY_COLUMNS,
+)
+SLA_TARGETS = pl.DataFrame([], schema=SLA_TARGET_COLUMNS)
 
 
 def item(kind: str = "thanks", directorate_id: str = "retail", month: date = OCT, **fields: Any) -> dict[str, Any]:
-    """One row of core.fct_feedback: a web-form item received on the 10th of ``month``."""
+    """One classified item (core.int_feedback_classified and its conversation): a web-form item received
+    on the 10th of ``month``. ``conversation_id`` and ``is_conversation_repeat`` go to the conversation."""
     feedback_id = f"web_form:{next(_ids)}"
     return {
         "feedback_id": feedback_id,
@@ -125,7 +200,6 @@ def item(kind: str = "thanks", directorate_id: str = "retail", month: date = OCT
         "is_conversation_repeat": False,
         "channel_id": "web_form",
         "received_at": datetime(month.year, month.month, 10, tzinfo=UTC),
-        "received_month": month,
         "kind": kind,
         "directorate_id": directorate_id,
         "question_type": "none",
@@ -134,9 +208,8 @@ def item(kind: str = "thanks", directorate_id: str = "retail", month: date = OCT
 
 
 def scored(score: float, question_type: str = "nps", **fields: Any) -> dict[str, Any]:
-    """An answer to a 0–10 recommend-type question, with its NPS group as core.fct_feedback derives it."""
-    group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-    return item(question_type=question_type, score_scale="0-10", score_raw=score, nps_group=group, **fields)
+    """An answer to a 0–10 recommend-type question (core.fct_feedback derives its group)."""
+    return item(question_type=question_type, score_scale="0-10", score_raw=score, **fields)
 
 
 def case(
@@ -148,10 +221,14 @@ def case(
     directorate_id: str = "retail",
     department_id: str = "unassigned",
     manager_id: str = "unassigned",
+    case_id: str | None = None,
+    feedback_id: str | None = None,
 ) -> dict[str, Any]:
     """One row of core.fct_cases; the month is the opening's in Moscow (all test openings are mid-day)."""
     return {
-        "case_id": f"CASE-{next(_ids)}",
+        "case_id": case_id or f"CASE-{next(_ids)}",
+        "feedback_id": feedback_id,
+        "is_open": closed_after is None,
         "directorate_id": directorate_id,
         "department_id": department_id,
         "manager_id": manager_id,
@@ -169,7 +246,10 @@ def clock(policy: str, state: str, directorate_id: str = "retail", month: date =
     return {
         "case_id": f"c{next(_ids)}",
         "sla_policy_id": policy,
+        "cycle_number": 1,
         "directorate_id": directorate_id,
+        "department_id": "unassigned",
+        "manager_id": "unassigned",
         "sla_state": state,
         "is_measured": state != "not_started",
         "is_breached": state in ("breached", "open_breached"),
@@ -197,8 +277,12 @@ def given_core(
     orders: Sequence[tuple[date, str, int]] = (),
     costs: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Every table the metric marts read, holding exactly these rows and the miniature org."""
-    given(con, "core.fct_feedback", pl.DataFrame(list(feedback), schema=FEEDBACK_COLUMNS))
+    """Every input of the core models the metric marts read, holding exactly these rows and the
+    miniature org; ``run_mart`` builds the models on them."""
+    classified = [{k: v for k, v in row.items() if k in CLASSIFIED_COLUMNS} for row in feedback]
+    conversations = [{k: v for k, v in row.items() if k in CONVERSATION_COLUMNS} for row in feedback]
+    given(con, "core.int_feedback_classified", pl.DataFrame(classified, schema=CLASSIFIED_COLUMNS))
+    given(con, "core.int_feedback_conversations", pl.DataFrame(conversations, schema=CONVERSATION_COLUMNS))
     given(con, "core.fct_cases", pl.DataFrame(list(cases), schema=CASE_COLUMNS))
     given(con, "core.fct_case_sla", pl.DataFrame(list(sla), schema=CASE_SLA_COLUMNS))
     given(
@@ -210,18 +294,46 @@ def given_core(
             orient="row",
         ),
     )
-    given(con, "core.dim_directorates", DIRECTORATES)
-    given(con, "core.dim_feedback_types", FEEDBACK_TYPES)
-    given(con, "core.dim_channels", CHANNELS)
+    given(con, "staging.stg_config__directorates", DIRECTORATES)
     given(con, "staging.stg_config__departments", DEPARTMENTS)
     given(con, "staging.stg_config__managers", MANAGERS)
     given(con, "staging.stg_config__stores", STORES)
+    given(con, "staging.stg_config__feedback_types", FEEDBACK_TYPES)
+    given(con, "staging.stg_config__channels", CHANNELS)
     given(con, "staging.stg_config__sla_policies", SLA_POLICIES)
+    given(con, "staging.stg_config__sla_targets", SLA_TARGETS)
     given(con, "staging.stg_config__channel_costs", pl.DataFrame(list(costs), schema=CHANNEL_COST_COLUMNS))
 
 
+# the core models built on the given inputs, in build order
+CORE_MODELS = (
+    "dim_directorates",
+    "dim_departments",
+    "dim_managers",
+    "dim_stores",
+    "dim_channels",
+    "dim_feedback_types",
+    "dim_sla_policies",
+    "dim_channel_costs",
+    "fct_feedback",
+    "fct_contact_requests",
+    "fct_feedback_monthly",
+    "fct_cases_monthly",
+    "fct_sla_monthly",
+    "fct_close_the_loop_monthly",
+)
+
+
+def build_core(con: duckdb.DuckDBPyConnection) -> None:
+    """Materialize the core models the marts read from what ``given_core`` (and the test) gave."""
+    set_build_variables(con, as_of=datetime(2026, 11, 1, tzinfo=UTC), reporting_timezone="Europe/Moscow")
+    for name in CORE_MODELS:
+        materialize_sql(con, "core", name)
+
+
 def run_mart(con: duckdb.DuckDBPyConnection, name: str, *key: str) -> dict[tuple, dict[str, Any]]:
-    """Run ``marts.<name>`` and index its rows by the ``key`` columns."""
+    """Build core on the given inputs, run ``marts.<name>`` and index its rows by the ``key`` columns."""
+    build_core(con)
     rows = run_model(con, "marts", name).to_dicts()
     index = {tuple(r[k] for k in key): r for r in rows}
     assert len(index) == len(rows), f"{name}: the key {key} is not unique"

@@ -22,8 +22,11 @@ def test_volume_share_and_cost_per_contact(con: duckdb.DuckDBPyConnection) -> No
     given_core(con, feedback=[*web, chat, repeat, forum, item("thanks", month=NOV)], costs=costs)
     rows = run_mart(con, "channel_monthly", "report_month", "channel_id")
     # enabled channels every month, old_forum only where it has items; 'unknown' (disabled) never empty
-    assert sorted(k[1] for k in rows if k[0] == OCT) == ["call_centre_notes", "old_forum", "telegram_bot", "web_form"]
-    assert sorted(k[1] for k in rows if k[0] == NOV) == ["call_centre_notes", "telegram_bot", "web_form"]
+    enabled = sorted(
+        ["self_service_sessions", "call_centre_notes", "employee_pulse_survey", "telegram_bot", "web_form"]
+    )
+    assert sorted(k[1] for k in rows if k[0] == OCT) == sorted([*enabled, "old_forum"])
+    assert sorted(k[1] for k in rows if k[0] == NOV) == enabled
     web_oct, chat_oct = rows[(OCT, "web_form")], rows[(OCT, "telegram_bot")]
     # October: 6 contacts — web 3, telegram 2 (one a repeat), forum 1
     assert (web_oct["contacts_count"], web_oct["complaints_count"], web_oct["contact_share"]) == (3, 2, 0.5)
@@ -49,3 +52,20 @@ def test_an_item_from_an_unregistered_channel_counts_under_its_id(con: duckdb.Du
     rows = run_mart(con, "channel_monthly", "report_month", "channel_id")
     assert rows[(OCT, "unknown")]["contacts_count"] == 1
     assert sum(r["contact_share"] for r in rows.values()) == 1.0
+
+
+def test_employees_answers_and_self_service_sessions_are_contacts_not_items(con: duckdb.DuckDBPyConnection) -> None:
+    pulse = [
+        item("complaint", channel_id="employee_pulse_survey", question_type="enps", score_scale="0-10", score_raw=2.0)
+    ]
+    sessions = [
+        item("question", channel_id="self_service_sessions", self_service_outcome=o) for o in ("resolved", "escalated")
+    ]
+    given_core(con, feedback=[*pulse, *sessions, item("complaint")], costs=[cost("self_service_sessions", OCT, 100)])
+    rows = run_mart(con, "channel_monthly", "report_month", "channel_id")
+    employees, bot = rows[(OCT, "employee_pulse_survey")], rows[(OCT, "self_service_sessions")]
+    assert (employees["audience"], employees["contacts_count"], employees["items_count"]) == ("employee", 1, 0)
+    assert employees["complaints_count"] == 0  # an employee's complaint is no customer complaint
+    assert (bot["contacts_count"], bot["items_count"], bot["self_service_sessions_count"]) == (2, 0, 2)
+    assert (bot["self_service_resolved_count"], bot["cost_per_contact_rub"]) == (1, 50.0)
+    assert rows[(OCT, "web_form")]["items_count"] == 1

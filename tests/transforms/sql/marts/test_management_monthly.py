@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 import transforms
 from tests.transforms.sql.marts.core_frames import NOV, OCT, case, clock, cost, given_core, item, run_mart, scored
-from transforms.review import NPS_SMALL_SAMPLE_ANSWERS
+from transforms.metrics import metric_constant
+from transforms.model_specs import load_spec
 
-MART_SQL = Path(transforms.__file__).parent / "sql" / "marts" / "management_monthly.sql"
+SQL_DIR = Path(transforms.__file__).parent / "sql"
+SMALL_SAMPLE_ANSWERS = 30
 
 
 def nps_item(group: str, directorate_id: str = "retail", month: date = OCT) -> dict[str, Any]:
@@ -27,7 +29,6 @@ def nps_item(group: str, directorate_id: str = "retail", month: date = OCT) -> d
         question_type="nps",
         score_scale="0-10",
         score_raw=score,
-        nps_group=group,
     )
 
 
@@ -76,7 +77,7 @@ def test_nps_counts_only_nps_questions_with_a_group(con: duckdb.DuckDBPyConnecti
     other_surveys = [
         nps_item("detractor") | {"question_type": "tnps"},
         nps_item("detractor") | {"question_type": "enps"},
-        nps_item("detractor") | {"nps_group": None, "score_scale": "1-5"},
+        nps_item("detractor") | {"score_scale": "1-5"},
     ]
     row = build(con, nps_items(1, 0, 0) + other_surveys)[(OCT, "retail")]
     assert (row["nps_answers_count"], row["nps"]) == (1, 100.0)
@@ -96,14 +97,12 @@ def test_nps_is_null_without_answers(con: duckdb.DuckDBPyConnection) -> None:
 @pytest.mark.parametrize(
     ("answers", "is_small"),
     [
-        pytest.param(NPS_SMALL_SAMPLE_ANSWERS - 1, True, id="one-short"),
-        pytest.param(NPS_SMALL_SAMPLE_ANSWERS, False, id="at-threshold"),
+        pytest.param(SMALL_SAMPLE_ANSWERS - 1, True, id="one-short"),
+        pytest.param(SMALL_SAMPLE_ANSWERS, False, id="at-threshold"),
     ],
 )
-def test_small_sample_threshold_matches_the_review(
-    con: duckdb.DuckDBPyConnection, answers: int, is_small: bool
-) -> None:
-    assert NPS_SMALL_SAMPLE_ANSWERS == 30
+def test_the_nps_flag_turns_at_the_threshold(con: duckdb.DuckDBPyConnection, answers: int, is_small: bool) -> None:
+    assert metric_constant("small_sample_answers") == SMALL_SAMPLE_ANSWERS
     assert build(con, nps_items(answers, 0, 0))[(OCT, "retail")]["is_nps_small_sample"] is is_small
 
 
@@ -125,7 +124,8 @@ def test_items_are_counted_by_kind_with_complaint_share(con: duckdb.DuckDBPyConn
 
 def repeat_of(first: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """The same customer saying it again on another channel (core.int_feedback_conversations)."""
-    repeat = item(first["kind"], first["directorate_id"], first["received_month"])
+    month = first["received_at"].date().replace(day=1)
+    repeat = item(first["kind"], first["directorate_id"], month)
     return (
         repeat
         | {"channel_id": "telegram_bot", "conversation_id": first["feedback_id"]}
@@ -140,7 +140,7 @@ def test_a_conversation_across_channels_counts_once_under_its_first_item(con: du
         complaint,
         repeat_of(complaint),
         repeat_of(complaint, directorate_id="logistics"),  # classified elsewhere: still the same conversation
-        repeat_of(complaint, received_month=NOV),  # across a month end: counted in October
+        repeat_of(complaint, received_at=datetime(2026, 11, 10, tzinfo=UTC)),  # across a month end: counted in October
         *nps_items(1, 0, 0),
     ]
     rows = build(con, feedback)
@@ -158,9 +158,7 @@ def test_a_conversation_across_channels_counts_once_under_its_first_item(con: du
 
 def test_a_repeated_nps_answer_is_not_a_second_answer(con: duckdb.DuckDBPyConnection) -> None:
     first = nps_item("detractor")
-    row = build(
-        con, [first, repeat_of(first, question_type="nps", score_scale="0-10", score_raw=3.0, nps_group="detractor")]
-    )[(OCT, "retail")]
+    row = build(con, [first, repeat_of(first, question_type="nps", score_scale="0-10", score_raw=3.0)])[(OCT, "retail")]
     assert (row["nps_answers_count"], row["detractors_count"], row["nps"]) == (1, 1, -100.0)
 
 
@@ -237,8 +235,23 @@ def test_company_row_pools_the_counts_of_every_directorate(con: duckdb.DuckDBPyC
     assert rows[(OCT, "retail")]["is_company_total"] is False
 
 
-def test_small_sample_threshold_is_the_one_in_the_sql() -> None:
-    assert f"nps_answers_count < {NPS_SMALL_SAMPLE_ANSWERS}" in MART_SQL.read_text()
+def test_the_small_sample_threshold_is_written_once() -> None:
+    """30 lives in the macro small_sample_answers() of transforms/sql/metrics.sql; every flag of a mart
+    calls is_small_sample, and Python asks the macro (metric_constant) instead of repeating it."""
+    assert metric_constant("small_sample_answers") == 30
+    for path in [*(SQL_DIR / "marts").glob("*.sql"), *(SQL_DIR / "core").glob("*.sql")]:
+        text = path.read_text(encoding="utf-8")
+        assert "< 30" not in text and "<30" not in text, path.name
+
+
+def test_every_rate_has_its_n_and_a_small_sample_flag(con: duckdb.DuckDBPyConnection) -> None:
+    rows = build(con, [item()])
+    columns = list(next(iter(rows.values())))
+    rates = [c for c in columns if c.endswith(("_rate", "_share")) or c in RATE_LIKE]
+    assert rates, "the mart has rates"
+    for rate in rates:
+        flag = SMALL_SAMPLE_FLAG.get(rate, f"is_{rate}_small_sample")
+        assert flag in columns, f"{rate} has no small-sample flag {flag}"
 
 
 nps_groups = st.lists(st.sampled_from(["promoter", "passive", "detractor"]), min_size=1, max_size=120)
@@ -256,69 +269,20 @@ def test_nps_is_within_bounds_and_equals_its_definition(con: duckdb.DuckDBPyConn
     assert row["nps_answers_count"] == n
 
 
-def test_columns(con: duckdb.DuckDBPyConnection) -> None:
+# Figures that are rates without the word in their name, and the flags named after their figure group.
+RATE_LIKE = {"nps", "csat", "csi", "enps", "tnps", "ces_effort", "complaints_per_1000_orders", "cost_per_contact_rub"}
+SMALL_SAMPLE_FLAG = {
+    "sla_close_24h_compliance_rate": "is_sla_close_24h_small_sample",
+    "sla_first_contact_1h_compliance_rate": "is_sla_first_contact_1h_small_sample",
+    "ces_rate": "is_ces_small_sample",
+    "self_service_share": "is_self_service_small_sample",
+    "cost_per_contact_rub": "is_cost_per_contact_small_sample",
+}
+
+
+def test_columns_are_the_declared_ones(con: duckdb.DuckDBPyConnection) -> None:
     rows = build(con, [item()])
-    assert list(next(iter(rows.values()))) == [
-        "report_month",
-        "directorate_id",
-        "directorate_name",
-        "is_company_total",
-        "items_count",
-        "complaints_count",
-        "wishes_count",
-        "thanks_count",
-        "questions_count",
-        "unclassified_count",
-        "complaint_share",
-        "conversation_repeats_count",
-        "nps_answers_count",
-        "promoters_count",
-        "passives_count",
-        "detractors_count",
-        "nps",
-        "nps_ci_low",
-        "nps_ci_high",
-        "is_nps_small_sample",
-        "csat_answers_count",
-        "csat_satisfied_count",
-        "csat",
-        "sla_close_24h_measured_count",
-        "sla_close_24h_achieved_count",
-        "sla_close_24h_breached_count",
-        "sla_close_24h_compliance_rate",
-        "sla_first_contact_1h_measured_count",
-        "sla_first_contact_1h_achieved_count",
-        "sla_first_contact_1h_breached_count",
-        "sla_first_contact_1h_compliance_rate",
-        "orders_count",
-        "complaints_per_1000_orders",
-        "enps_answers_count",
-        "enps_promoters_count",
-        "enps_passives_count",
-        "enps_detractors_count",
-        "enps",
-        "enps_ci_low",
-        "enps_ci_high",
-        "is_enps_small_sample",
-        "csi_answers_count",
-        "csi_high_count",
-        "csi_low_count",
-        "csi",
-        "is_csi_small_sample",
-        "cases_count",
-        "cases_closed_count",
-        "cases_reopened_count",
-        "reopen_rate",
-        "self_service_resolved_count",
-        "self_service_share",
-        "first_contact_hours_median",
-        "first_contact_hours_p90",
-        "close_hours_median",
-        "close_hours_p90",
-        "costed_contacts_count",
-        "contact_cost_rub",
-        "cost_per_contact_rub",
-    ]
+    assert list(next(iter(rows.values()))) == list(load_spec("marts", "management_monthly").columns)
 
 
 # ---------------------------------------------------------------- eNPS, CSI, cases, cost per contact
@@ -327,8 +291,11 @@ NOON_OCT = datetime(2026, 10, 14, 9, tzinfo=UTC)  # 12:00 in Moscow
 
 
 def test_enps_is_nps_over_the_employee_survey_only(con: duckdb.DuckDBPyConnection) -> None:
-    employees = [scored(s, "enps") for s in (10, 9, 9, 8, 6, 2)]  # 3 promoters, 1 passive, 2 detractors
-    row = build(con, [*employees, scored(0)])[(OCT, "retail")]
+    # the pulse survey's audience is employees: 3 promoters, 1 passive, 2 detractors
+    employees = [scored(s, "enps", kind="complaint", channel_id="employee_pulse_survey") for s in (10, 9, 9, 8, 6, 2)]
+    # an "enps" answer on a customer channel is no employee's answer
+    misfiled = scored(10, "enps", channel_id="web_form")
+    row = build(con, [*employees, misfiled, scored(0)])[(OCT, "retail")]
     assert [row[k] for k in ("enps_answers_count", "enps_promoters_count", "enps_passives_count")] == [6, 3, 1]
     assert row["enps_detractors_count"] == 2
     assert row["enps"] == pytest.approx(100 * (3 - 2) / 6)  # 16.67
@@ -337,6 +304,8 @@ def test_enps_is_nps_over_the_employee_survey_only(con: duckdb.DuckDBPyConnectio
     assert row["enps_ci_high"] == pytest.approx(16.6667 + 196 * 0.366414, abs=0.01)  # 88.48
     assert row["is_enps_small_sample"] is True
     assert (row["nps_answers_count"], row["nps"]) == (1, -100.0)  # the customers' 0 is not an employee's
+    # employees are an audience of their own: their answers (even their complaints) are no customer items
+    assert (row["items_count"], row["complaints_count"]) == (2, 0)
 
 
 def test_csi_is_high_scores_over_low_scores_with_0_among_the_low(con: duckdb.DuckDBPyConnection) -> None:
@@ -359,8 +328,7 @@ def test_case_figures_by_directorate_and_pooled_for_the_company(con: duckdb.Duck
         case(NOON_OCT, first_contact_after=0.5 * H, closed_after=2 * H),
         case(NOON_OCT, first_contact_after=1 * H, closed_after=10 * H, reopened=True),
         case(NOON_OCT, first_contact_after=3 * H),
-        # logistics: closed by the bot after 0.25 h with no contact (self-service), and one contacted
-        # only after it was closed (still resolved before any contact)
+        # logistics: one closed with no contact, one contacted only after it was closed
         case(NOON_OCT, closed_after=0.25 * H, directorate_id="logistics"),
         case(NOON_OCT, first_contact_after=30 * H, closed_after=4 * H, directorate_id="logistics"),
     ]
@@ -368,19 +336,43 @@ def test_case_figures_by_directorate_and_pooled_for_the_company(con: duckdb.Duck
     retail, logistics, company = rows[(OCT, "retail")], rows[(OCT, "logistics")], rows[(OCT, "all")]
     assert [retail[k] for k in ("cases_count", "cases_closed_count", "cases_reopened_count")] == [3, 2, 1]
     assert retail["reopen_rate"] == 0.5  # 1 reopened of 2 closed
-    assert (retail["self_service_resolved_count"], retail["self_service_share"]) == (0, 0.0)
     # first contact 0.5, 1, 3 → median 1; p90 at rank 0.9 × 2 = 1.8 → 1 + 0.8 × (3 − 1) = 2.6
     assert (retail["first_contact_hours_median"], retail["first_contact_hours_p90"]) == (1.0, pytest.approx(2.6))
+    assert retail["cases_contacted_count"] == 3
     # close 2, 10 → median 6; p90 at rank 0.9 → 2 + 0.9 × 8 = 9.2
     assert (retail["close_hours_median"], retail["close_hours_p90"]) == (6.0, pytest.approx(9.2))
-    assert (logistics["self_service_resolved_count"], logistics["self_service_share"]) == (2, 1.0)
     assert logistics["first_contact_hours_median"] == 30.0
     # company pools the 5 cases: first contacts 0.5, 1, 3, 30 → median 2; closes 2, 10, 0.25, 4 → median 3
     assert [company[k] for k in ("cases_count", "cases_closed_count", "cases_reopened_count")] == [5, 4, 1]
-    assert (company["reopen_rate"], company["self_service_share"]) == (0.25, 0.4)
+    assert company["reopen_rate"] == 0.25
     assert (company["first_contact_hours_median"], company["close_hours_median"]) == (2.0, 3.0)
     # p90 of 0.25, 2, 4, 10: rank 2.7 → 4 + 0.7 × 6 = 8.2
     assert company["close_hours_p90"] == pytest.approx(8.2)
+
+
+def session(outcome: str, directorate_id: str = "retail") -> dict[str, Any]:
+    """A chat-bot session: an issue, not a feedback item."""
+    return item("question", directorate_id, channel_id="self_service_sessions", self_service_outcome=outcome)
+
+
+def test_self_service_share_is_issues_the_bot_resolved_of_all_issues(con: duckdb.DuckDBPyConnection) -> None:
+    # retail: 3 sessions resolved by the bot, 1 escalated and 1 abandoned; 2 cases people handled
+    sessions = [session("resolved")] * 3 + [session("escalated"), session("abandoned")]
+    sessions = [
+        dict(s, feedback_id=f"self_service_sessions:{i}", conversation_id=f"self_service_sessions:{i}")
+        for i, s in enumerate(sessions)
+    ]
+    cases = [case(NOON_OCT, closed_after=H), case(NOON_OCT)]
+    rows = build(con, [*sessions, item("complaint")], cases=cases)
+    retail = rows[(OCT, "retail")]
+    assert (retail["self_service_sessions_count"], retail["self_service_resolved_count"]) == (5, 3)
+    # issues = 3 resolved before any contact + 2 cases; the escalated one reached people as a case
+    assert (retail["issues_count"], retail["self_service_share"]) == (5, 3 / 5)
+    assert retail["is_self_service_small_sample"] is True
+    # a session is an issue, not feedback: only the complaint is an item
+    assert (retail["items_count"], retail["questions_count"]) == (1, 0)
+    logistics = rows[(OCT, "logistics")]
+    assert (logistics["issues_count"], logistics["self_service_share"]) == (0, None)
 
 
 def test_a_case_opened_late_on_the_last_day_belongs_to_the_moscow_month(con: duckdb.DuckDBPyConnection) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from expectations import DataQualityError, validate_layer
 from tests.helpers import run_model
-from tests.transforms.sql.marts.core_frames import NOV, OCT, case, clock, cost, given_core, item, scored
+from tests.transforms.sql.marts.core_frames import NOV, OCT, build_core, case, clock, cost, given_core, item, scored
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 MARTS = (
@@ -42,7 +42,10 @@ def month_of_data() -> dict:
             item("complaint", store_id="MSK-001", feedback_type_id="store_staff", manager_id="m_orlov"),
             item("thanks", store_id="NOWHERE-1"),
             scored(10, store_id="MSK-001"),
-            scored(2, question_type="enps"),
+            scored(2, question_type="enps", channel_id="employee_pulse_survey"),  # an employee's: not a customer item
+            item(
+                "question", channel_id="self_service_sessions", self_service_outcome="resolved"
+            ),  # an issue, not an item
             item("wish", "unassigned", NOV, channel_id="call_centre_notes"),
         ],
         "cases": cases,
@@ -60,6 +63,7 @@ def month_of_data() -> dict:
 @pytest.fixture
 def built(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     given_core(con, **month_of_data())
+    build_core(con)
     for mart in MARTS:
         frame = run_model(con, "marts", mart)
         con.register("_mart", frame)

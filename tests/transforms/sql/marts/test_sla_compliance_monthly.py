@@ -57,29 +57,25 @@ def test_every_directorate_and_policy_appears_for_every_month_with_a_clock(con: 
     assert sorted(rows) == sorted((m, d, p) for m in (OCT, NOV) for d in directorates for p in (CLOSE, CONTACT))
     empty = rows[(OCT, "logistics", CONTACT)]
     assert (empty["clocks_count"], empty["measured_count"], empty["compliance_rate"]) == (0, 0, None)
-    assert (empty["target_minutes"], empty["policy_label"]) == (60, "Первый контакт за 1 час")
+    assert (empty["target_minutes_min"], empty["target_minutes_max"], empty["policy_label"]) == (
+        60,
+        60,
+        "Первый контакт за 1 час",
+    )
 
 
 def test_a_policy_found_only_on_clocks_still_gets_rows(con: duckdb.DuckDBPyConnection) -> None:
     rows = build(con, [clock("vip_callback_5min", "achieved")])
     row = rows[(OCT, "retail", "vip_callback_5min")]
-    assert (row["clocks_count"], row["policy_label"], row["target_minutes"]) == (1, None, None)
+    assert (row["clocks_count"], row["policy_label"], row["target_minutes_min"]) == (1, None, None)
 
 
-def test_later_cycles_are_counted_apart_when_the_engine_writes_cycles(con: duckdb.DuckDBPyConnection) -> None:
+def test_later_cycles_are_counted_apart(con: duckdb.DuckDBPyConnection) -> None:
     sla = [
         clock(CLOSE, "achieved", cycle_number=1, elapsed_minutes=60.0),
         clock(CLOSE, "breached", cycle_number=2, elapsed_minutes=2000.0),  # the reopen's cycle
     ]
-    given_core(con)
-    con.execute("alter table core.fct_case_sla add column cycle_number bigint")
-    con.executemany(
-        "insert into core.fct_case_sla by name select ? as case_id, ? as sla_policy_id, 'retail' as directorate_id,"
-        " ? as sla_state, ? as is_breached, ? as elapsed_minutes, ? as cycle_number, date '2026-10-01' as report_month",
-        [[c["case_id"], c["sla_policy_id"], c["sla_state"], c["is_breached"], c["elapsed_minutes"], c["cycle_number"]]
-         for c in sla],
-    )  # fmt: skip
-    rows = run_mart(con, "sla_compliance_monthly", "report_month", "directorate_id", "sla_policy_id")
+    rows = build(con, sla)
     row = rows[(OCT, "retail", CLOSE)]
     assert (row["clocks_count"], row["measured_count"], row["compliance_rate"], row["later_cycles_count"]) == (
         1,
@@ -89,28 +85,39 @@ def test_later_cycles_are_counted_apart_when_the_engine_writes_cycles(con: duckd
     )
 
 
-def test_target_is_the_latest_rule_in_force_during_the_month(con: duckdb.DuckDBPyConnection) -> None:
+def test_targets_are_those_of_every_rule_in_force_during_the_month(con: duckdb.DuckDBPyConnection) -> None:
+    """Two rules of one policy in October (24 h, then 8 h from the 15th), and per-priority targets of
+    the second (2 h for vip, 16 h for low): the month shows every target a clock could get."""
     import polars as pl
 
     from tests.helpers import given
+    from tests.transforms.sql.marts.core_frames import SLA_TARGETS
 
     given_core(con, sla=[clock(CLOSE, "achieved")])
-    rules = pl.concat(
-        [
-            SLA_POLICIES.filter(pl.col("sla_policy_id") == CONTACT),
-            pl.DataFrame(
-                {
-                    "sla_policy_id": [CLOSE, CLOSE],
-                    "label": ["24 часа", "8 часов"],
-                    "target_minutes": [1440, 480],
-                    "valid_from": [date(2010, 1, 1), date(2026, 10, 15)],
-                    "valid_to": [date(2026, 10, 15), None],
-                }
-            ),
-        ]
+    close_rules = pl.DataFrame(
+        {
+            "sla_policy_id": [CLOSE, CLOSE],
+            "label": ["24 часа", "8 часов"],
+            "target_minutes": [1440, 480],
+            "valid_from": [date(2010, 1, 1), date(2026, 10, 15)],
+            "valid_to": [date(2026, 10, 15), None],
+        }
     )
-    given(con, "staging.stg_config__sla_policies", rules)
-    row = run_mart(con, "sla_compliance_monthly", "report_month", "directorate_id", "sla_policy_id")[
-        (OCT, "retail", CLOSE)
-    ]
-    assert (row["target_minutes"], row["has_rule_change"], row["policy_label"]) == (480, True, "8 часов")
+    rules = pl.concat([SLA_POLICIES.filter(pl.col("sla_policy_id") == CONTACT), close_rules], how="diagonal_relaxed")
+    targets = pl.DataFrame(
+        {
+            "sla_policy_id": [CLOSE, CLOSE],
+            "valid_from": [date(2026, 10, 15)] * 2,
+            "target_order": [1, 2],
+            "priorities": [["vip"], ["low"]],
+            "target_minutes": [120, 960],
+        }
+    )
+    given(con, "staging.stg_config__sla_policies", rules.select(SLA_POLICIES.columns))
+    given(con, "staging.stg_config__sla_targets", pl.concat([SLA_TARGETS, targets], how="diagonal_relaxed"))
+    rows = run_mart(con, "sla_compliance_monthly", "report_month", "directorate_id", "sla_policy_id")
+    row = rows[(OCT, "retail", CLOSE)]
+    assert (row["target_minutes_min"], row["target_minutes_max"]) == (120, 1440)
+    assert (row["has_rule_change"], row["policy_label"]) == (True, "8 часов")
+    contact = rows[(OCT, "retail", CONTACT)]
+    assert (contact["target_minutes_min"], contact["target_minutes_max"], contact["has_rule_change"]) == (60, 60, False)

@@ -1,0 +1,58 @@
+-- The metric definitions that the marts share (docs/metrics.md), as DuckDB macros: the only place
+-- where a formula or the small-sample threshold is written. Every build creates them on its
+-- connection before the first SQL model (warehouse/sql_models.py); Python reads a threshold by
+-- evaluating its macro (warehouse.sql_models.metric_constant), never by repeating the number.
+-- The per-answer thresholds (promoter 9-10, CSI high 8-10, CSAT 4-5, ...) are flags on the facts
+-- (core.fct_feedback), not macros: a mart only sums flags and calls these.
+
+-- A rate computed from fewer answers (or cases, or clocks) than this is shown, flagged.
+create or replace temp macro small_sample_answers() as 30;
+
+create or replace temp macro is_small_sample(n) as coalesce(n, 0) < small_sample_answers();
+
+-- A share or rate: null (not 0, not an error) when the denominator is 0 or unknown.
+create or replace temp macro share(part, whole) as part / nullif(whole, 0);
+
+-- NPS (and tNPS, eNPS) = 100 × (promoters − detractors) / answers, in −100…100; null without answers.
+create or replace temp macro nps(promoters, detractors, answers) as
+100 * (promoters - detractors) / nullif(answers, 0);
+
+-- Each answer scores +1 / 0 / −1 and NPS is 100 × their mean; its standard error follows from that
+-- score's variance p_P + p_D − (p_P − p_D)², floored at 0 against rounding.
+create or replace temp macro nps_standard_error(promoters, detractors, answers) as
+case
+    when answers > 0
+        then 100 * sqrt(
+            greatest(0, (promoters + detractors) / answers - ((promoters - detractors) / answers) ** 2) / answers
+        )
+end;
+
+-- The 95% normal interval (z = 1.96), clipped to −100…100; null without answers.
+create or replace temp macro nps_ci_low(promoters, detractors, answers) as
+case
+    when answers > 0
+        then greatest(
+            -100, nps(promoters, detractors, answers) - 1.96 * nps_standard_error(promoters, detractors, answers)
+        )
+end;
+
+create or replace temp macro nps_ci_high(promoters, detractors, answers) as
+case
+    when answers > 0
+        then least(
+            100, nps(promoters, detractors, answers) + 1.96 * nps_standard_error(promoters, detractors, answers)
+        )
+end;
+
+-- CSI = count(8–10) / count(0–3) on the 0–10 recommend question; undefined (null) without low scores.
+create or replace temp macro csi(high_count, low_count) as high_count / nullif(low_count, 0);
+
+-- Growth point (feedback types whose complaints grew most): with at least 5 complaints this month (the
+-- evidence floor, below which a change is noise), complaints grew against the compared month by at
+-- least 3 and by at least 50% (any rise from 0 counts as 50%), or the type's share of all the month's
+-- complaints grew by at least 5 percentage points. Null when the compared month is unknown.
+create or replace temp macro is_complaint_growth(complaints, compared_complaints, share_change) as
+complaints >= 5 and (
+    (complaints - compared_complaints >= 3 and complaints >= 1.5 * compared_complaints)
+    or share_change >= 0.05
+);
