@@ -5,6 +5,10 @@ their last good state), the run is recorded as failed with the expectation's mes
 run fails, and the monthly review refuses to publish until a build passes (flows/review.py).
 A completed build replaces the readers' copy (warehouse/reader_copy.py) that readers open instead
 of the live file.
+
+The build holds the warehouse from its first read to its last write (``hold_warehouse``): an ingest
+that starts meanwhile waits, so the batches the build records as its inputs are exactly those every
+layer read, and `otklik replay` of it gives the same tables.
 """
 
 from prefect import flow, task
@@ -13,8 +17,7 @@ from flows._tasks import build_context, parse_as_of
 from flows.settings import reports_dir
 from warehouse import connect
 from warehouse.build import CHECKED_LAYERS, build_and_check_layer
-from warehouse.reader_copy import publish_reader_copy
-from warehouse.runs import finish_run, new_run_id, record_inputs, start_run
+from warehouse.build_run import run_build
 
 
 @task(name="build-and-check-layer", task_run_name="{layer}")
@@ -28,20 +31,10 @@ def build_and_check_task(layer: str, as_of_iso: str, run_id: str) -> dict[str, i
 def build_warehouse(as_of: str | None = None) -> dict[str, int]:
     """Build every layer; ``as_of`` (ISO, default now) is the clock open SLAs are judged against."""
     as_of_time = parse_as_of(as_of)
-    run_id = new_run_id()
-    with connect() as con:
-        start_run(con, run_id, "build-warehouse", {"as_of": as_of}, as_of=as_of_time)
-        record_inputs(con, run_id)  # the exact batches this build reads, for `otklik replay`
-    built: dict[str, int] = {}
-    try:
-        for layer in CHECKED_LAYERS:
-            built.update(build_and_check_task(layer, as_of_time.isoformat(), run_id))
-    except Exception as exc:
-        with connect() as con:
-            finish_run(con, run_id, "failed", str(exc)[:4000])
-        raise
-    with connect() as con:
-        finish_run(con, run_id, "completed")
-        # Readers (the review, BI tools, notebooks) read this copy and never wait for a writer.
-        publish_reader_copy(con)
+    _, built = run_build(
+        CHECKED_LAYERS,
+        lambda layer, run_id: build_and_check_task(layer, as_of_time.isoformat(), run_id),
+        as_of=as_of_time,
+        parameters={"as_of": as_of},
+    )
     return built

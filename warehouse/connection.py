@@ -52,6 +52,20 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> Itera
 
 
 @contextmanager
+def hold_warehouse(what: str, path: Path | str | None = None) -> Iterator[None]:
+    """Hold the warehouse for a whole run (``what``: the flow and its run id, shown to whoever waits).
+
+    Every ``connect()`` of this process inside it nests in the held lock, and no other process opens
+    the warehouse until it ends: a build reads the same batches in every layer as it records as its
+    inputs, so a replay of it sees what it saw.
+    """
+    target = Path(path) if path is not None else warehouse_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with warehouse_lock(target, exclusive=True, timeout_seconds=lock_timeout_seconds(), holder=what):
+        yield
+
+
+@contextmanager
 def _open(target: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(target), read_only=read_only)
     try:

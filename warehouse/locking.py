@@ -7,11 +7,17 @@ an advisory lock on ``<warehouse>.lock`` first: exclusive for writers, shared fo
 readers at once are fine), waiting up to a timeout and then failing with a message that names the
 holder. Acquisitions nest within one process (a task opening the warehouse inside a flow that
 holds it), so the lock never deadlocks against itself.
+
+A run that must see the warehouse unchanged from its first read to its ledger entry (a build reads
+the batches it records as its inputs, layer after layer) holds the exclusive lock for its whole
+length (``warehouse.connection.hold_warehouse``); every open inside it nests. While a process waits,
+it says once on stderr who holds the warehouse and since when.
 """
 
 import fcntl
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +31,16 @@ class WarehouseBusy(RuntimeError):
     """The warehouse stayed locked by another process for longer than the timeout."""
 
 
+def say_waiting(message: str) -> None:
+    """How a waiting process tells its operator (stderr: stdout may be a report)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 @contextmanager
-def warehouse_lock(target: Path, *, exclusive: bool, timeout_seconds: float) -> Iterator[None]:
+def warehouse_lock(
+    target: Path, *, exclusive: bool, timeout_seconds: float, holder: str | None = None
+) -> Iterator[None]:
+    """Hold the warehouse's lock; ``holder`` says what holds it (a flow and its run) to the waiting."""
     lock_path = target.with_name(target.name + ".lock")
     mode = "exclusive" if exclusive else "shared"
     held = _held.get(lock_path)
@@ -43,7 +57,8 @@ def warehouse_lock(target: Path, *, exclusive: bool, timeout_seconds: float) -> 
         if exclusive:  # who holds it, for the message another process shows while it waits
             handle.seek(0)
             handle.truncate()
-            handle.write(json.dumps({"pid": os.getpid(), "since": datetime.now(UTC).isoformat()}))
+            info = {"pid": os.getpid(), "since": datetime.now(UTC).isoformat(), "what": holder}
+            handle.write(json.dumps(info))
             handle.flush()
         _held[lock_path] = (mode, 1)
         try:
@@ -56,11 +71,15 @@ def warehouse_lock(target: Path, *, exclusive: bool, timeout_seconds: float) -> 
 def _acquire(handle, lock_path: Path, *, exclusive: bool, timeout_seconds: float) -> None:
     operation = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
     deadline = time.monotonic() + timeout_seconds
+    told = False
     while True:
         try:
             fcntl.flock(handle, operation)
             return
         except BlockingIOError:
+            if not told:
+                say_waiting(f"waiting for the warehouse: it is held by {_holder(lock_path)}")
+                told = True
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
                     f"the warehouse stayed locked for {timeout_seconds:.0f} s by another process "
@@ -75,4 +94,5 @@ def _holder(lock_path: Path) -> str:
         info = json.loads(lock_path.read_text() or "{}")
     except (OSError, ValueError):
         return "holder unknown"
-    return f"pid {info.get('pid', '?')} since {info.get('since', '?')}"
+    what = f"{info['what']}, " if info.get("what") else ""
+    return f"{what}pid {info.get('pid', '?')} since {info.get('since', '?')}"

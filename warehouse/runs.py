@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import socket
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -131,10 +133,11 @@ def start_run(
 ) -> None:
     """Open a run in audit.runs, storing the configuration it uses (``configs``: {file: text},
     default the files on disk) in audit.config_versions and their hashes in the run's row."""
+    mark_abandoned_runs(con)
     hashes = store_config_versions(con, config_texts() if configs is None else configs)
     con.execute(
         "insert into audit.runs (run_id, flow, parameters, state, started_at, as_of, code_version, lock_sha256,"
-        " config_hashes) values (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+        " config_hashes, pid, host) values (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             flow,
@@ -144,8 +147,36 @@ def start_run(
             code_version(),
             _sha256(PROJECT_ROOT / "uv.lock"),
             json.dumps(hashes),
+            os.getpid(),
+            socket.gethostname(),
         ],
     )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Runs left 'running' by a process of this host that no longer exists (kill -9, a crash): mark them
+    'abandoned' with the reason; return their ids. A run of another host is left alone (its process
+    cannot be asked), and so is one of this process."""
+    here = socket.gethostname()
+    rows = con.execute("select run_id, pid from audit.runs where state = 'running' and host = ?", [here]).fetchall()
+    gone = [run_id for run_id, pid in rows if pid is not None and pid != os.getpid() and not _process_alive(pid)]
+    for run_id in gone:
+        pid = next(p for r, p in rows if r == run_id)
+        con.execute(
+            "update audit.runs set state = 'abandoned', ended_at = ?, message = ? where run_id = ?",
+            [datetime.now(UTC), f"its process (pid {pid} on {here}) ended without finishing the run", run_id],
+        )
+    return gone
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, state: str, message: str | None = None) -> None:
