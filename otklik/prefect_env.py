@@ -7,6 +7,8 @@ deployment pointing at a real server (PREFECT_API_URL) is left alone.
 import os
 from pathlib import Path
 
+from otklik.prefect_server import guard_temporary_servers
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
@@ -24,3 +26,4 @@ DEFAULTS = {
 def configure_prefect_env() -> None:
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
+    guard_temporary_servers()  # a temporary Prefect server stops when this process ends, even by kill -9

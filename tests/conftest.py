@@ -12,7 +12,10 @@ os.environ.setdefault("PREFECT_HOME", str(Path(__file__).resolve().parent.parent
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+from otklik.prefect_server import guard_temporary_servers
 from warehouse import connect_memory
+
+guard_temporary_servers()  # a killed test session leaves no Prefect server behind
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -1,0 +1,57 @@
+"""A temporary Prefect server stops when the process that started it is killed with SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from otklik.server_guard import gone
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+START_SERVER = """
+from otklik.prefect_env import configure_prefect_env
+configure_prefect_env()
+from prefect.client.orchestration import get_client
+from prefect.server.api.server import SubprocessASGIServer
+with get_client(sync_client=True) as client:
+    client.api_healthcheck()
+print(SubprocessASGIServer().server_process.pid, flush=True)
+import time
+time.sleep(600)
+"""
+
+
+def _wait_until_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_the_temporary_server_does_not_outlive_a_killed_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(tmp_path / "prefect")}
+    run = subprocess.Popen([sys.executable, "-c", START_SERVER], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(run.stdout.readline())
+        assert not gone(server)
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=30)
+        assert _wait_until_gone(server, 15), f"the temporary server (pid {server}) outlived its run"
+    finally:
+        run.kill()
+
+
+def test_the_guard_of_a_server_stopped_normally_ends_by_itself(tmp_path: Path) -> None:
+    """A stand-in server (sleep) that stops first: its guard leaves, nothing is killed."""
+    from otklik.prefect_server import start_guard
+
+    server = subprocess.Popen(["sleep", "30"])
+    guard = start_guard(server.pid)
+    server.terminate()
+    server.wait(timeout=10)
+    assert guard.wait(timeout=10) == 0
