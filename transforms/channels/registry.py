@@ -44,6 +44,15 @@ class ReaderOptions(BaseModel):
     delimiter: str | None = None  # csv only; None: sniff
     records_path: str | None = None  # json_pages: dotted path to the list of records in a page
     sheet: str | None = None  # xlsx: sheet name; None: the first sheet
+    # Limits against hostile or broken files (docs/adding-a-channel.md): a file over max_file_bytes
+    # is quarantined unread (too_large); a record (a line, a row, a message) over max_record_bytes
+    # is a record error (record_too_large) and the rest of the file lands; a workbook whose sheet
+    # spans more than max_cells cells (rows x columns of its bounding box) is quarantined
+    # (too_many_cells) before it is loaded. 4 MiB per record: a 1-million-character review still
+    # lands (staging caps its text), a 10 MB CSV field does not.
+    max_file_bytes: int = Field(default=200 * 2**20, gt=0)
+    max_record_bytes: int = Field(default=4 * 2**20, gt=0)
+    max_cells: int = Field(default=5_000_000, gt=0)  # xlsx
 
 
 class PullSpec(BaseModel):
@@ -158,7 +167,11 @@ def parse_channels(text: str, source: str = "channels.yaml") -> tuple[Channel, .
 
 @cache
 def load_channels(path: Path = REGISTRY_PATH) -> tuple[Channel, ...]:
-    return parse_channels(path.read_text(encoding="utf-8"), source=path.name)
+    from transforms.config_errors import config_errors, display_path
+
+    text = path.read_text(encoding="utf-8")
+    with config_errors(path, text):  # one line per problem, naming the file and the channel id
+        return parse_channels(text, source=display_path(path))
 
 
 def get_channel(channel_id: str, path: Path = REGISTRY_PATH) -> Channel:

@@ -5,6 +5,11 @@ values), exactly as the source said them: no renaming, no typing, no normalizati
 cannot be read at all raises ``UnreadableFile`` (the whole file goes to quarantine.files); a bad
 record in an otherwise readable file becomes a ``RecordError`` (quarantine.records) and the
 others still load.
+
+Excerpts of bad records (``excerpt``) are masked like staged text (``transforms.privacy.mask_pii``:
+phones, e-mail addresses, card numbers) before they are cut, because quarantine.records is not in
+the ``restricted`` schema; the whole record stays in the archived file. Names cannot be told from
+other words and stay as written.
 """
 
 from collections.abc import Callable
@@ -12,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transforms.channels.registry import ReaderOptions
+from transforms.privacy import mask_pii
 
 EXCERPT_CHARS = 500  # quarantine.records.raw_excerpt keeps the first 500 characters
 
@@ -57,5 +63,106 @@ class ReadResult:
 Reader = Callable[[bytes, ReaderOptions], ReadResult]
 
 
+# Masking a window this much longer than the excerpt and cutting after it keeps a number or address
+# that straddles the cut from being left half-masked inside the excerpt.
+_MASK_MARGIN_CHARS = 64
+
+
 def excerpt(text: str) -> str:
-    return text[:EXCERPT_CHARS]
+    """The first EXCERPT_CHARS characters of ``text`` with phones, e-mails and cards masked.
+
+    The text is masked first and cut after, on a window large enough that whatever straddles the
+    window's end lies past the cut: masking can shorten a text (a card of 19 characters becomes 7),
+    so the window grows until its masked form is long enough.
+    """
+    window = EXCERPT_CHARS * 4
+    while True:
+        masked = mask_pii(text[:window])
+        if window >= len(text) or len(masked) >= EXCERPT_CHARS + _MASK_MARGIN_CHARS:
+            return masked[:EXCERPT_CHARS]
+        window *= 2
+
+
+def text_bytes(text: str) -> int:
+    """UTF-8 length of ``text`` (what the warehouse stores)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def record_bytes(record: Any, limit: int) -> int:
+    """UTF-8 size of a record's keys and values (numbers by their digits), counted until past ``limit``."""
+    total = 0
+    stack = [record]
+    while stack and total <= limit:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += text_bytes(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                total += text_bytes(str(key))
+                stack.append(item)
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif value is not None:
+            total += len(str(value))
+    return total
+
+
+def record_preview(record: Any, chars: int = EXCERPT_CHARS * 4) -> str:
+    """The start of a record as ``key: value`` text, for the (masked) excerpt of a record too large to keep."""
+    if not isinstance(record, dict):
+        return str(record)[:chars]
+    parts: list[str] = []
+    used = 0
+    for key, value in record.items():
+        if used >= chars:
+            break
+        part = f"{key}: {value if isinstance(value, str) else str(value)[:chars]}"[: chars - used]
+        parts.append(part)
+        used += len(part) + 2
+    return "; ".join(parts)
+
+
+def too_large(index: int, preview: str, size: int, limit: int, where: str) -> RecordError:
+    """The RecordError of a record over ``reader.max_record_bytes``; ``where`` says which (row 3, line 7)."""
+    return RecordError(
+        index,
+        excerpt(preview),
+        "record_too_large",
+        f"{where}: {size:,} bytes, over reader.max_record_bytes {limit:,}; only its masked start is kept here",
+    )
+
+
+def limit_records(result: ReadResult, limit: int, what: str = "record") -> ReadResult:
+    """``result`` with every record over ``limit`` bytes moved to its errors (``record_too_large``)."""
+    kept = ReadResult(errors=list(result.errors), attachments_count=result.attachments_count)
+    moved = False
+    for index, record in result.indexed_records():
+        size = record_bytes(record, limit)
+        if size > limit:
+            kept.errors.append(too_large(index, record_preview(record), size, limit, f"{what} {index + 1}"))
+            moved = True
+        else:
+            kept.add(index, record)
+    if not moved:
+        return result
+    kept.errors.sort(key=lambda error: error.record_index)
+    return kept
+
+
+def result_to_json(result: ReadResult) -> dict[str, Any]:
+    """A ReadResult as JSON values (how a reader in a child process hands it back)."""
+    return {
+        "records": result.records,
+        "record_indexes": result.record_indexes,
+        "errors": [[e.record_index, e.raw_excerpt, e.reason, e.detail] for e in result.errors],
+        "attachments_count": result.attachments_count,
+    }
+
+
+def result_from_json(value: dict[str, Any]) -> ReadResult:
+    return ReadResult(
+        records=value["records"],
+        errors=[RecordError(int(i), str(x), str(r), str(d)) for i, x, r, d in value["errors"]],
+        attachments_count=int(value["attachments_count"]),
+        record_indexes=[int(i) for i in value["record_indexes"]],
+    )

@@ -4,7 +4,10 @@ The stdlib ``csv`` module in strict mode reads the file (not polars: one malform
 become one RecordError, not a failed file). The first non-blank row is the header; names are
 stripped of whitespace and a stray BOM. A record maps header → cell text. Blank rows and rows
 of only empty cells are skipped; a row with more or fewer cells than the header is a RecordError
-(a trailing empty cell left by a trailing delimiter is tolerated).
+(a trailing empty cell left by a trailing delimiter is tolerated), and so is a row over
+``reader.max_record_bytes`` (``record_too_large``): the csv module's own 128 KiB field cap is
+lifted, so that a 10 MB field is read to its end and only its row is rejected. A rejected row keeps
+only the masked start of its cells (``base.excerpt``), and its detail says which row and line.
 """
 
 import csv
@@ -13,11 +16,14 @@ import re
 from collections.abc import Iterator
 
 from transforms.channels.registry import ReaderOptions
-from transforms.readers.base import ReadResult, RecordError, UnreadableFile, excerpt
+from transforms.readers.base import ReadResult, RecordError, UnreadableFile, excerpt, text_bytes, too_large
 from transforms.readers.encoding import decode_text
 
 SNIFF_DELIMITERS = ",;\t|"
 SNIFF_SAMPLE_CHARS = 64 * 1024
+# Fields are bounded by the file (reader.max_file_bytes) and rows by reader.max_record_bytes; the
+# module-wide cap only ever rises, to the largest int the C parser takes.
+_FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def read(data: bytes, options: ReaderOptions) -> ReadResult:
@@ -25,11 +31,16 @@ def read(data: bytes, options: ReaderOptions) -> ReadResult:
     delimiter = options.delimiter or sniff_delimiter(text)
     if len(delimiter) != 1:
         raise UnreadableFile("bad_delimiter", f"reader.delimiter must be one character, got {delimiter!r}")
+    if csv.field_size_limit() < _FIELD_SIZE_LIMIT:
+        csv.field_size_limit(_FIELD_SIZE_LIMIT)
+    limit = options.max_record_bytes
     result = ReadResult()
     rows = _rows(text, delimiter)
     header: list[str] | None = None
+    header_bytes = 0
     index = 0
-    for row, error in rows:
+    for row, error, line in rows:
+        where = f"row {index + 1} (line {line})"
         if error is not None:
             if header is None:
                 raise UnreadableFile("broken_csv", f"the header row cannot be parsed: {error}")
@@ -40,15 +51,19 @@ def read(data: bytes, options: ReaderOptions) -> ReadResult:
             continue
         if header is None:
             header = _header(row)
+            header_bytes = sum(text_bytes(name) for name in header)
             continue
+        size = header_bytes + sum(text_bytes(cell) for cell in row)
         cells = _fit(row, header)
-        if cells is None:
+        if size > limit:
+            result.errors.append(too_large(index, row_text(row, delimiter), size, limit, where))
+        elif cells is None:
             result.errors.append(
                 RecordError(
                     index,
                     excerpt(row_text(row, delimiter)),
                     "wrong_cell_count",
-                    f"{len(row)} cells where the header has {len(header)} (delimiter {delimiter!r})",
+                    f"{where}: {len(row)} cells where the header has {len(header)} (delimiter {delimiter!r})",
                 )
             )
         else:
@@ -57,8 +72,11 @@ def read(data: bytes, options: ReaderOptions) -> ReadResult:
     return result
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], str | None]]:
-    """Yield (cells, None) per row, or (what was read, error) for a row the csv module refused."""
+def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], str | None, int]]:
+    """Yield (cells, None, line) per row, or (what was read, error, line) for a row the csv module refused.
+
+    ``line`` is the 1-based physical line the row starts on.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     physical_lines: list[str] = []
     while True:
@@ -71,11 +89,11 @@ def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], str | None]]:
             if not physical_lines:
                 physical_lines = re.split(r"\r\n|\r|\n", text)
             first_line = physical_lines[line] if line < len(physical_lines) else ""
-            yield [first_line], f"line {line + 1}: {exc}"
+            yield [first_line], f"line {line + 1}: {exc}", line + 1
             if reader.line_num == line:  # no progress: give up rather than loop
                 return
             continue
-        yield row, None
+        yield row, None, line + 1
 
 
 def _header(row: list[str]) -> list[str]:

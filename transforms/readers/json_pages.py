@@ -19,8 +19,15 @@ def _reject_constant(name: str) -> Any:
 
 
 def loads(text: str) -> Any:
-    """json.loads without NaN/Infinity, which are not JSON and not storable as JSON."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """json.loads without NaN/Infinity, which are not JSON and not storable as JSON.
+
+    Nesting past Python's recursion limit (``[[[[...`` 1,000 deep) is a ValueError like other bad
+    JSON, not a RecursionError that would stop the caller.
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply to be read") from None
 
 
 def read(data: bytes, options: ReaderOptions) -> ReadResult:

@@ -1,13 +1,14 @@
 """JSON Lines: one JSON object per line. A broken line is a RecordError; the others load.
 
 Blank lines are ignored and do not count as records. Lines are split on \\n only (a JSON
-string may hold U+2028), and a trailing \\r is dropped (CRLF files).
+string may hold U+2028), and a trailing \\r is dropped (CRLF files). A line over
+``reader.max_record_bytes`` is a ``record_too_large`` RecordError, not parsed.
 """
 
 import json
 
 from transforms.channels.registry import ReaderOptions
-from transforms.readers.base import ReadResult, RecordError, excerpt
+from transforms.readers.base import ReadResult, RecordError, excerpt, text_bytes, too_large
 from transforms.readers.encoding import decode_text
 from transforms.readers.json_pages import loads
 
@@ -15,10 +16,16 @@ from transforms.readers.json_pages import loads
 def read(data: bytes, options: ReaderOptions) -> ReadResult:
     text = decode_text(data, options.encoding)
     result = ReadResult()
+    limit = options.max_record_bytes
     index = 0
     for line_number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")
         if not line.strip():
+            continue
+        size = text_bytes(line)
+        if size > limit:
+            result.errors.append(too_large(index, line, size, limit, f"line {line_number}"))
+            index += 1
             continue
         try:
             item = loads(line)

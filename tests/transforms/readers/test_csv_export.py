@@ -123,3 +123,35 @@ def test_undecodable_file_is_unreadable() -> None:
 )
 def test_sniff_delimiter(text: str, delimiter: str) -> None:
     assert sniff_delimiter(text) == delimiter
+
+
+def test_a_ten_megabyte_field_is_one_record_error_and_the_other_rows_load() -> None:
+    data = b'id,comment\n1,fine\n2,"' + b"x" * (10 * 10**6) + b'"\n3,also fine\n'
+    result = read(data, ReaderOptions(delimiter=","))
+    assert result.records == [{"id": "1", "comment": "fine"}, {"id": "3", "comment": "also fine"}]
+    assert [(e.record_index, e.reason) for e in result.errors] == [(1, "record_too_large")]
+    error = result.errors[0]
+    assert error.detail.startswith("row 2 (line 3): 10,000,010 bytes, over reader.max_record_bytes 4,194,304")
+    assert len(error.raw_excerpt) == 500 and error.raw_excerpt.startswith("2,xxx")
+
+
+def test_max_record_bytes_counts_the_header_and_the_cells_in_utf8() -> None:
+    data = "id,comment\n1,ёёёё\n2,ok\n".encode()  # row 1: 2 + 7 + 1 + 8 bytes
+    result = read(data, ReaderOptions(delimiter=",", max_record_bytes=17))
+    assert result.records == [{"id": "2", "comment": "ok"}]
+    assert result.errors[0].reason == "record_too_large" and "18 bytes" in result.errors[0].detail
+
+
+def test_a_rejected_row_keeps_only_a_masked_excerpt_and_says_which_row() -> None:
+    data = "id,name,comment\n1,a,b\n2,Иванов Иван,звоните +7 916 123-45-67 или ivan@mail.ru,карта 4111 1111 1111 1111\n"
+    result = read(data.encode(), ReaderOptions(delimiter=","))
+    error = result.errors[0]
+    assert error.reason == "wrong_cell_count"
+    assert error.raw_excerpt == "2,Иванов Иван,звоните [телефон] или [email],карта [карта]"  # names cannot be told
+    assert error.detail.startswith("row 2 (line 3): 4 cells where the header has 3")
+
+
+def test_the_csv_modules_field_cap_does_not_cut_a_long_field_into_rows() -> None:
+    long = "слово " * 40_000  # 240,000 characters: past the csv module's default 131,072
+    data = f'id,comment\n1,"{long}"\n2,ok\n'.encode()
+    assert [r["id"] for r in read(data, ReaderOptions(delimiter=",")).records] == ["1", "2"]

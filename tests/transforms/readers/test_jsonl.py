@@ -41,3 +41,11 @@ def test_u2028_inside_a_string_does_not_split_the_line() -> None:
 def test_long_broken_line_excerpt_is_capped() -> None:
     result = read(b"{" + b"x" * 2000 + b"\n", ReaderOptions())
     assert len(result.errors[0].raw_excerpt) == 500
+
+
+def test_a_line_over_max_record_bytes_is_a_record_error_and_is_not_parsed() -> None:
+    data = b'{"a": 1}\n{"text": "' + b"x" * 5000 + b'"}\n{"a": 3}\n'
+    result = read(data, ReaderOptions(max_record_bytes=4096))
+    assert result.records == [{"a": 1}, {"a": 3}]
+    assert [(e.record_index, e.reason) for e in result.errors] == [(1, "record_too_large")]
+    assert result.errors[0].detail.startswith("line 2: 5,012 bytes, over reader.max_record_bytes 4,096")
