@@ -41,6 +41,8 @@ FILE_CASES = [
     ("reviews_pages/page_004_zero_bytes.json", "empty_file"),
     ("survey_csv/survey_cp1251.csv", "encoding_mismatch"),  # cp1251 bytes, the channel declares UTF-8
     ("survey_csv/survey_empty.csv", "empty_file"),  # nothing but blank lines
+    ("complaint_xlsx/01_xfd1048576.xlsx", "too_many_cells"),  # A1 and XFD1048576: 17 billion cells to allocate
+    ("complaint_xlsx/02_billion_laughs.xlsx", "xml_entities"),  # a DTD in the shared strings
     ("not_registered/export.jsonl", "unknown_channel"),  # a folder that is no channel
 ]
 # Single records of a readable file: (file, record_index, quarantine.records reason).
@@ -130,6 +132,18 @@ def test_unparseable_records_are_quarantined_alone(
     assert (
         warehouse.execute("select record_count from raw.batches where source_file = ?", [source_file]).fetchone()[0] > 0
     )
+
+
+def test_a_quarantined_record_keeps_a_masked_excerpt_and_names_the_archived_file(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    excerpt, detail, archive_path = warehouse.execute(
+        "select r.raw_excerpt, r.detail, b.archive_path from quarantine.records as r"
+        " join raw.batches as b using (batch_id) where r.source_file = 'survey_csv/survey_utf8.csv'"
+    ).fetchone()
+    assert excerpt == "s3,2026-10-05,лишняя ячейка: звоните [телефон] или [email],7,extra"
+    assert "row 2 (line 3)" in detail and archive_path in detail
+    assert "123-45-67" in Path(archive_path).read_text(encoding="utf-8")  # the whole record, for who may read it
 
 
 def test_every_staging_reject_is_expected_and_every_expected_one_happens(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -9,14 +9,42 @@ bytes landed twice (or under another name) are loaded once. For each new batch, 
 Files that cannot be read at all go to quarantine.files with a reason (and their archived bytes,
 so `otklik quarantine retry` can read them again after a fix); single bad records of a readable
 file go to quarantine.records. Nothing that lands is dropped silently.
+
+Bad records keep only a masked excerpt (``transforms.readers.base.excerpt``: phones, e-mail
+addresses and card numbers masked, the first 500 characters), because personal data lives only in
+the ``restricted`` schema; their detail names the archived file, where the whole record can be read
+by whoever may read the archive (raw.batches.archive_path of the same batch_id says the same).
+
+The landing scan (``_landed_files``) stays inside the landing folder. It walks it through open
+directory descriptors (``openat`` with ``O_NOFOLLOW``), so neither a link nor a folder swapped for
+one during the scan leads out of it, and it reads regular files only. A symbolic link is never
+followed, wherever it points: it is quarantined unread as ``symlink_outside_landing`` (its target
+resolves outside the landing folder), ``symlink_in_landing`` (inside it: a file in a channel folder
+lands under its own path, and a link must not be a second way in, e.g. from another channel's
+folder) or ``dangling_link`` (no target, or a loop). A channel folder that is a link counts as one
+(point the landing folder itself at the real folder instead). Also quarantined unread:
+``not_a_regular_file`` (a FIFO would block the run), ``unopenable_file`` (no permission) and
+``too_large`` (over the channel's ``reader.max_file_bytes``: never read into memory). What is not
+read has no content to hash: its batch id is ``batch_id_for(channel, sha256(identity))``, where
+the identity is the reason and the path (for ``too_large`` also the size, mtime and limit, so a
+changed file or a raised limit is looked at again; for ``unopenable_file`` the inode change time,
+so a chmod is), content_sha256 holds that hash, archive_path is null, and the detail names the
+path (and a link's target path, never anything read through it). A re-run finds the id among the
+known batches and skips it: nothing is quarantined twice.
+
+The readers of container formats (XLSX) run in one child process per ingest run, with memory and
+time limits (``transforms.readers.guard``): a workbook that crashes or exhausts its reader is
+quarantined (``reader_crashed``, ``out_of_memory``, ``timeout``) and the run goes on.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -27,10 +55,13 @@ import duckdb
 import polars as pl
 
 from transforms.channels import Channel
-from transforms.readers import ReadResult, UnreadableFile, read_file
+from transforms.channels.registry import ReaderOptions
+from transforms.readers import CONTAINER_FORMATS, ReadResult, UnreadableFile, guard, read_file
+from transforms.readers.base import excerpt
 from warehouse.faults import crash_point
 
-_EXCERPT_CHARS = 500
+_DEFAULT_READER = ReaderOptions()
+_SHOWN_TARGET_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -87,9 +118,10 @@ def archive_bytes(archive_dir: Path, sha256: str, data: bytes, *, durable: bool 
     target = archive_dir / sha256[:2] / sha256
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # Archived files are payloads as landed (names, phones, e-mails): owner-only, like the live warehouse.
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = target.with_name(f"{sha256}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
         handle.write(data)
         if durable:
             handle.flush()
@@ -273,9 +305,10 @@ class BatchGroup:
             for name, value in zip(("channel_id", "batch_id", "source_file"), keys, strict=True):
                 self._errors[name].append(value)
             self._errors["record_index"].append(error.record_index)
-            self._errors["raw_excerpt"].append(error.raw_excerpt[:_EXCERPT_CHARS])
+            # masked again here (readers already mask): quarantine.records is not a restricted table
+            self._errors["raw_excerpt"].append(excerpt(error.raw_excerpt))
             self._errors["reason"].append(error.reason)
-            self._errors["detail"].append(error.detail)
+            self._errors["detail"].append(f"{error.detail}; the whole record is in {ledger['archive_path']}")
         self._ledgers.append(ledger)
         self.pending_ids.add(ledger["batch_id"])
         self._bytes += ledger["size_bytes"]
@@ -372,11 +405,210 @@ def _advance_cursor(con: duckdb.DuckDBPyConnection, channel_id: str, cursor: str
     )
 
 
-def _landed_files(landing_dir: Path) -> Iterable[tuple[str, Path]]:
-    """(folder name, file) for every regular file below a channel folder, sorted; dot-files skipped."""
-    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            yield folder.name, path
+@dataclass(frozen=True)
+class LandedEntry:
+    """One entry below a channel folder as the scan found it, not followed if it is a link."""
+
+    folder: str  # the channel folder's name
+    path: str  # below the landing folder, "/"-separated, as the file system spells it
+    kind: Literal["file", "link", "special", "unopenable"]
+    dir_fd: int  # the open folder that holds it: valid while the scan stands at this entry
+    name: str  # its name in that folder
+
+    @property
+    def source_file(self) -> str:
+        """``path`` as stored text: a name that is not UTF-8 keeps its bytes as \\x escapes."""
+        return _shown(self.path)
+
+
+def _shown(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _landed_files(landing_dir: Path) -> Iterator[LandedEntry]:
+    """Every file, link and special file below a channel folder, sorted by path; dot-files skipped.
+
+    Walks open folders (``openat``, ``O_NOFOLLOW``): a link is reported, never followed, and a
+    folder swapped for a link after it was listed is not entered. Plain files directly in the
+    landing folder belong to no channel and are not reported (as before).
+    """
+    root = os.open(landing_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name, kind in _folder_entries(root):
+            if kind == "dir":
+                yield from _walk(root, name, name, name)
+            elif kind == "link":
+                yield LandedEntry(name, name, "link", root, name)
+    finally:
+        os.close(root)
+
+
+def _walk(parent_fd: int, name: str, folder: str, path: str) -> Iterator[LandedEntry]:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _kind_of(parent_fd, name) == "link":
+            yield LandedEntry(folder, path, "link", parent_fd, name)  # swapped for a link since it was listed
+        elif exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            yield LandedEntry(folder, path, "unopenable", parent_fd, name)  # e.g. a folder without permissions
+        return
+    try:
+        for child, kind in _folder_entries(fd):
+            child_path = f"{path}/{child}"
+            if kind == "dir":
+                yield from _walk(fd, child, folder, child_path)
+            else:
+                yield LandedEntry(folder, child_path, kind, fd, child)
+    finally:
+        os.close(fd)
+
+
+def _folder_entries(fd: int) -> list[tuple[str, str]]:
+    """(name, kind) of an open folder's entries, sorted; kind: dir | file | link | special | unopenable."""
+    entries = []
+    with os.scandir(fd) as listing:
+        for entry in listing:
+            if entry.name.startswith("."):
+                continue
+            kind = _kind_of(fd, entry.name)
+            if kind is not None:
+                entries.append((entry.name, kind))
+    return sorted(entries)
+
+
+def _kind_of(dir_fd: int, name: str) -> str | None:
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return None  # removed since it was listed
+    except OSError:
+        return "unopenable"  # a folder that lists its names but lets nobody look at them
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "special"
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """Why an entry is quarantined without its content, and the identity its batch id is made from."""
+
+    reason: str
+    detail: str
+    identity: str
+
+
+def _link_problem(entry: LandedEntry, landing_real: str) -> _Unread:
+    """The quarantine reason of a link: where it points, found without opening anything through it."""
+    try:
+        target = os.readlink(entry.name, dir_fd=entry.dir_fd)
+    except OSError:
+        target = "?"
+    resolved = os.path.realpath(os.path.join(landing_real, entry.path))
+    shown = _shown(target)[:_SHOWN_TARGET_CHARS]
+    identity = f"link\0{entry.path}"
+    what = f"{entry.source_file} is a symbolic link to {shown!r}"
+    if not os.path.exists(resolved):
+        return _Unread("dangling_link", f"{what}, which does not exist (or loops): nothing was read", identity)
+    if resolved == landing_real or resolved.startswith(landing_real.rstrip(os.sep) + os.sep):
+        return _Unread(
+            "symlink_in_landing",
+            f"{what} inside the landing folder: links are not followed (land the file itself); nothing was read",
+            identity,
+        )
+    return _Unread(
+        "symlink_outside_landing",
+        f"{what}, outside the landing folder: links are not followed; nothing was read",
+        identity,
+    )
+
+
+def _special_problem(entry: LandedEntry) -> _Unread:
+    return _Unread(
+        "not_a_regular_file",
+        f"{entry.source_file} is not a regular file (a pipe, socket or device): not read",
+        f"special\0{entry.path}",
+    )
+
+
+def _read_landed(
+    entry: LandedEntry, max_bytes: int, landing_real: str
+) -> tuple[bytes, os.stat_result] | _Unread | None:
+    """The bytes of a landed file (opened without following links), why they are not read, or None if it is gone."""
+    if entry.kind == "link":
+        return _link_problem(entry, landing_real)
+    if entry.kind == "special":
+        return _special_problem(entry)
+    if entry.kind == "unopenable":
+        return _unopenable_problem(entry, "permission denied")
+    try:
+        fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=entry.dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # swapped for a link since it was listed
+            return _link_problem(entry, landing_real)
+        return _unopenable_problem(entry, exc.strerror or type(exc).__name__)
+    with open(fd, "rb") as handle:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            return _special_problem(entry)
+        too_large = _Unread(
+            "too_large",
+            f"{entry.source_file} has {status.st_size:,} bytes, over reader.max_file_bytes {max_bytes:,}: "
+            "not read and not archived (a raised limit or a changed file is looked at again)",
+            f"too_large\0{entry.path}\0{status.st_size}\0{status.st_mtime_ns}\0{max_bytes}",
+        )
+        if status.st_size > max_bytes:
+            return too_large
+        data = handle.read(status.st_size + 1)
+        if len(data) > status.st_size:  # it grew while being read
+            data += handle.read(max_bytes + 1 - len(data))
+            if len(data) > max_bytes:
+                return too_large
+    return data, status
+
+
+def _unopenable_problem(entry: LandedEntry, why: str) -> _Unread:
+    try:
+        ctime = os.stat(entry.name, dir_fd=entry.dir_fd, follow_symlinks=False).st_ctime_ns
+    except OSError:
+        ctime = 0
+    return _Unread(
+        "unopenable_file",
+        f"{entry.source_file} cannot be opened: {why}",
+        f"unopenable_file\0{entry.path}\0{ctime}",
+    )
+
+
+def _quarantine_unread(
+    con: duckdb.DuckDBPyConnection,
+    channel_id: str,
+    source_file: str,
+    problem: _Unread,
+    *,
+    run_id: str | None,
+    known: set[str] | None = None,
+) -> BatchOutcome:
+    """Quarantine an entry that was not read (a link, a special file, a file over the size limit).
+
+    Its batch id is derived from the channel and ``problem.identity`` (no content was read to hash);
+    content_sha256 holds the identity's hash and archive_path stays null (module docstring).
+    """
+    sha256 = hashlib.sha256(problem.identity.encode("utf-8", "surrogateescape")).hexdigest()
+    batch_id = batch_id_for(channel_id, sha256)
+    seen = batch_id in known if known is not None else _already_landed(con, batch_id)
+    if seen:
+        return BatchOutcome(batch_id, "skipped")
+    con.execute(
+        "insert into quarantine.files (batch_id, channel_id, source_file, content_sha256, reason, detail,"
+        " run_id, archive_path) values (?, ?, ?, ?, ?, ?, ?, null)",
+        [batch_id, channel_id, source_file, sha256, problem.reason, problem.detail, run_id],
+    )
+    if known is not None:
+        known.add(batch_id)
+    return BatchOutcome(batch_id, "quarantined", reason=problem.reason, detail=problem.detail)
 
 
 def ingest_landing(
@@ -400,35 +632,63 @@ def ingest_landing(
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist: run `otklik generate` first")
     archive = archive_dir or landing_dir.parent / "archive"
+    landing_real = os.path.realpath(landing_dir)
     summary = IngestSummary()
     by_id = {c.id: c for c in channels}
     known = _landed_batch_ids(con)
     group = BatchGroup(con, max_files=group_files)
-    for folder, path in _landed_files(landing_dir):
-        channel = by_id.get(folder)
-        if channel is not None and only is not None and folder not in only:
-            continue
-        if channel is not None and not channel.enabled:
-            if folder not in summary.disabled_channels:
-                summary.disabled_channels.append(folder)
-            continue
-        relative = path.relative_to(landing_dir).as_posix()
-        outcome = land_batch(
-            con,
-            folder,
-            channel,
-            path.read_bytes(),
-            source_file=relative,
-            source_uri=path.resolve().as_uri(),
-            archive_dir=archive,
-            run_id=run_id,
-            fetched_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
-            group=group,
-            known=known,
-        )
-        summary.add(folder, relative, outcome)
-    group.flush()
+    # One reader child process for the run's workbooks, started now (when such a channel's folder
+    # holds anything) so that its start-up of ~0.4 s overlaps the scan of the other folders.
+    containers = any(
+        c.format in CONTAINER_FORMATS
+        and c.enabled
+        and (only is None or c.id in only)
+        and _has_entries(landing_dir / c.id)
+        for c in channels
+    )
+    with guard.session(prestart=containers):
+        for entry in _landed_files(landing_dir):
+            folder = _shown(entry.folder)
+            channel = by_id.get(folder)
+            if channel is not None and only is not None and folder not in only:
+                continue
+            if channel is not None and not channel.enabled:
+                if folder not in summary.disabled_channels:
+                    summary.disabled_channels.append(folder)
+                continue
+            relative = entry.source_file
+            read = _read_landed(entry, (channel.reader if channel else _DEFAULT_READER).max_file_bytes, landing_real)
+            if read is None:
+                continue  # removed since the scan listed it: nothing landed
+            if isinstance(read, _Unread):
+                outcome = _quarantine_unread(con, folder, relative, read, run_id=run_id, known=known)
+                summary.add(folder, relative, outcome)
+                continue
+            data, status = read
+            outcome = land_batch(
+                con,
+                folder,
+                channel,
+                data,
+                source_file=relative,
+                source_uri=Path(landing_real, entry.path).as_uri(),
+                archive_dir=archive,
+                run_id=run_id,
+                fetched_at=datetime.fromtimestamp(status.st_mtime, UTC),
+                group=group,
+                known=known,
+            )
+            summary.add(folder, relative, outcome)
+        group.flush()
     return summary
+
+
+def _has_entries(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as listing:
+            return any(not entry.name.startswith(".") for entry in listing)
+    except OSError:
+        return False
 
 
 def _landed_batch_ids(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -1,3 +1,6 @@
+import errno
+import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -127,3 +130,132 @@ class _ExecuteProxy:
 
     def __getattr__(self, name: str):
         return getattr(self._con, name)
+
+
+# --- the landing scan stays inside the landing folder -----------------------------------------------
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection, source_file: str) -> tuple:
+    return con.execute(
+        "select reason, detail, content_sha256, archive_path from quarantine.files where source_file = ?",
+        [source_file],
+    ).fetchone()
+
+
+def _archived(archive: Path) -> set[str]:
+    return {path.name for path in archive.rglob("*") if path.is_file()}
+
+
+def test_links_are_quarantined_unread_and_never_archived(con, landing: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "elsewhere" / "passwd.json"
+    secret.parent.mkdir()
+    secret.write_text('{"result": {"feedbacks": [{"feedbackId": 1, "createdAt": "2026-10-05"}]}}', encoding="utf-8")
+    folder = landing / "yandex_market_reviews"
+    folder.mkdir()
+    (folder / "outside.json").symlink_to(secret)
+    (folder / "dangling.json").symlink_to(tmp_path / "nothing-here.json")
+    (folder / "loop.json").symlink_to(folder / "loop.json")
+    (folder / "inside.json").symlink_to(landing / "erp_orders_monthly" / "orders_2026-10.csv")
+    (landing / "linked_channel").symlink_to(secret.parent, target_is_directory=True)
+    archive = tmp_path / "archive"
+
+    summary = ingest_landing(con, landing, load_channels(), archive_dir=archive)
+
+    expected = {
+        "yandex_market_reviews/outside.json": "symlink_outside_landing",
+        "yandex_market_reviews/dangling.json": "dangling_link",
+        "yandex_market_reviews/loop.json": "dangling_link",
+        "yandex_market_reviews/inside.json": "symlink_in_landing",
+        "linked_channel": "symlink_outside_landing",
+    }
+    assert {f: r for f, r, _ in summary.quarantined_files if f in expected} == expected
+    for source_file in expected:
+        _, detail, sha256, archive_path = _quarantined(con, source_file)
+        assert source_file in detail and "symbolic link" in detail and archive_path is None
+        assert sha256 == hashlib.sha256(f"link\0{source_file}".encode()).hexdigest()  # of the path, not content
+    assert str(secret) in _quarantined(con, "yandex_market_reviews/outside.json")[1]  # where it points, named
+    assert hashlib.sha256(secret.read_bytes()).hexdigest() not in _archived(archive)
+    assert _count(con, "raw.channel_payloads") == 36  # the golden files, nothing through a link
+
+    again = ingest_landing(con, landing, load_channels(), archive_dir=archive)
+    assert again.quarantined_files == []  # recorded once, skipped by the next run
+    assert _count(con, "quarantine.files") == 1 + len(expected)
+
+
+def test_a_named_pipe_is_quarantined_not_waited_for(con, landing: Path) -> None:
+    os.mkfifo(landing / "nps_email_survey" / "responses.csv")
+    summary = ingest_landing(con, landing, load_channels())
+    assert ("nps_email_survey/responses.csv", "not_a_regular_file") in [(f, r) for f, r, _ in summary.quarantined_files]
+    assert _count(con, "raw.batches") == 4
+
+
+def test_a_file_over_max_file_bytes_is_quarantined_without_being_read(con, landing: Path, tmp_path: Path) -> None:
+    channels = tuple(
+        c.model_copy(update={"reader": c.reader.model_copy(update={"max_file_bytes": 50})})
+        if c.id == "erp_orders_monthly"
+        else c
+        for c in load_channels()
+    )
+    archive = tmp_path / "archive"
+    summary = ingest_landing(con, landing, channels, archive_dir=archive)
+    source = "erp_orders_monthly/orders_2026-10.csv"
+    assert (source, "too_large") in [(f, r) for f, r, _ in summary.quarantined_files]
+    _, detail, _, archive_path = _quarantined(con, source)
+    assert "has 68 bytes, over reader.max_file_bytes 50" in detail and archive_path is None
+    data = (landing / source).read_bytes()
+    assert hashlib.sha256(data).hexdigest() not in _archived(archive)
+    assert ingest_landing(con, landing, channels, archive_dir=archive).quarantined_files == []
+    # the limit raised: the file is looked at again, and lands
+    again = ingest_landing(con, landing, load_channels(), archive_dir=archive)
+    assert again.loaded_files == {"erp_orders_monthly": 1}
+
+
+def test_names_that_are_not_utf8_or_hold_markup_land_like_any_other(con, landing: Path) -> None:
+    folder = landing / "nps_email_survey"
+    shutil.copy(folder / "responses_2026-10.csv", os.path.join(os.fsencode(folder), b"r\xff\xfe.csv"))
+    data = (folder / "responses_2026-10.csv").read_bytes().replace(b"\n", b"\r\n")  # other bytes: a new batch
+    (folder / "[bold]notes[").mkdir()  # "[/red]" holds a "/": a folder "[bold]notes[" and a file "red].csv"
+    (folder / "[bold]notes[" / "red].csv").write_bytes(data)
+    summary = ingest_landing(con, landing, load_channels())
+    assert summary.loaded_files["nps_email_survey"] == 2
+    names = {r[0] for r in con.execute("select source_file from raw.batches").fetchall()}
+    assert "nps_email_survey/[bold]notes[/red].csv" in names
+    assert _count(con, "quarantine.files") == 1 + 0  # the copy with the odd name is the same content: skipped
+    assert sum(summary.skipped_files.values()) == 1
+
+
+def test_a_file_that_cannot_be_opened_is_quarantined_and_the_run_goes_on(
+    con, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = landing / "nps_email_survey" / "locked.csv"
+    locked.write_text("id\n1\n", encoding="utf-8")
+    (landing / "nps_email_survey" / "locked_folder").mkdir()
+    real_open = os.open
+
+    def refuse(path, flags, mode=0o777, *, dir_fd=None):  # chmod 0 would not stop root
+        if path in ("locked.csv", "locked_folder"):
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", refuse)
+    summary = ingest_landing(con, landing, load_channels())
+    quarantined = [(f, r) for f, r, _ in summary.quarantined_files]
+    assert ("nps_email_survey/locked.csv", "unopenable_file") in quarantined
+    assert ("nps_email_survey/locked_folder", "unopenable_file") in quarantined
+    assert _count(con, "raw.batches") == 4
+
+
+def test_a_bad_record_keeps_a_masked_excerpt_and_the_archived_files_path(con, landing: Path) -> None:
+    folder = landing / "telegram_bot"
+    folder.mkdir()
+    (folder / "updates.jsonl").write_text(
+        '{"update_id": 1, "message": {"text": "ok"}}\n{"update_id": 2, "text": "звоните +7 916 123-45-67"\n',
+        encoding="utf-8",
+    )
+    ingest_landing(con, landing, load_channels())
+    excerpt, detail = con.execute("select raw_excerpt, detail from quarantine.records").fetchone()
+    assert excerpt == '{"update_id": 2, "text": "звоните [телефон]"'
+    archive_path = con.execute(
+        "select archive_path from raw.batches where source_file = 'telegram_bot/updates.jsonl'"
+    ).fetchone()[0]
+    assert detail.endswith(f"the whole record is in {archive_path}")
