@@ -65,10 +65,41 @@ def hold_warehouse(what: str, path: Path | str | None = None) -> Iterator[None]:
         yield
 
 
+class WarehouseUnreadable(RuntimeError):
+    """DuckDB cannot open a warehouse file: it is damaged, not a DuckDB file, or held by another program."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot open the warehouse {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def open_duckdb(target: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` that names the file in a WarehouseUnreadable when it cannot be opened."""
+    try:
+        return duckdb.connect(str(target), read_only=read_only)
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseUnreadable(target, reason.removeprefix("IO Error: ")) from exc
+
+
+def owner_only(target: Path) -> None:
+    """The live warehouse holds raw payloads and customers' contacts: only its owner reads it (and its
+    write-ahead log). Readers get the readers' copy, which holds neither."""
+    for path in (target, target.with_name(target.name + ".wal")):
+        try:
+            if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
 @contextmanager
 def _open(target: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(target), read_only=read_only)
+    con = open_duckdb(target, read_only=read_only)
     try:
+        if not read_only:
+            owner_only(target)
         session_defaults(con)
         if not read_only:
             apply_migrations(con)
@@ -77,6 +108,8 @@ def _open(target: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnectio
         yield con
     finally:
         con.close()
+        if not read_only:
+            owner_only(target)  # the WAL DuckDB may have created meanwhile
 
 
 class OutdatedWarehouse(RuntimeError):

@@ -1,5 +1,7 @@
-"""The readers' copy: readers never wait for a writer, and never see half of a copy."""
+"""The readers' copy: readers never wait for a writer, never see half of a copy, nor personal data."""
 
+import json
+import stat
 import subprocess
 import sys
 import time
@@ -8,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from warehouse import connect
-from warehouse.reader_copy import connect_reader, publish_reader_copy, reader_copy_info, reader_copy_path
+from warehouse.reader_copy import (
+    WITHHELD,
+    connect_reader,
+    publish_reader_copy,
+    reader_copy_info,
+    reader_copy_mode,
+    reader_copy_path,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -79,3 +88,72 @@ def test_an_open_reader_keeps_its_copy_while_a_new_one_is_published(tmp_path: Pa
 def test_without_a_copy_the_reader_is_told_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"run one first"), connect_reader(tmp_path / "w.duckdb"):
         pass
+
+
+# --- what the copy holds, and who may read it -------------------------------------------------------
+
+PLANTED = "planted.reader@example.org +79161234567"
+
+
+def _warehouse_with_personal_data(tmp_path: Path) -> Path:
+    live = tmp_path / "w.duckdb"
+    with connect(live) as con:
+        con.execute("create table restricted.customer_contacts (customer_key varchar, email_normalized varchar)")
+        con.execute("insert into restricted.customer_contacts values ('k1', ?)", [PLANTED])
+        con.execute(
+            "insert into raw.channel_payloads (channel_id, payload, _batch_id, _source_file, _record_index)"
+            " values ('web_form', ?, 'b1', 'web_form/f.csv', 0)",
+            [json.dumps({"email": PLANTED})],
+        )
+        con.execute(
+            "insert into quarantine.records (batch_id, channel_id, source_file, record_index, raw_excerpt, reason,"
+            " detail) values ('b1', 'web_form', 'web_form/f.csv', 1, ?, 'wrong_cell_count', '3 cells')",
+            [f"1,{PLANTED},x"],
+        )
+        con.execute(
+            "insert into quarantine.staging_rejects (channel_id, entity, reason, detail, source_item_id, _batch_id,"
+            " _source_file, _record_index) values ('web_form', 'feedback', 'bad_score', ?, 'R1', 'b1', 'f.csv', 2)",
+            [f"score '{PLANTED}' is not a number on the 0-10 scale"],
+        )
+        con.execute("create table core.facts as select 1 as n")
+        publish_reader_copy(con, live)
+    return live
+
+
+def test_the_copy_holds_neither_raw_nor_restricted_nor_quoted_records(tmp_path: Path) -> None:
+    live = _warehouse_with_personal_data(tmp_path)
+    with connect_reader(live) as reader:
+        schemas = {r[0] for r in reader.execute("select schema_name from duckdb_schemas()").fetchall()}
+        assert {"raw", "restricted"}.isdisjoint(schemas) and {"core", "quarantine", "audit", "main"} <= schemas
+        assert reader.execute("select reason, raw_excerpt from quarantine.records").fetchall() == [
+            ("wrong_cell_count", WITHHELD)  # counted and located, not quoted
+        ]
+        rejects = reader.execute("select reason, detail, source_item_id from quarantine.staging_rejects").fetchall()
+        assert rejects == [("bad_score", WITHHELD, "R1")]
+        assert reader.execute("select n from core.facts").fetchall() == [(1,)]
+        assert reader.execute("select count(*) from main.schema_migrations").fetchone()[0] > 0
+    # written afresh, not copied and trimmed: not even the file's free blocks hold the planted value
+    assert PLANTED.encode() in live.read_bytes()  # (the live file does, uncompressed: the check can see it)
+    assert PLANTED.encode() not in reader_copy_path(live).read_bytes()
+
+
+def test_the_copy_is_readable_by_its_owner_only_unless_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OTKLIK_READER_COPY_MODE", raising=False)
+    live = _warehouse_with_copy(tmp_path, [1])
+    assert stat.S_IMODE(reader_copy_path(live).stat().st_mode) == 0o600
+    monkeypatch.setenv("OTKLIK_READER_COPY_MODE", "0640")  # a BI tool's group
+    with connect(live) as con:
+        publish_reader_copy(con, live)
+    assert stat.S_IMODE(reader_copy_path(live).stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock", "w.reader.duckdb"]
+
+
+@pytest.mark.parametrize("value", ["rw-r-----", "0999", "1777"])
+def test_a_mode_that_is_not_one_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("OTKLIK_READER_COPY_MODE", value)
+    with pytest.raises(ValueError, match="OTKLIK_READER_COPY_MODE"):
+        reader_copy_mode()
+    assert reader_copy_mode({"OTKLIK_READER_COPY_MODE": " 640 "}) == 0o640
+    assert reader_copy_mode({}) == 0o600

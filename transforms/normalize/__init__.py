@@ -31,6 +31,7 @@ import polars as pl
 from transforms.channels.registry import Channel
 from transforms.normalize.entities import PLANS, Check, EntityPlan
 from transforms.normalize.fields import PAYLOAD_OK, all_sources, extract_sources
+from transforms.privacy import mask_pii_expr
 from transforms.schemas import (
     CUSTOMER_CONTACT_COLUMNS,
     ENTITY_SCHEMAS,
@@ -158,7 +159,9 @@ def _rejects(frame: pl.DataFrame, channel: Channel) -> pl.DataFrame:
         channel_id=pl.lit(channel.id),
         entity=pl.lit(channel.entity),
         reason=pl.col("_reason"),
-        detail=pl.col("_detail").fill_null(pl.col("_reason")),
+        # A detail quotes the rejected value ("score '+7 916 …' is not a number"): masked like texts,
+        # so that no phone or e-mail reaches quarantine.staging_rejects.
+        detail=mask_pii_expr(pl.col("_detail").fill_null(pl.col("_reason"))),
         source_item_id=pl.col("_reject_id"),
         _batch_id=pl.col("_batch_id"),
         _source_file=pl.col("_source_file"),

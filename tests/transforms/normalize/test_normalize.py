@@ -9,7 +9,7 @@ import pytest
 
 from transforms.channels.registry import Channel, get_channel
 from transforms.normalize import NormalizeResult, normalize_channel
-from transforms.privacy import customer_key
+from transforms.privacy import EMAIL_TOKEN, PHONE_TOKEN, customer_key
 from transforms.schemas import CUSTOMER_CONTACT_COLUMNS, ENTITY_SCHEMAS, REJECT_COLUMNS, VERSION_COLUMNS
 
 KEY = b"test-pii-key"
@@ -259,6 +259,23 @@ def test_bad_scores_are_rejected(payloads, scale: str, raw: str, reason: str) ->
     assert result.rejects["reason"].to_list() == [reason]
     assert raw in result.rejects["detail"][0]
     assert scale in result.rejects["detail"][0] or scale == "yes_no"
+
+
+def test_a_reject_detail_quoting_a_phone_or_an_e_mail_masks_them(payloads) -> None:
+    """The detail quotes the rejected value; a contact typed into the score field must not reach quarantine."""
+    result = run(
+        channel(score_scale="0-10", question_type="nps"),
+        payloads(
+            [
+                {"id": 1, "at": "2026-10-05", "score": "+7 916 123-45-67"},
+                {"id": 2, "at": "2026-10-05", "score": "ivan.petrov@example.ru"},
+            ]
+        ),
+    )
+    details = result.rejects.sort("source_item_id")["detail"].to_list()
+    assert result.rejects["reason"].to_list() == ["bad_score", "bad_score"]
+    assert "916" not in details[0] and PHONE_TOKEN in details[0]
+    assert "petrov" not in details[1] and EMAIL_TOKEN in details[1]
 
 
 def test_an_empty_score_is_no_score(payloads) -> None:
