@@ -4,7 +4,9 @@ Retried (tenacity, exponential backoff with jitter, at most ``max_retries`` time
 5xx, timeouts, network errors and a connection the server dropped. A ``Retry-After`` header (delay
 seconds or an HTTP date) replaces the backoff, capped at ``RETRY_AFTER_CAP_SECONDS`` so that one
 header cannot park a worker for hours. Anything else that is not 2xx fails at once. Errors name
-the method, the URL and the status; the secret never appears in a message, a log line or a URL.
+the method, the URL and the status; the secret never appears in a message, a log line or a URL:
+every text goes through the pull's ``redact`` (flows/extract/redact.py: the secret in any spelling
+an API may echo it, and any 8+-character part of it).
 """
 
 import base64
@@ -19,7 +21,22 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from flows.extract.redact import Redactor, redactor
 from transforms.channels import PullSpec
+
+__all__ = [
+    "RETRY_AFTER_CAP_SECONDS",
+    "PullError",
+    "Redactor",
+    "Request",
+    "auth_headers",
+    "env_header_secrets",
+    "env_headers",
+    "fetch",
+    "public_url",
+    "redactor",
+    "retry_after_seconds",
+]
 
 # An API asking for more than two minutes is either overloaded or rate-limiting a daily quota; the
 # backoff then still waits, and a quota that stays exhausted fails the run instead of hanging it.
@@ -27,6 +44,9 @@ RETRY_AFTER_CAP_SECONDS = 120.0
 _BACKOFF = wait_exponential_jitter(initial=1, max=60, jitter=1)
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _EXCERPT_CHARS = 300
+# The excerpt is redacted before it is cut: a secret that starts inside it is hidden whole, not cut
+# into a head too short to be recognised. Secrets are far shorter than this.
+_REDACT_MARGIN = 4096
 
 
 class PullError(RuntimeError):
@@ -76,20 +96,9 @@ def auth_headers(spec: PullSpec, secret: str | None, channel_id: str) -> dict[st
     return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode("ascii")}
 
 
-def redactor(secret: str | None) -> Callable[[str], str]:
-    """Replace the secret in text meant for people: as is, basic-auth encoded, and as httpx writes a
-    URL (a Bitrix24 webhook URL is the secret *and* the base URL)."""
-    hidden = {secret.rstrip("/") or secret, base64.b64encode(secret.encode()).decode("ascii")} if secret else set()
-    if secret and secret.startswith(("http://", "https://")):
-        hidden.add(str(httpx.URL(secret)).rstrip("/"))
-    longest_first = sorted((h for h in hidden if h), key=len, reverse=True)
-
-    def redact(text: str) -> str:
-        for value in longest_first:
-            text = text.replace(value, "***")
-        return text
-
-    return redact
+def env_header_secrets(spec: PullSpec) -> list[str]:
+    """The values of the pull's headers from the environment: credentials too (an API key, a client id)."""
+    return [os.environ[var] for var in spec.headers_from_env.values() if os.environ.get(var)]
 
 
 def public_url(url: httpx.URL | str) -> str:
@@ -184,7 +193,7 @@ def fetch(
         raise PullError(f"{where} cannot be sent: {type(exc).__name__}: {redact(str(exc))}") from None
     if not response.is_success:
         moved = f" to {redact(public_url(response.headers['Location']))}" if response.is_redirect else ""
-        body = redact(response.text[:_EXCERPT_CHARS]).strip()
+        body = redact(response.text[: _EXCERPT_CHARS + _REDACT_MARGIN])[:_EXCERPT_CHARS].strip()
         raise PullError(
             f"{where} answered HTTP {response.status_code} {response.reason_phrase}{moved} (not retried)"
             + (f": {body}" if body else "")

@@ -22,6 +22,13 @@ back), is a ``PullError``, not an endless loop; the pages before it stay landed 
 So is a page that is not JSON or has no list at ``records_path``: it goes to quarantine with its
 bytes, and the cursor stays before it. ``max_pages`` ends a pull normally, with a warning (some
 APIs list a fixed number of pages; a backlog drains over several runs from the committed cursor).
+
+Secrets (the resolved ``secret``, the values of ``pull.headers_from_env``) stay out of everything
+the pull leaves behind (flows/extract/redact.py): its log lines and the HTTP client's (``httpx``
+logs every request URL) go through the redactor while it runs; an exception leaving it is redacted
+in place, with everything chained to it, so that neither the CLI nor Prefect (a state message, a
+log record, an event) ever holds one; ledger URIs are redacted; a page that echoes a secret lands
+with it replaced by ``***`` (its archived copy is what was landed).
 """
 
 import hashlib
@@ -35,7 +42,17 @@ from urllib.parse import urlencode
 
 import httpx
 
-from flows.extract.http_fetch import PullError, Request, auth_headers, env_headers, fetch, public_url, redactor
+from flows.extract.http_fetch import (
+    PullError,
+    Request,
+    auth_headers,
+    env_header_secrets,
+    env_headers,
+    fetch,
+    public_url,
+    redactor,
+)
+from flows.extract.redact import Redactor, redacting_logs, scrub_exception
 from transforms.channels import Channel, PullSpec
 from transforms.readers.base import UnreadableFile
 from transforms.readers.encoding import decode_text
@@ -104,27 +121,33 @@ def pull_pages(
     """
     spec = _spec(channel)
     summary = PullSummary(channel.id, cursor_start=cursor, last_cursor=cursor)
-    http = client or httpx.Client(follow_redirects=False)  # a redirect could carry the secret elsewhere
     log = log or logging.getLogger(__name__)
-    try:
-        _Pager(channel, spec, base_url, land, secret, http, sleep, log).run(summary)
-    except PullError as exc:
-        exc.summary = summary
-        raise
-    finally:
-        if client is None:
-            http.close()
-    log.info(
-        "%s: %d page(s) fetched, %d landed, %d already landed, %d records; cursor %r -> %r (%s)",
-        channel.id,
-        summary.pages_fetched,
-        summary.pages_landed,
-        summary.pages_skipped,
-        summary.records,
-        summary.cursor_start,
-        summary.last_cursor,
-        summary.stopped,
-    )
+    redact = redactor(secret, *(env_header_secrets(channel.pull) if channel.pull else ()))
+    with redacting_logs(redact, log):
+        http = client or httpx.Client(follow_redirects=False)  # a redirect could carry the secret elsewhere
+        try:
+            _Pager(channel, spec, base_url, land, secret, http, sleep, log, redact).run(summary)
+        except PullError as exc:
+            exc.summary = summary
+            scrub_exception(exc, redact)
+            raise
+        except BaseException as exc:  # a bug, a crash in land: its text may quote a URL or a page
+            scrub_exception(exc, redact)
+            raise
+        finally:
+            if client is None:
+                http.close()
+        log.info(
+            "%s: %d page(s) fetched, %d landed, %d already landed, %d records; cursor %r -> %r (%s)",
+            channel.id,
+            summary.pages_fetched,
+            summary.pages_landed,
+            summary.pages_skipped,
+            summary.records,
+            summary.cursor_start,
+            summary.last_cursor,
+            summary.stopped,
+        )
     return summary
 
 
@@ -138,10 +161,10 @@ class _Pager:
     http: httpx.Client
     sleep: Callable[[float], None]
     log: logging.Logger | logging.LoggerAdapter
+    redact: Redactor
 
     def run(self, summary: PullSummary) -> None:
-        channel, spec = self.channel, self.spec
-        redact = redactor(self.secret)
+        channel, spec, redact = self.channel, self.spec, self.redact
         headers = {
             "Accept": "application/json",
             **env_headers(spec, channel.id),
@@ -159,15 +182,16 @@ class _Pager:
             summary.pages_fetched += 1
             where = redact(_source_uri(self.http, request))
             source_file = f"{channel.id}/pull-{_label(spec, value)}.json"
-            records, document = self._read(response, where, source_file, cursor)
+            content = self._without_secrets(response.content, where)
+            records, document = self._read(response.status_code, content, where, source_file, cursor)
             if records == 0:
                 summary.stopped = "empty page"
                 return
             step = _advance(spec, value, records, document, cursor)
             seen.add(value)
-            self._refuse_loops(response.content == previous, step, seen, where, cursor)
+            self._refuse_loops(content == previous, step, seen, where, cursor)
             outcome = self.land(
-                response.content,
+                content,
                 source_uri=where,
                 source_file=source_file,
                 cursor_before=cursor,
@@ -178,7 +202,7 @@ class _Pager:
             if step.next_value is None:
                 summary.stopped = step.stopped
                 return
-            value, previous = step.next_value, response.content
+            value, previous = step.next_value, content
         summary.stopped = f"max_pages={spec.max_pages}"
         self.log.warning(
             "%s: stopped at pull.max_pages=%d with more pages announced; the next pull resumes at cursor %r",
@@ -201,17 +225,22 @@ class _Pager:
                 f"({step.next_value!r} again after {where}); stopped at cursor {cursor!r}"
             )
 
-    def _read(self, response: httpx.Response, where: str, source_file: str, cursor: str | None) -> tuple[int, Any]:
+    def _without_secrets(self, content: bytes, where: str) -> bytes:
+        """The page with any secret it echoes replaced by ``***``: what lands, is archived and is read."""
+        landed = self.redact.redact_bytes(content)
+        if landed != content:
+            self.log.warning("%s: %s echoed the credentials; they land as ***", self.channel.id, where)
+        return landed
+
+    def _read(self, status: int, content: bytes, where: str, source_file: str, cursor: str | None) -> tuple[int, Any]:
         """(number of records, document); a page that is not one is quarantined and stops the pull."""
-        if response.status_code == 204:  # No Content: nothing (more) to give
+        if status == 204:  # No Content: nothing (more) to give
             return 0, None
         try:
-            document = loads(decode_text(response.content, self.channel.reader.encoding))
+            document = loads(decode_text(content, self.channel.reader.encoding))
             return len(records_at(document, self.channel.reader.records_path)), document
         except (UnreadableFile, ValueError) as exc:  # ValueError: broken JSON, NaN
-            self.land(
-                response.content, source_uri=where, source_file=source_file, cursor_before=cursor, cursor_after=None
-            )
+            self.land(content, source_uri=where, source_file=source_file, cursor_before=cursor, cursor_after=None)
             raise PullError(
                 f"{self.channel.id}: {where} is not a page of records ({exc}); quarantined as {source_file}, "
                 f"the cursor stays at {cursor!r}"
