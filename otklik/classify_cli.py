@@ -25,6 +25,15 @@ def _classifier(model: Path | None):
     return load_classifier(model or DEFAULT_MODEL_PATH)
 
 
+def _write_for_people(frame, out: Path) -> None:
+    """``write_table``, a CSV with formula-like cells behind a ``'`` (a spreadsheet opens it: customers'
+    texts such as "=HYPERLINK(...)" must stay texts); JSONL as it is, for programs."""
+    from transforms.classify.io import write_table
+    from transforms.normalize.text import neutralize_formulas
+
+    write_table(neutralize_formulas(frame) if out.suffix.lower() == ".csv" else frame, out)
+
+
 def _scores(frame, score_col: str | None):
     import polars as pl
 
@@ -51,7 +60,7 @@ def predict(
     """Classify every row of a file: kind, sentiment, feedback type, owner, confidence, method, versions."""
     import polars as pl
 
-    from transforms.classify.io import read_table, require_columns, write_table
+    from transforms.classify.io import read_table, require_columns
 
     frame = read_table(file)
     require_columns(frame, {"text": text_col, "score": score_col}, file.name)
@@ -74,9 +83,10 @@ def predict(
         )
     )
     clashes = [c for c in result.columns if c in frame.columns]
-    write_table(pl.concat([frame, result.rename({c: f"predicted_{c}" for c in clashes})], how="horizontal"), out)
+    _write_for_people(pl.concat([frame, result.rename({c: f"predicted_{c}" for c in clashes})], how="horizontal"), out)
     console.print(
-        f"{frame.height:,} rows classified into {out} ({classifier.model_version}, {classifier.taxonomy_version})"
+        f"{frame.height:,} rows classified into {out} ({classifier.model_version}, {classifier.taxonomy_version})",
+        markup=False,
     )
 
 
@@ -168,7 +178,7 @@ def train(
     target = out or DEFAULT_MODEL_PATH
     version = model.save(target)
     heads = ", ".join(f"{name} ({len(h.classes)} classes)" for name, h in sorted(model.heads.items()))
-    console.print(f"trained on {labelled.height:,} rows: {heads}\nwrote {target}: {version}")
+    console.print(f"trained on {labelled.height:,} rows: {heads}\nwrote {target}: {version}", markup=False)
 
 
 @classify_app.command("import-labels")
@@ -195,7 +205,7 @@ def import_labels(
     labels = parse_labels(read_table(file), load_feedback_types(), mapping)
     with connect() as con:
         n = store_labels(con, labels, labelled_by=labelled_by, source=file.name)
-    console.print(f"stored {n:,} manual label(s) from {file.name}; they apply from the next build")
+    console.print(f"stored {n:,} manual label(s) from {file.name}; they apply from the next build", markup=False)
 
 
 @classify_app.command("review-queue")
@@ -204,15 +214,14 @@ def review_queue_cmd(
     out: Annotated[Path | None, typer.Option(help="Write the queue as CSV/JSONL (a label file to fill in).")] = None,
 ) -> None:
     """The least certain, not yet labelled items of the last build: what a person should read next."""
-    from transforms.classify.io import write_table
     from warehouse import connect
     from warehouse.labels import review_queue
 
     with connect(read_only=True) as con:
         queue = review_queue(con, limit=limit)
     if out is not None:
-        write_table(queue, out)
-        console.print(f"{queue.height} item(s) to review written to {out}")
+        _write_for_people(queue, out)
+        console.print(f"{queue.height} item(s) to review written to {out}", markup=False)
         return
     for row in queue.iter_rows(named=True):
         text = (row["body_text"] or "").replace("\n", " ")[:100]

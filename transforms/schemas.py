@@ -58,6 +58,8 @@ FEEDBACK = EntitySchema(
         "source_item_id": pl.String(),
         "received_at": UTC_TIMESTAMP,
         "body_text": pl.String(),  # NFC, HTML stripped, phones, e-mails and card numbers masked
+        # the text held control or bidi characters, replaced by a space or removed (transforms.normalize.text)
+        "text_cleaned": pl.Boolean(),
         "language": pl.String(),  # ru / en / other by letter counts (transforms.normalize.text); null without text
         "score_raw": pl.Float64(),  # as received, on score_scale
         "score_scale": pl.String(),

@@ -69,6 +69,10 @@ def build_suite() -> gx.ExpectationSuite:
             gxe.ExpectColumnValuesToNotBeNull(
                 column="is_edited", meta=critical("every item is either an original or the latest edit")
             ),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="text_cleaned",
+                meta=critical("whether cleaning replaced a control or removed a bidi character, for every item"),
+            ),
             # is_issue_solved needs no check of its own: any Boolean or null is an answer (or none).
             gxe.ExpectColumnValuesToBeInSet(
                 column="self_service_outcome",

@@ -18,7 +18,7 @@ import polars as pl
 from transforms.channels.registry import Channel
 from transforms.normalize import scores
 from transforms.normalize.fields import describe_source, field_value, raw_value, sources
-from transforms.normalize.text import cap_text_expr, clean_text_expr, language_expr
+from transforms.normalize.text import cap_text_expr, clean_text_flagged_expr, language_expr
 from transforms.normalize.timestamps import expected_form, parse_strptime, parse_timestamp
 from transforms.privacy import customer_keys, mask_pii_expr, normalize_email_expr, normalize_phones
 from transforms.schemas import CASE_EVENT_TYPES, FEEDBACK, LOAD_METADATA, SELF_SERVICE_OUTCOMES, UTC_TIMESTAMP
@@ -126,7 +126,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "updated_at",
     )
     raw = {f"_raw_{name}": field_value(channel, name) for name in names}
-    raw["_body_joined"] = _body_joined(channel)
+    body_parts = _body_parts(channel)
+    raw |= body_parts
     scale = channel.score_scale
     scored = scale != "none" and "score" in channel.fields
     score_present = _col("score").is_not_null() if scored else pl.lit(False)
@@ -140,7 +141,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         "channel_id": pl.lit(channel.id),
         "source_item_id": _col("source_item_id"),
         "received_at": parse_timestamp(_col("received_at"), channel),
-        "body_text": _finish_body(pl.col("_body_joined")),
+        "body_text": _finish_body(_body_joined(list(body_parts))),
+        "text_cleaned": _text_cleaned(list(body_parts)),
         "score_raw": pl.when(score_present).then(score_raw),
         "score_scale": pl.when(score_present).then(pl.lit(scale)).otherwise(pl.lit("none")),
         "score_10": pl.when(score_present).then(score_10),
@@ -240,7 +242,7 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         sort=["feedback_id"],
         late={"language": language_expr(pl.col("body_text"))},
         # What the item says and who said it; not when it was edited, nor derived labels.
-        content=[c for c in FEEDBACK.columns if c not in (*LOAD_METADATA, "language", "is_edited")] + CONTACT_VALUES,
+        content=[c for c in FEEDBACK.columns if c not in (*LOAD_METADATA, *DERIVED_LABELS)] + CONTACT_VALUES,
         version_order=["_updated_at"],
         contacts={
             "customer_key": pl.col("customer_key"),
@@ -256,6 +258,9 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
 
 
 CONTACT_VALUES = ["_phone_normalized", "_email_normalized", "_customer_name"]
+# Feedback columns that are not part of what an item says: an item re-sent with only these changed
+# is a duplicate, not an edit.
+DERIVED_LABELS = ("language", "is_edited", "text_cleaned")
 
 
 def _contact_values(channel: Channel) -> dict[str, pl.Expr]:
@@ -272,12 +277,27 @@ def _contact_values(channel: Channel) -> dict[str, pl.Expr]:
     }
 
 
-def _body_joined(channel: Channel) -> pl.Expr:
-    """The body parts, each cleaned, joined with new lines (empty parts skipped)."""
-    parts = [clean_text_expr(raw_value(source), max_chars=None) for source in sources(channel, "body_text")]
-    if not parts:
+def _body_parts(channel: Channel) -> dict[str, pl.Expr]:
+    """Each body source cleaned once: a Struct {text, cleaned} column per source (``clean_text_flagged``)."""
+    return {
+        f"_body_part_{n}": clean_text_flagged_expr(raw_value(source), max_chars=None)
+        for n, source in enumerate(sources(channel, "body_text"))
+    }
+
+
+def _body_joined(parts: list[str]) -> pl.Expr:
+    """The cleaned body parts joined with new lines (empty parts skipped)."""
+    texts = [pl.col(part).struct.field("text") for part in parts]
+    if not texts:
         return pl.lit(None, dtype=pl.String)
-    return parts[0] if len(parts) == 1 else pl.concat_str(parts, separator="\n", ignore_nulls=True)
+    return texts[0] if len(texts) == 1 else pl.concat_str(texts, separator="\n", ignore_nulls=True)
+
+
+def _text_cleaned(parts: list[str]) -> pl.Expr:
+    """True when cleaning replaced or removed a control or invisible character in any body part."""
+    if not parts:
+        return pl.lit(False)
+    return pl.any_horizontal(pl.col(part).struct.field("cleaned") for part in parts).fill_null(False)
 
 
 def _finish_body(joined: pl.Expr) -> pl.Expr:

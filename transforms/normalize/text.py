@@ -4,6 +4,15 @@
 column, vectorised except for the rows that hold HTML, which go through ``html_to_text``
 (stdlib ``html.parser``) one distinct value at a time. Tests hold the two equal.
 
+Control characters: a C0 control other than TAB/LF/CR (NUL, BEL, VT, FF, ESC...), DEL and a C1
+control become a space, so "a\x00b" reads "a b", not "ab" (a NUL between two words was a separator
+to whoever wrote it). Invisible formatting goes: zero-width space, BOM, soft hyphen, and the
+bidirectional controls (U+061C, U+200E/U+200F, the embeddings and overrides U+202A-U+202E, the
+isolates U+2066-U+2069), with which a text shows reversed ("Trojan Source") in the review.
+``clean_text_flagged`` (``clean_text_flagged_expr`` for a column) also says whether the text held
+any of them (``CONTROL_CHARS``, after HTML decoding, which can spell one as ``&#x202E;``): staging
+keeps it as ``text_cleaned``.
+
 Whitespace: runs of horizontal white space become one space, each line is trimmed, line breaks
 (CR, LF, CRLF, U+2028/9) become "\\n", and more than one empty line in a row becomes one, so
 paragraphs survive. The character classes are spelled out (not ``\\s``) so that Python's ``re``
@@ -22,7 +31,10 @@ Language: ``language_expr`` labels a text ru, en or other by counting letters, n
 ``LANGUAGE_*`` below); null when there is no text.
 
 Formulas are not altered here: a comment "=SUM(A1)" is what the customer wrote. They are
-neutralized where text is written to a spreadsheet; ``is_formula_like`` tells which ones.
+neutralized where text is written to a spreadsheet; ``is_formula_like`` tells which ones. An XLSX
+types the cell as text (transforms/review/workbook.py, transforms/qa/export.py); a CSV has no types,
+so a CSV written for people gets ``neutralize_formulas``: a formula-like cell starts with ``'``
+(OWASP's CSV injection advice), which a spreadsheet shows as text and never runs.
 """
 
 import re
@@ -34,8 +46,14 @@ import polars as pl
 MAX_TEXT_CHARS = 5_000
 ELLIPSIS = "…"
 
-# C0 controls except TAB/LF/CR, DEL, C1 controls, zero-width space, BOM, soft hyphen.
-CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\u00ad]"
+# C0 controls except TAB/LF/CR, DEL, C1 controls: each becomes a space.
+SPACE_CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+# Bidirectional marks, embeddings, overrides and isolates: removed.
+BIDI_CONTROLS = r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# Zero-width space, BOM, soft hyphen, and the bidi controls: removed.
+INVISIBLE_CHARS = r"[\u200b\ufeff\u00ad\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# Every character the cleaning replaces or removes: a text holding one is flagged ``text_cleaned``.
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff\u00ad\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 _SPACES = r"\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"  # horizontal white space but " "
 # A run of horizontal white space other than one plain space (a lone " " is left alone: cheaper).
 HORIZONTAL_SPACE = rf"[ ]*[{_SPACES}][ {_SPACES}]*|[ ]{{2,}}"
@@ -46,6 +64,8 @@ BLANK_LINES = "\n{3,}"
 HTML_MARKUP = r"<[A-Za-z!/?][^>]*>|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
 
 _CONTROL = re.compile(CONTROL_CHARS)
+_SPACE_CONTROL = re.compile(SPACE_CONTROLS)
+_INVISIBLE = re.compile(INVISIBLE_CHARS)
 _HORIZONTAL = re.compile(HORIZONTAL_SPACE)
 _LINE_BREAK = re.compile(LINE_BREAK)
 _AROUND_NEWLINE = re.compile(SPACE_AROUND_NEWLINE)
@@ -60,6 +80,8 @@ NFC_STABLE = (
 NFC_SENSITIVE = rf"[^{NFC_STABLE}]"
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
+FORMULA_ESCAPE = "'"  # what goes before a formula-like CSV cell
+CLEANED_TEXT = pl.Struct({"text": pl.String(), "cleaned": pl.Boolean()})  # clean_text_flagged_expr
 
 # Language by letter counts over the head of the text (masking tokens removed): "ru" when at least
 # 60% of the letters are of the Russian alphabet, "en" when at least 60% are ASCII Latin, in both
@@ -129,11 +151,22 @@ def looks_like_html(text: str) -> bool:
 
 def clean_text(text: str | None, max_chars: int | None = MAX_TEXT_CHARS) -> str | None:
     """Hygiene for one string; None for None or for text that is empty once cleaned."""
+    return clean_text_flagged(text, max_chars)[0]
+
+
+def clean_text_flagged(text: str | None, max_chars: int | None = MAX_TEXT_CHARS) -> tuple[str | None, bool]:
+    """(``clean_text``, whether the text held a control or invisible character the cleaning took out)."""
     if text is None:
-        return None
+        return None, False
     if looks_like_html(text):
         text = html_to_text(text)
-    text = _CONTROL.sub("", text)
+    had_controls = _CONTROL.search(text) is not None
+    if had_controls:
+        text = _INVISIBLE.sub("", _SPACE_CONTROL.sub(" ", text))
+    return _clean_tail(text, max_chars), had_controls
+
+
+def _clean_tail(text: str, max_chars: int | None) -> str | None:
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAK.sub("\n", text)
     text = _HORIZONTAL.sub(" ", text)
@@ -153,6 +186,11 @@ def cap_text(text: str, max_chars: int | None = MAX_TEXT_CHARS) -> str:
 
 def clean_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Series:
     """``clean_text`` over a String Series: Rust regex, Python only for the rows holding HTML."""
+    return clean_text_flagged_series(values, max_chars).struct.field("text").rename(values.name)
+
+
+def clean_text_flagged_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Series:
+    """``clean_text_flagged`` over a String Series: a Struct Series {text: String, cleaned: Boolean}."""
     name = values.name
     values = values.cast(pl.String)
     has_html = values.str.contains(HTML_MARKUP).fill_null(False)
@@ -162,7 +200,9 @@ def clean_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS)
         values = pl.select(
             pl.when(has_html).then(values.replace_strict(as_text, default=None)).otherwise(values)
         ).to_series()
-    values = values.str.replace_all(CONTROL_CHARS, "")
+    had_controls = values.str.contains(CONTROL_CHARS).fill_null(False)
+    if had_controls.any():
+        values = values.str.replace_all(SPACE_CONTROLS, " ").str.replace_all(INVISIBLE_CHARS, "")
     needs_nfc = values.str.contains(NFC_SENSITIVE).fill_null(False)
     if needs_nfc.any():
         values = values.scatter(needs_nfc.arg_true(), values.filter(needs_nfc).str.normalize("NFC"))
@@ -174,7 +214,8 @@ def clean_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS)
         .str.strip_chars(" \n")
     )
     values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
-    return cap_text_series(values, max_chars).rename(name)
+    text = cap_text_series(values, max_chars).rename("text")
+    return pl.select(pl.struct(text, had_controls.rename("cleaned"))).to_series().rename(name)
 
 
 def cap_text_series(values: pl.Series, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Series:
@@ -194,6 +235,13 @@ def clean_text_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl
     )
 
 
+def clean_text_flagged_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Expr:
+    """``clean_text_flagged`` on a String column: a Struct {text, cleaned} (``.struct.field`` each)."""
+    return expr.map_batches(
+        lambda values: clean_text_flagged_series(values, max_chars), return_dtype=CLEANED_TEXT, is_elementwise=True
+    )
+
+
 def cap_text_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl.Expr:
     return expr.map_batches(
         lambda values: cap_text_series(values, max_chars), return_dtype=pl.String, is_elementwise=True
@@ -203,6 +251,22 @@ def cap_text_expr(expr: pl.Expr, max_chars: int | None = MAX_TEXT_CHARS) -> pl.E
 def is_formula_like(text: str | None) -> bool:
     """True when a spreadsheet would run the text as a formula (starts with = + - @ TAB CR)."""
     return bool(text) and text.startswith(FORMULA_PREFIXES)
+
+
+def neutralize_formula(text: str | None) -> str | None:
+    """``text`` for a CSV cell a spreadsheet opens: behind a ``'`` when it is formula-like."""
+    return FORMULA_ESCAPE + text if text is not None and is_formula_like(text) else text
+
+
+def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """``neutralize_formula`` on every String column of ``frame`` (other columns, nulls as they are)."""
+
+    def safe(name: str) -> pl.Expr:
+        value = pl.col(name)
+        formula = pl.any_horizontal(value.str.starts_with(prefix) for prefix in FORMULA_PREFIXES)
+        return pl.when(formula).then(pl.lit(FORMULA_ESCAPE) + value).otherwise(value).alias(name)
+
+    return frame.with_columns(safe(name) for name, dtype in frame.schema.items() if dtype == pl.String)
 
 
 def language_series(values: pl.Series) -> pl.Series:

@@ -131,3 +131,47 @@ def test_bad_input_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "error:" in result.stdout and "no text column 'text'" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+7 916 000-00-00 перезвоните", "-5 звёзд", "@SUM(A1)"]
+
+
+def _csv_cells(path: Path, column: str) -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row[column] for row in csv.DictReader(handle)]
+
+
+def test_the_review_queue_csv_keeps_formula_like_texts_as_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTKLIK_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    texts = [*FORMULAS, "Обычный текст"]
+    with connect() as con:
+        con.execute(
+            "create table core.fct_feedback as select 'f' || i as feedback_id, 'web_form' as channel_id,"
+            " timestamptz '2026-10-01 10:00:00+00' as received_at, t as body_text, 'other' as kind,"
+            " 'neutral' as sentiment, 'unclassified' as feedback_type_id, 0.1 * i as classification_confidence,"
+            " 'model' as classification_method, true as needs_review"
+            " from unnest(?) with ordinality as u(t, i)",
+            [texts],
+        )
+    out = tmp_path / "queue.csv"
+    result = _invoke("review-queue", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert _csv_cells(out, "body_text") == [*(f"'{t}" for t in FORMULAS), "Обычный текст"]
+    assert _csv_cells(out, "feedback_id") == ["f1", "f2", "f3", "f4", "f5"]  # ids as they are: labels match them
+    jsonl = tmp_path / "queue.jsonl"
+    assert _invoke("review-queue", "--out", str(jsonl)).exit_code == 0
+    assert [json.loads(line)["body_text"] for line in jsonl.read_text().splitlines()] == texts  # for programs
+
+
+def test_predict_csv_keeps_formula_like_texts_as_texts(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    pl.DataFrame({"id": ["1", "2", "3", "4"], "comment": FORMULAS}).write_csv(source)
+    out = tmp_path / "out.csv"
+    result = _invoke("predict", "--file", str(source), "--text-col", "comment", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert _csv_cells(out, "comment") == [f"'{t}" for t in FORMULAS]
+    assert _csv_cells(out, "id") == ["1", "2", "3", "4"]

@@ -12,11 +12,16 @@ from transforms.normalize.text import (
     NFC_SENSITIVE,
     clean_text,
     clean_text_expr,
+    clean_text_flagged,
+    clean_text_flagged_expr,
+    clean_text_flagged_series,
     clean_text_series,
     html_to_text,
     is_formula_like,
     language,
     language_expr,
+    neutralize_formula,
+    neutralize_formulas,
 )
 
 
@@ -30,7 +35,7 @@ from transforms.normalize.text import (
         ("<div>a<script>alert('x')</script>b<style>.c{}</style></div>", "ab"),
         ("Tom &amp; Jerry &#8212; &lt;3", "Tom & Jerry — <3"),
         ("5 < 7 and 8 > 6", "5 < 7 and 8 > 6"),
-        ("a\x00b\x07c\u200bd\ufeffe", "abcde"),
+        ("a\x00b\x07c\u200bd\ufeffe", "a b cde"),
         ("  много    пробелов\t\tи табов  ", "много пробелов и табов"),
         ("line one  \r\n  line two\r\rline three", "line one\nline two\n\nline three"),
         ("para one\n\n\n\n\npara two", "para one\n\npara two"),
@@ -46,6 +51,36 @@ from transforms.normalize.text import (
 )  # fmt: skip
 def test_clean_text(raw: str | None, clean: str | None) -> None:
     assert clean_text(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean", "flagged"),
+    [
+        ("a\x00b", "a b", True),  # a NUL separates, it does not glue words
+        ("abc\u202edef", "abcdef", True),  # right-to-left override: the review would show "abcfed"
+        ("Ordinary text, twice  spaced.\nSecond line", "Ordinary text, twice spaced.\nSecond line", False),
+        ("a\x00\x00\x1bb", "a b", True),
+        ("\x00word\x00", "word", True),
+        ("line\x00\nnext", "line\nnext", True),
+        ("a\x7fb\x85c", "a b c", True),  # DEL and C1 controls too
+        ("\u2066isolate\u2069 \u202aembed\u202c \u200emark\u200f \u061cal", "isolate embed mark al", True),
+        ("<p>x &#x202E;y</p>", "x y", True),  # spelled as an entity, it is decoded first
+        ("\x00", None, True),
+        ("tab\tstays a space", "tab stays a space", False),
+        (None, None, False),
+    ],
+    ids=["nul", "rlo", "ordinary", "c0-run", "edges", "before-newline", "del-c1", "bidi", "entity", "only-nul",
+         "tab", "none"],
+)  # fmt: skip
+def test_controls_become_spaces_bidi_goes_and_the_text_says_so(
+    raw: str | None, clean: str | None, flagged: bool
+) -> None:
+    assert clean_text_flagged(raw) == (clean, flagged)
+    assert clean_text(raw) == clean
+    series = pl.Series("t", [raw], dtype=pl.String)
+    assert clean_text_flagged_series(series).to_list() == [{"text": clean, "cleaned": flagged}]
+    frame = pl.DataFrame({"t": [raw]}, schema={"t": pl.String}).select(flagged=clean_text_flagged_expr(pl.col("t")))
+    assert frame["flagged"].struct.field("cleaned").to_list() == [flagged]
 
 
 def test_long_text_is_capped_with_an_ellipsis() -> None:
@@ -70,6 +105,17 @@ def test_is_formula_like(text: str | None, expected: bool) -> None:
     assert is_formula_like(text) is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [("=1+1", "'=1+1"), ("+7 916", "'+7 916"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+     ("ok =1", "ok =1"), ("", ""), (None, None), ("'=1", "'=1")],
+)  # fmt: skip
+def test_a_formula_like_csv_cell_goes_behind_an_apostrophe(text: str | None, safe: str | None) -> None:
+    assert neutralize_formula(text) == safe
+    frame = pl.DataFrame({"t": [text], "n": [-5]}, schema={"t": pl.String, "n": pl.Int64})
+    assert neutralize_formulas(frame).rows() == [(safe, -5)]  # numbers stay numbers
+
+
 def test_html_to_text_block_tags_break_lines() -> None:
     assert html_to_text("<ul><li>one</li><li>two</li></ul>").split() == ["one", "two"]
     assert "\n" in html_to_text("a<br/>b")
@@ -81,7 +127,8 @@ def test_expr_and_series_forms() -> None:
     assert clean_text_series(frame["t"]).name == "t"
 
 
-PIECES = [*"ab Яя<>/&;#x0\t\n\r", "\u00a0", "\u2028", "\x00", "\x85", "\u200b", "\u3000"]
+PIECES = [*"ab Яя<>/&;#x0\t\n\r", "\u00a0", "\u2028", "\x00", "\x85", "\u200b", "\u3000", "\u202e", "\u2066"]
+PIECES += ["\x1b", "&#x202E;", "\u200f"]
 PIECES += ["<p>", "</p>", "&amp;", "<br>", "<script>", "</script>", "&#1071;", "  ", "\n\n\n"]
 # NFC: decomposed й and ё, a combining acute, marks to reorder, Hangul jamo, a singleton, an entity
 PIECES += ["\u0438", "\u0306", "\u0435", "\u0308", "\u0301", "\u0323", "\u1100", "\u1161", "\u212b", "&#x301;"]
@@ -93,6 +140,8 @@ TEXT = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
 def test_vectorised_cleaning_equals_the_scalar_definition(values: list[str | None]) -> None:
     series = pl.Series("t", values, dtype=pl.String)
     assert clean_text_series(series, max_chars=20).to_list() == [clean_text(v, max_chars=20) for v in values]
+    flagged = [dict(zip(("text", "cleaned"), clean_text_flagged(v, max_chars=20), strict=True)) for v in values]
+    assert clean_text_flagged_series(series, max_chars=20).to_list() == flagged
 
 
 @pytest.mark.parametrize(
@@ -164,3 +213,29 @@ LANGUAGE_PIECES += ["[телефон]", "[email]", "[карта]", "\n"]
 def test_polars_language_equals_python_language(texts: list[str | None]) -> None:
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
     assert frame.select(language_expr(pl.col("t"))).to_series().to_list() == [language(t) for t in texts]
+
+
+def test_the_staging_row_says_its_text_was_cleaned(payloads) -> None:
+    """``text_cleaned``: any body part held a control or bidi character; an ordinary item is False."""
+    from datetime import UTC, datetime
+
+    from transforms.channels.registry import get_channel
+    from transforms.normalize import normalize_channel
+
+    def ticket(n: int, subject: str | None, description: str | None) -> dict:
+        return {"id": n, "created_at": "2026-10-05T09:00:00Z", "subject": subject, "description": description}
+
+    records = [
+        ticket(1, "a\x00b", "ordinary"),
+        ticket(2, "Заказ", "abc\u202edef"),
+        ticket(3, "Ordinary subject", "ordinary description"),
+        ticket(4, None, None),  # no text at all, a score-less ticket: rejected as empty_item
+    ]
+    channel = get_channel("zendesk_tickets")
+    result = normalize_channel(payloads(records), channel, pii_key=b"k", as_of=datetime(2026, 11, 1, tzinfo=UTC))
+    assert result.rows.select("source_item_id", "body_text", "text_cleaned").rows() == [
+        ("1", "a b\nordinary", True),
+        ("2", "Заказ\nabcdef", True),
+        ("3", "Ordinary subject\nordinary description", False),
+    ]
+    assert result.rejects["reason"].to_list() == ["empty_item"]
