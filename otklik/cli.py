@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from otklik.classify_cli import classify_app
@@ -34,8 +35,16 @@ LandingOption = Annotated[Path | None, typer.Option(help="Landing folder (defaul
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    _print_error(message)
     raise typer.Exit(code=1)
+
+
+def _print_error(message: str) -> None:
+    """``error: ...`` on one line (never wrapped, never read as markup); a message of several lines
+    (one per config problem, or a check's list) keeps them, each problem line marked ``error:``."""
+    for line in str(message).splitlines() or [""]:
+        prefix = "" if line[:1].isspace() else "[bold red]error:[/] "
+        console.print(prefix + escape(line), soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -51,14 +60,16 @@ def generate(
     from otklik.sample import generate_landing
 
     target = landing or landing_dir()
-    with console.status(f"Generating {items:,} items for {month} into {target} ..."):
+    with console.status(f"Generating {items:,} items for {escape(month)} into {escape(str(target))} ..."):
         started = time.perf_counter()
         try:
             summary = generate_landing(target, month=month, items=items, seed=seed, overwrite=overwrite)
         except FileExistsError as exc:
             _fail(f"{exc} (use --overwrite to replace the sample files)")
-    console.print(summary.as_table())
-    console.print(f"Wrote {target} in {time.perf_counter() - started:.1f} s")
+    table = summary.as_table()
+    table.title = escape(str(table.title))  # it names the landing folder: a path, not markup
+    console.print(table)
+    console.print(f"Wrote {target} in {time.perf_counter() - started:.1f} s", markup=False)
 
 
 @app.command()
@@ -71,9 +82,21 @@ def ingest(
     """Load new landed files into raw (a file already loaded is skipped by its content hash)."""
     from flows.ingest import ingest_channels
 
+    _require_landing(landing)  # a wrong folder is one line before any flow run starts
     with console.status("Ingesting landed files ..."):
         summary = ingest_channels(schedule_group=group, landing=str(landing) if landing else None)
     _print_ingest(summary)
+
+
+def _require_landing(landing: Path | None) -> None:
+    from flows.settings import landing_dir
+
+    target = (landing or landing_dir()).expanduser()
+    if not target.is_dir():
+        _fail(
+            f"landing folder {target} does not exist: give --landing or set OTKLIK_LANDING to the folder "
+            "the channel exports land in (`otklik generate` writes a sample one)"
+        )
 
 
 @app.command()
@@ -106,18 +129,18 @@ def review(
     if week is not None:  # each directorate's review is a flow run of its own
         from flows.review import weekly_review
 
-        with console.status(f"Publishing the weekly review {week} ..."):
+        with console.status(f"Publishing the weekly review {escape(week)} ..."):
             paths = weekly_review(week, directorate, republish, reason)
         for path in paths:
-            console.print(f"Review: [bold]{path}[/]")
+            console.print(f"Review: [bold]{escape(str(path))}[/]")
         return
     period = month_period(month)  # a typo is reported before any flow starts
-    with console.status(f"Publishing the review for {month} ..."):
+    with console.status(f"Publishing the review for {escape(month)} ..."):
         path = monthly_review(month, republish, reason)
     review_id, lines = published_version(period)
     for line in lines:
         console.print(line, highlight=False, markup=False)
-    console.print(f"Review {review_id}: [bold]{path}[/] (+ -items.html, .xlsx)")
+    console.print(f"Review {escape(review_id)}: [bold]{escape(str(path))}[/] (+ -items.html, .xlsx)")
 
 
 @app.command()
@@ -134,18 +157,18 @@ def demo(
 
     landing = landing_dir()
     if not landing.exists() or not any(landing.iterdir()):
-        with console.status(f"Generating {items:,} sample items for {month} ..."):
+        with console.status(f"Generating {items:,} sample items for {escape(month)} ..."):
             generate_landing(landing, month=month, items=items, seed=42)
     else:
-        console.print(f"Using the landing folder as it is: {landing}")
+        console.print(f"Using the landing folder as it is: {landing}", markup=False)
     started = time.perf_counter()
     with console.status("Running the pipeline (ingest → build → checks → review) ..."):
         result = otklik_pipeline(month=month, as_of=as_of, landing=str(landing))
     _print_ingest(result["ingest"])
     _print_counts("Tables built", result["build"])
     console.print(f"Pipeline finished in {time.perf_counter() - started:.1f} s")
-    console.print(f"Warehouse: [bold]{warehouse_path()}[/]")
-    console.print(f"Review:    [bold]{result['review']}[/]")
+    console.print(f"Warehouse: [bold]{escape(str(warehouse_path()))}[/]")
+    console.print(f"Review:    [bold]{escape(str(result['review']))}[/]")
 
 
 @app.command()
@@ -164,7 +187,8 @@ def backfill(
     from flows.backfill import month_range
 
     months = month_range(from_month, to_month)  # a bad range is reported before any flow starts
-    with console.status(f"Backfilling {len(months)} month(s), {months[0]} … {months[-1]} ..."):
+    _require_landing(landing)
+    with console.status(f"Backfilling {len(months)} month(s), {escape(months[0])} … {escape(months[-1])} ..."):
         result = backfill_flow(
             from_month, to_month, landing=str(landing) if landing else None, as_of=as_of, republish=republish
         )
@@ -174,7 +198,8 @@ def backfill(
         table.add_column(column, justify="right" if column == "items" else "left")
     for month in months:
         review_file = result["reviews"][month]
-        table.add_row(month, f"{result['items'][month]:,}", review_file or "[yellow]no data: no review[/]")
+        shown = escape(str(review_file)) if review_file else "[yellow]no data: no review[/]"
+        table.add_row(escape(month), f"{result['items'][month]:,}", shown)
     console.print(table)
 
 
@@ -204,7 +229,7 @@ def runs(
     for column in ("id", "flow", "state", "start", "end", "as_of"):
         table.add_column(column, no_wrap=True)
     for row in rows:
-        table.add_row(*(_when(v) if i >= 3 else str(v) for i, v in enumerate(row)))
+        table.add_row(*(_when(v) if i >= 3 else escape(str(v)) for i, v in enumerate(row)))
     console.print(table)
 
 
@@ -227,7 +252,7 @@ def replay(
     from warehouse import connect
     from warehouse.replay import replay_json, replay_run
 
-    with connect(read_only=True) as con, console.status(f"Replaying {run_id} ..."):
+    with connect(read_only=True) as con, console.status(f"Replaying {escape(run_id)} ..."):
         result = replay_run(con, run_id, pii_key=pii_key(), archive_dir=archive_dir(), checks=checks)
     if as_json:
         print(replay_json(result))
@@ -240,7 +265,7 @@ def replay(
                 if line.startswith(("DIFF", "NOT", "TAMPERED", "MISSING"))
                 else None
             )
-            console.print(f"[{style}]{line}[/]" if style else line, highlight=False, markup=bool(style))
+            console.print(f"[{style}]{escape(line)}[/]" if style else line, highlight=False, markup=bool(style))
     if not result.identical:
         raise typer.Exit(code=1)
 
@@ -294,11 +319,14 @@ def explain(
         print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         return
     row = ", ".join(f"{k}={v}" for k, v in found.key.items()) or "the only row"
-    console.print(f"[bold]{found.mart}[/] {found.month} ({row}): {found.metric} = [bold]{found.value}[/]")
+    console.print(
+        f"[bold]{escape(found.mart)}[/] {escape(found.month)} ({escape(row)}): "
+        f"{escape(found.metric)} = [bold]{escape(str(found.value))}[/]"
+    )
     what = "feedback items" if found.item_kind == "feedback" else "SLA clocks (case|policy)"
     console.print(f"{found.items.height} {what} behind it", highlight=False)
     if found.count_matches is False:
-        console.print(f"[bold red]the figure says {found.value}, the items are {found.items.height}[/]")
+        console.print(f"[bold red]the figure says {escape(str(found.value))}, the items are {found.items.height}[/]")
     _print_frame(f"{what.capitalize()} (first {min(limit, found.items.height)})", found.items.head(limit))
     _print_frame("Batches and source files", found.batches)
 
@@ -312,11 +340,11 @@ def docs() -> None:
 
 
 def _print_frame(title: str, frame: "pl.DataFrame") -> None:
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in frame.columns:
-        table.add_column(column, overflow="fold")
-    for values in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in values))
+        table.add_column(escape(column), overflow="fold")
+    for values in frame.iter_rows():  # item texts and file names are data, never markup
+        table.add_row(*("" if v is None else escape(str(v)) for v in values))
     console.print(table)
 
 
@@ -358,10 +386,15 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help="Machin
     for column in ("stage", "channel", "reason", "count"):
         table.add_column(column, justify="right" if column == "count" else "left")
     for stage, channel, reason, n in overview:
-        table.add_row(stage, channel, reason, f"{n:,}")
+        table.add_row(escape(str(stage)), escape(str(channel)), escape(str(reason)), f"{n:,}")
     console.print(table)
-    for _, channel, source_file, reason, detail in files:
-        console.print(f"[yellow]{source_file}[/] ({channel}): {reason} — {detail}")
+    for _, channel, source_file, reason, detail in files:  # landed names and readers' messages are data
+        console.print(
+            f"[yellow]{escape(str(source_file))}[/] ({escape(str(channel))}): {escape(str(reason))} — "
+            f"{escape(str(detail))}",
+            soft_wrap=True,
+            highlight=False,
+        )
     console.print("Records rejected in staging are normalized again by every `otklik build`.")
 
 
@@ -374,15 +407,19 @@ def quarantine_retry() -> None:
     from warehouse.quarantine import retry_files
     from warehouse.runs import finish_run, new_run_id, start_run
 
+    channels = load_channels()  # a broken channels.yaml is reported before a run is opened
     run_id = new_run_id()
     with connect() as con:
         start_run(con, run_id, "quarantine-retry", {})
-        outcomes = retry_files(con, load_channels(), archive_dir=archive_dir(), run_id=run_id)
+        outcomes = retry_files(con, channels, archive_dir=archive_dir(), run_id=run_id)
         finish_run(con, run_id, "completed")
     for outcome in outcomes:
         colour = {"loaded": "green", "still_failing": "yellow"}.get(outcome.status, "red")
         console.print(
-            f"[{colour}]{outcome.status}[/] {outcome.source_file} (was {outcome.previous_reason}): {outcome.detail}"
+            f"[{colour}]{escape(outcome.status)}[/] {escape(str(outcome.source_file))} "
+            f"(was {escape(str(outcome.previous_reason))}): {escape(str(outcome.detail))}",
+            soft_wrap=True,
+            highlight=False,
         )
     console.print(
         f"{sum(o.status == 'loaded' for o in outcomes)} of {len(outcomes)} file(s) landed; "
@@ -395,7 +432,7 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in counts.items():
-        table.add_row(name, f"{rows:,}")
+        table.add_row(escape(str(name)), f"{rows:,}")
     console.print(table)
 
 
@@ -406,19 +443,23 @@ def _print_ingest(summary: dict) -> None:
     channels = sorted(set(summary["loaded_files"]) | set(summary["skipped_files"]))
     for channel in channels:
         table.add_row(
-            channel,
+            escape(str(channel)),  # a landing folder's name: data, not markup
             str(summary["loaded_files"].get(channel, 0)),
             f"{summary['loaded_records'].get(channel, 0):,}",
             str(summary["rejected_records"].get(channel, 0)),
             str(summary["skipped_files"].get(channel, 0)),
         )
     console.print(table)
-    for source_file, reason, detail in summary["quarantined_files"]:
-        console.print(f"[yellow]quarantined[/] {source_file}: {reason} — {detail}")
+    for source_file, reason, detail in summary["quarantined_files"]:  # landed names are data, never markup
+        console.print(
+            f"[yellow]quarantined[/] {escape(str(source_file))}: {escape(str(reason))} — {escape(str(detail))}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
-# Errors an operator can act on: one clear line and exit code 1, not a traceback. Anything else
-# is a bug and keeps its traceback.
+# Errors an operator can act on: one clear line (one per config problem) and exit code 1, not a
+# traceback. Anything else is a bug and keeps its traceback.
 OPERATOR_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExistsError, ValueError, KeyError)
 
 
@@ -426,16 +467,126 @@ def _operator_errors() -> tuple[type[BaseException], ...]:
     from expectations import DataQualityError
     from warehouse.connection import OutdatedWarehouse
     from warehouse.lineage import LineageError
+    from warehouse.locking import WarehouseBusy
     from warehouse.runs import NotPublishable
 
-    return (*OPERATOR_ERRORS, DataQualityError, OutdatedWarehouse, NotPublishable, LineageError)
+    return (*OPERATOR_ERRORS, DataQualityError, OutdatedWarehouse, NotPublishable, LineageError, WarehouseBusy)
+
+
+def operator_message(error: BaseException) -> str | None:
+    """What the operator reads for ``error``, or None when it is a bug (which keeps its traceback).
+
+    Config loaders raise ConfigError (transforms/config_errors.py): one line per problem naming the
+    file and the entity id. A YAML or pydantic error that escaped a loader, or that another error
+    wraps, is shortened the same way; a DuckDB error is the operator's only when opening the
+    warehouse file failed (damaged, unreadable, or held by a program outside otklik).
+    """
+    import duckdb
+    import yaml
+    from pydantic import ValidationError
+
+    from transforms.config_errors import ConfigError, validation_problems, yaml_problem
+    from warehouse.connection import WarehouseUnreadable
+
+    if isinstance(error, ConfigError):
+        return str(error)
+    if isinstance(error, duckdb.Error | WarehouseUnreadable):
+        return _unopenable_warehouse(error)
+    if isinstance(error, yaml.YAMLError):
+        mark = getattr(error, "problem_mark", None)
+        name = getattr(mark, "name", None)
+        source = name if name and not name.startswith("<") else "a YAML file"
+        return f"{source}: {yaml_problem(error)}"
+    if isinstance(error, ValidationError):
+        return "\n".join(f"{error.title}: {line}" for line in validation_problems(error, None))
+    if isinstance(error, _operator_errors()):
+        message, cause = str(error), error.__cause__
+        if isinstance(cause, yaml.YAMLError | ValidationError) and str(cause) and str(cause) in message:
+            short = (
+                yaml_problem(cause)
+                if isinstance(cause, yaml.YAMLError)
+                else "; ".join(validation_problems(cause, None))
+            )
+            message = message.replace(str(cause), short)
+        return message
+    return None
+
+
+_DAMAGED = ("Corrupt database file", "not a valid DuckDB database file")
+
+
+def _unopenable_warehouse(error: BaseException) -> str | None:
+    """The message for a warehouse file DuckDB cannot open; None for any other DuckDB error (a bug).
+
+    Opening raises WarehouseUnreadable (warehouse/connection.py) with the file; damage DuckDB finds
+    later, reading a block, comes as a plain DuckDB error naming the corruption.
+    """
+    from warehouse import warehouse_path
+    from warehouse.connection import WarehouseUnreadable
+
+    if isinstance(error, WarehouseUnreadable):
+        target, reason = error.path, error.reason
+    else:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if not any(marker in text for marker in _DAMAGED):
+            return None
+        target, reason = warehouse_path(), text.removeprefix("IO Error: ")
+    if "Could not set lock on file" in reason:
+        held = reason.split("Conflicting lock is held in ", 1)[-1].split(". See also", 1)[0]
+        return (
+            f"cannot open the warehouse {target}: a program outside otklik has it open ({held}); "
+            "close that program's connection to it and try again"
+        )
+    return f"cannot open the warehouse {target} ({reason}): {_recovery(target)}"
+
+
+def _recovery(target: Path) -> str:
+    """How to go on: the readers' copy keeps serving the last completed build; the live file, which alone
+    holds the raw payloads and contacts, comes back from a backup or by re-ingesting."""
+    from warehouse.reader_copy import reader_copy_path
+
+    if target.name.endswith(".reader.duckdb"):
+        return f"this is the readers' copy, rewritten by every completed build: delete {target} and run `otklik build`"
+    aside = f"move {target} (and {target.name}.wal, if there is one) aside"
+    rebuild = (
+        "restore it from your backup of the warehouse file, or re-create it with `otklik ingest` (what is still "
+        "in the landing folder) and `otklik build`"
+    )
+    copy = reader_copy_path(target)
+    built = _last_build(target) if copy.exists() else None
+    if built is None:
+        where = f"there is no readable readers' copy at {copy}"
+        return f"{where}: {aside}, then {rebuild}"
+    return (
+        f"the readers' copy {copy} still serves the last completed build ({built}): its marts, audit trail, "
+        f"quarantine and published reviews stay readable there; it holds no raw payloads, so it cannot replace "
+        f"the live file: {aside}, then {rebuild}"
+    )
+
+
+def _last_build(target: Path) -> str | None:
+    """'run R of T' for the readers' copy of ``target``, or None when it cannot be read either."""
+    from warehouse.connection import WarehouseUnreadable
+    from warehouse.reader_copy import connect_reader, reader_copy_info
+
+    try:
+        with connect_reader(target) as con:
+            info = reader_copy_info(con, target)
+    except (WarehouseUnreadable, OSError, RuntimeError):
+        return None
+    if info.build_run_id is None:
+        return "no completed build recorded"
+    return f"run {info.build_run_id} of {info.built_at:%Y-%m-%d %H:%M} UTC"
 
 
 def main() -> None:
     try:
         app()
-    except _operator_errors() as error:
-        console.print(f"[bold red]error:[/] {error}")
+    except Exception as error:
+        message = operator_message(error)
+        if message is None:
+            raise
+        _print_error(message)
         raise SystemExit(1) from None
 
 

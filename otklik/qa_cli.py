@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 qa_app = typer.Typer(help="Monthly sample checks of closed cases: draw, export, import verdicts.", no_args_is_help=True)
@@ -14,7 +15,7 @@ console = Console()
 
 
 def _fail(message: object) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True, highlight=False)
     raise typer.Exit(code=1)
 
 
@@ -53,10 +54,11 @@ def sample(
     for column in ("manager", "reason", "cases"):
         table.add_column(column, justify="right" if column == "cases" else "left")
     for manager, reason, n in drawn.group_by("manager_id", "sample_reason").len().sort("manager_id").iter_rows():
-        table.add_row(manager, reason, str(n))
+        table.add_row(escape(str(manager)), escape(str(reason)), str(n))
     console.print(table)
     console.print(
-        f"Workbook: [bold]{path}[/] ({drawn.height} cases): fill in verdict (pass/fail), then `otklik qa import`"
+        f"Workbook: [bold]{escape(str(path))}[/] ({drawn.height} cases): fill in verdict (pass/fail), "
+        "then `otklik qa import`"
     )
 
 
@@ -79,5 +81,6 @@ def import_(
         _fail(error)
     console.print(
         f"{counts['new']} new, {counts['changed']} changed, {counts['unchanged']} unchanged verdict(s) "
-        f"from {file.name}; run `otklik build` to update core.fct_qa_checks and marts.qa_results_monthly"
+        f"from {file.name}; run `otklik build` to update core.fct_qa_checks and marts.qa_results_monthly",
+        markup=False,
     )

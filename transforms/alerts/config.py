@@ -5,7 +5,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from transforms.config_errors import ConfigError, config_errors
 
 ROUTING_PATH = Path(__file__).with_name("routing.yaml")
 
@@ -111,19 +113,16 @@ class Routing(_Frozen):
         return tuple(names)
 
 
-class RoutingError(ValueError):
+class RoutingError(ConfigError):
     """routing.yaml cannot be used; the message names the file and the problem."""
+
+    separator = "; "  # one line, whatever the number of problems
 
 
 def load_routing(path: Path = ROUTING_PATH) -> Routing:
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        return Routing.model_validate(document)
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise RoutingError(f"cannot read the alert routing {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise RoutingError(f"{path} is not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise RoutingError(f"{path}: {where}: {first['msg']}") from exc
+    with config_errors(path, text, error=RoutingError):  # one line per problem, naming the file and the id
+        return Routing.model_validate(yaml.safe_load(text))

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CHANNEL_COSTS_PATH = Path(__file__).with_name("channel_costs.yaml")
@@ -57,12 +56,13 @@ def parse_channel_costs(
     text: str, channel_ids: Iterable[str], source: str = "channel_costs.yaml"
 ) -> tuple[ChannelCost, ...]:
     """Validate the cost file's text against the channel registry; raise ValueError naming the problem."""
+    from transforms.config_errors import load_yaml, validation_error
+
+    data = load_yaml(text, source)
     try:
-        costs = ChannelCostsFile.model_validate(yaml.safe_load(text)).costs
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"{source}: {where}: {first['msg']}") from None
+        costs = ChannelCostsFile.model_validate(data).costs
+    except ValidationError as exc:  # one line per problem, naming the file and the field
+        raise validation_error(exc, source, data) from None
     known = set(channel_ids)
     unknown = sorted({c.channel_id for c in costs} - known)
     if unknown:
@@ -78,8 +78,10 @@ def parse_channel_costs(
 @cache
 def load_channel_costs(path: Path = CHANNEL_COSTS_PATH) -> tuple[ChannelCost, ...]:
     from transforms.channels import load_channels
+    from transforms.config_errors import display_path
 
-    return parse_channel_costs(path.read_text(encoding="utf-8"), [c.id for c in load_channels()], source=path.name)
+    channel_ids = [c.id for c in load_channels()]
+    return parse_channel_costs(path.read_text(encoding="utf-8"), channel_ids, source=display_path(path))
 
 
 def channel_costs_frame(costs: Iterable[ChannelCost]) -> pl.DataFrame:

@@ -138,4 +138,8 @@ def parse_org(text: str) -> Org:
 
 @cache
 def load_org(path: Path = ORG_PATH) -> Org:
-    return parse_org(path.read_text(encoding="utf-8"))
+    from transforms.config_errors import config_errors
+
+    text = path.read_text(encoding="utf-8")
+    with config_errors(path, text):  # one line per problem, naming the file and the entity id
+        return parse_org(text)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SAMPLING_PATH = Path(__file__).with_name("sampling.yaml")
 VERDICTS = ("pass", "fail")
@@ -33,8 +33,8 @@ class SamplingRules(BaseModel):
 
 
 def load_sampling_rules(path: Path = SAMPLING_PATH) -> SamplingRules:
-    try:
-        return SamplingRules.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ValueError(f"{path}: {'.'.join(map(str, first['loc'])) or '(top level)'}: {first['msg']}") from exc
+    from transforms.config_errors import config_errors
+
+    text = Path(path).read_text(encoding="utf-8")
+    with config_errors(path, text):  # one line per problem, naming the file and the field
+        return SamplingRules.model_validate(yaml.safe_load(text))

@@ -43,7 +43,8 @@ def parse_review_settings(text: str) -> ReviewSettings:
 
 @cache
 def load_review_settings(path: Path = REVIEW_CONFIG_PATH) -> ReviewSettings:
-    try:
-        return parse_review_settings(path.read_text(encoding="utf-8"))
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise ValueError(f"{path}: {exc}") from exc
+    from transforms.config_errors import config_errors
+
+    text = path.read_text(encoding="utf-8")
+    with config_errors(path, text):  # one line per problem, naming the file and the field
+        return parse_review_settings(text)

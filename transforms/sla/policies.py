@@ -196,7 +196,11 @@ def parse_policies(text: str) -> PoliciesFile:
 
 @cache
 def load_policies_file(path: Path = POLICIES_PATH) -> PoliciesFile:
-    return parse_policies(path.read_text(encoding="utf-8"))
+    from transforms.config_errors import config_errors
+
+    text = path.read_text(encoding="utf-8")
+    with config_errors(path, text):  # one line per problem, naming the file and the policy/calendar id
+        return parse_policies(text)
 
 
 def load_calendars(path: Path = POLICIES_PATH) -> tuple[Calendar, ...]:

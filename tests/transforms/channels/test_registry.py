@@ -152,3 +152,26 @@ def test_self_service_sessions_map_the_outcome_and_have_no_score() -> None:
         "customer_ref": "customer_id",
         "self_service_outcome": "outcome",
     }
+
+
+# --- load errors name the file and the channel -------------------------------------------------------
+
+
+def test_a_load_error_names_the_file_and_the_channel_id_not_its_position(tmp_path) -> None:
+    from transforms.channels import REGISTRY_PATH
+    from transforms.config_errors import ConfigError
+
+    text = REGISTRY_PATH.read_text(encoding="utf-8")
+    entry = "  - id: vk_messages\n"
+    assert entry in text
+    start = text.index(entry)
+    at = text.index("    format: ", start)
+    end = text.index("\n", at)
+    broken = tmp_path / "channels.yaml"
+    broken.write_text(text[:at] + "    format: xml" + text[end:], encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_channels(broken)
+    assert str(caught.value) == (
+        f"{broken}: channel vk_messages: format: "
+        "Input should be 'csv', 'json_pages', 'jsonl', 'xlsx', 'eml' or 'mbox' (got 'xml')"
+    )
