@@ -8,11 +8,27 @@ store's manager for a store, logistics for delivery, and so on). Its life, in CR
            → [reopened → resolved → closed]     (the head's check found it not really closed)
 
 Most cases close within 24 hours, some later; first contact mostly within the hour, later at
-night. The export is a snapshot at the end of the month: events after it are not there yet, so
-the month's last cases and a few stuck ones are still open. ``plan_cases`` decides the cases once;
-the CRM export and the close-the-loop final survey (answered after a case closes) both read them.
+night. About one case in seven goes under review (a warehouse check, a supplier's or the service
+centre's answer) after the first contact; about 3% are reopened after closing (returned cases,
+under additional control). The export is a snapshot at the end of the month: events after it are
+not there yet, so the month's last cases and a few stuck ones are still open. ``plan_cases``
+decides the cases once; the CRM export and the close-the-loop final survey (answered after a case
+closes) both read them.
+
+Two kinds of case get their first contact their own way (drawn from a stream of their own):
+
+- VIP customers (the customer base's ``vip`` segment, people.SEGMENTS: the loyalty programme's
+  top tier, about 6% of the customers) have their cases flagged priority ``vip`` and get a call
+  back within 5 minutes (the vip_callback_5m policy), day and night, except for a late tail when
+  the VIP line is busy: about 85% on time.
+- A chat or messenger message (CHAT_REPLY_MEDIAN_MINUTES) opens its case through the omnichannel
+  integration seconds after it arrives, and the case's first_contact is the operator's first
+  reply in the conversation: the chat exports carry the customers' messages only (channels.yaml,
+  website_chat), so the CRM's first_contact is where the chat_first_reply_5m clock stops. Most
+  replies come within 5 minutes, slower at night.
 """
 
+import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -52,6 +68,21 @@ LATE_CLOSE = 0.12  # closed after more than 24 hours
 REOPEN = 0.03
 STUCK = 0.015  # never resolved within the month
 SLOW_FIRST_CONTACT = 0.12
+
+# VIP cases: the share called back after the 5 minutes of vip_callback_5m (the VIP line was busy).
+VIP_LATE_CALLBACK = 0.14
+# Chats and messengers (the channels of the chat_first_reply_5m policy): the median minutes from the
+# customer's message to the operator's first reply (lognormal, CHAT_REPLY_SIGMA), longer at night
+# when fewer operators are on shift (NIGHT_HOURS, reporting time: NIGHT_REPLY_FACTOR times longer).
+CHAT_REPLY_MEDIAN_MINUTES = {
+    "website_chat": 1.5,
+    "telegram_bot": 2.0,
+    "vk_messages": 2.0,
+    "whatsapp": 1.8,
+}
+CHAT_REPLY_SIGMA = 0.75
+NIGHT_REPLY_FACTOR = 2.0
+NIGHT_HOURS = frozenset((23, 0, 1, 2, 3, 4, 5, 6, 7))
 
 # Orders a month per directorate at 25,000 feedback items (scaled with the item count).
 ORDERS_AT_25K = {
@@ -118,8 +149,14 @@ def _minutes(rng: random.Random, low: float, high: float) -> timedelta:
     return timedelta(minutes=rng.uniform(low, high))
 
 
-def case_lifecycle(opened: datetime, rng: random.Random, *, vip: bool) -> list[tuple[str, datetime]]:
-    """The events of one case, strictly in time order (the export cut comes later)."""
+def case_lifecycle(
+    opened: datetime, rng: random.Random, *, first_contact: timedelta | None = None
+) -> list[tuple[str, datetime]]:
+    """The events of one case, strictly in time order (the export cut comes later).
+
+    ``first_contact``: the delay from opening to the first contact when it is decided elsewhere
+    (a VIP callback, an operator's reply in a chat: ``first_contact_delay``); at least a minute.
+    """
     events = [("opened", opened)]
     now = opened
 
@@ -128,18 +165,19 @@ def case_lifecycle(opened: datetime, rng: random.Random, *, vip: bool) -> list[t
         now = now + max(delay, timedelta(minutes=1))
         events.append((event, now))
 
-    if vip:
-        first = _minutes(rng, 1, 8)
-    elif rng.random() < SLOW_FIRST_CONTACT:
-        first = _minutes(rng, 60, 8 * 60)
+    if first_contact is not None:
+        first = first_contact
     else:
-        first = timedelta(minutes=min(rng.expovariate(1 / 18), 59))
-    local_hour = (opened + first).hour
-    if not vip and (local_hour >= 22 or local_hour < 8) and rng.random() < 0.7:  # the night shift is thin
-        morning = (opened + first).replace(hour=9, minute=0, second=0)
-        if morning < opened + first:
-            morning += timedelta(days=1)
-        first = morning - opened + _minutes(rng, 0, 50)
+        if rng.random() < SLOW_FIRST_CONTACT:
+            first = _minutes(rng, 60, 8 * 60)
+        else:
+            first = timedelta(minutes=min(rng.expovariate(1 / 18), 59))
+        local_hour = (opened + first).hour
+        if (local_hour >= 22 or local_hour < 8) and rng.random() < 0.7:  # the night shift is thin
+            morning = (opened + first).replace(hour=9, minute=0, second=0)
+            if morning < opened + first:
+                morning += timedelta(days=1)
+            first = morning - opened + _minutes(rng, 0, 50)
     step("first_contact", first)
     if rng.random() < UNDER_REVIEW:
         step("under_review", _minutes(rng, 10, 180))
@@ -171,7 +209,7 @@ def feedback_ref(item: Item) -> str:
 
 def _priority(item: Item, rng: random.Random) -> str:
     if item.customer.segment == "vip":
-        return "high"
+        return "vip"
     if item.topic == "corporate":
         return "high" if rng.random() < 0.5 else "normal"
     if item.kind == "complaint":
@@ -179,10 +217,27 @@ def _priority(item: Item, rng: random.Random) -> str:
     return "low" if rng.random() < 0.4 else "normal"
 
 
-def _case_opened(item: Item, rng: random.Random) -> datetime:
+def _case_opened(item: Item, rng: random.Random, chat_rng: random.Random) -> datetime:
     if item.channel_id == "store_complaint_book":  # typed into the CRM when the shift ends
         return item.at + _minutes(rng, 30, 6 * 60)
+    if item.channel_id in CHAT_REPLY_MEDIAN_MINUTES:  # the omnichannel integration opens it at once
+        return item.at + timedelta(seconds=chat_rng.randint(2, 30))
     return item.at + timedelta(minutes=min(2 + rng.expovariate(1 / 6), 45), seconds=rng.randrange(60))
+
+
+def first_contact_delay(item: Item, priority: str, opened: datetime, rng: random.Random) -> timedelta | None:
+    """From opening to the first contact for a VIP case (the callback) or a chat or messenger case
+    (the operator's first reply, timed from the customer's message); None for every other case."""
+    if priority == "vip":
+        late = rng.random() < VIP_LATE_CALLBACK
+        return timedelta(minutes=rng.uniform(5.5, 40) if late else rng.uniform(1, 4.5))
+    median = CHAT_REPLY_MEDIAN_MINUTES.get(item.channel_id)
+    if median is None:
+        return None
+    if item.at.hour in NIGHT_HOURS:
+        median *= NIGHT_REPLY_FACTOR
+    reply_at = item.at + timedelta(minutes=rng.lognormvariate(math.log(median), CHAT_REPLY_SIGMA))
+    return reply_at - opened  # a reply within the case's first minute comes a minute after opening
 
 
 @dataclass(frozen=True)
@@ -204,10 +259,11 @@ class Case:
 def plan_cases(ctx: Context, channel: Channel, items: list[Item]) -> list[Case]:
     """The cases the items open, in opening order, with their events cut at the month's end."""
     rng = ctx.rng(channel.id)
+    fast = ctx.rng(channel.id, "first_contact")  # chat replies and VIP callbacks: a stream of their own
     router = Router(ctx.org)
     month_end = ctx.month.end
     opening = sorted(
-        ((_case_opened(item, rng), item) for item in items if item.opens_case and item.source_item_id),
+        ((_case_opened(item, rng, fast), item) for item in items if item.opens_case and item.source_item_id),
         key=lambda pair: (pair[0], pair[1].feedback_id),
     )
     tz = ctx.month.tz
@@ -219,7 +275,8 @@ def plan_cases(ctx: Context, channel: Channel, items: list[Item]) -> list[Case]:
         owner = router.route(item, rng)
         priority = _priority(item, rng)
         events = []
-        for event, at in case_lifecycle(opened, rng, vip=item.customer.segment == "vip"):
+        first_contact = first_contact_delay(item, priority, opened, fast)
+        for event, at in case_lifecycle(opened, rng, first_contact=first_contact):
             if at >= month_end:
                 break
             events.append((event, at.astimezone(tz).replace(microsecond=0)))

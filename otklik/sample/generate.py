@@ -60,8 +60,9 @@ from otklik.sample.model import (
     GenerationSummary,
     Item,
     Month,
+    Mood,
 )
-from otklik.sample.people import make_customers
+from otklik.sample.people import Customer, make_customers
 from transforms.channels import Channel, load_channels
 from transforms.org import load_org
 
@@ -129,6 +130,9 @@ def generate_landing(
     overwrite: bool = False,
     truth: bool = False,
     channels: Sequence[Channel] | None = None,
+    mood: Mood | None = None,
+    customers: Sequence[Customer] | None = None,
+    orders_basis: int | None = None,
 ) -> GenerationSummary:
     """Write a month of sample exports for every channel in the registry into ``landing_dir``.
 
@@ -138,6 +142,9 @@ def generate_landing(
     first). ``truth`` also writes ``.truth/items.csv`` (dot folder: ingestion skips it): each
     item's feedback_id, kind, topic and case, and each planted bad record, for measuring the
     classifier and reconciling counts end to end. ``channels`` replaces the registry (tests).
+    ``mood``, ``customers`` and ``orders_basis`` are for a history (otklik.sample.history): the
+    month's kind and topic factors, a customer base shared by the months, and the item count the
+    ERP's order counts follow (default ``items``: orders scale with the month's volume).
     A feedback channel without a writer of its own gets records built from its ``fields`` map.
     """
     if items < 0:
@@ -151,9 +158,12 @@ def generate_landing(
         org=org,
         customers=[],
         landing_dir=landing_dir,
+        mood=mood or Mood(),
     )
     _prepare(landing_dir, channels, overwrite)
-    ctx.customers = make_customers(max(50, int(items * 0.7)), ctx.rng("customers"))
+    ctx.customers = (
+        list(customers) if customers is not None else make_customers(max(50, int(items * 0.7)), ctx.rng("customers"))
+    )
 
     feedback_channels = [c for c in channels if c.entity == "feedback"]
     counts = _allocate(items, {c.id: profile_for(c.id).share for c in feedback_channels})
@@ -185,7 +195,7 @@ def generate_landing(
             n_events += result.records
             results[channel.id] = result
         elif channel.entity == "order_count":
-            results[channel.id] = cases.write_orders(ctx, channel, items)
+            results[channel.id] = cases.write_orders(ctx, channel, items if orders_basis is None else orders_basis)
 
     outputs = []
     for channel in channels:

@@ -350,8 +350,8 @@ def instants(month: Month, profile: Profile, n: int, rng: random.Random) -> list
 def make_items(ctx: Context, channel_id: str, score_scale: str, n: int, rng: random.Random) -> list[Item]:
     """n valid items for a channel, in time order, without source ids (the writer assigns them)."""
     profile = profile_for(channel_id)
-    kinds, kind_weights = zip(*profile.kinds.items(), strict=True)
-    topics, topic_weights = zip(*profile.topics.items(), strict=True)
+    kinds, kind_weights = ctx.mood.weigh(profile.kinds, ctx.mood.kinds)
+    topics, topic_weights = ctx.mood.weigh(profile.topics, ctx.mood.topics)
     stores = ctx.org.stores
     store_weights = [3 if s.id.startswith("MSK") else 2 if s.id.startswith("SPB") else 1 for s in stores]
     b2b = [c for c in ctx.customers if c.segment == "b2b"] or ctx.customers
@@ -370,6 +370,22 @@ def make_items(ctx: Context, channel_id: str, score_scale: str, n: int, rng: ran
             item.text = decorate(text, kind, profile, customer, rng)
         items.append(item)
     return items
+
+
+def payment_fails_in(ctx: Context, item: Item, agent: str, rng: random.Random) -> None:
+    """The month's payment incident (Mood.broken_payment_agent): an item from that browser may become a
+    complaint that the payment does not go through. ``rng`` is the incident's own stream, drawn only in
+    an incident month, so every other month's files stay byte-identical."""
+    mood = ctx.mood
+    if mood.broken_payment_agent is None or agent != mood.broken_payment_agent:
+        return
+    if rng.random() >= mood.broken_payment_share:
+        return
+    item.kind, item.topic = "complaint", "payment"
+    item.text = texts.fill(rng.choice(texts.PAYMENT_PAGE_FAILS), item_slots(ctx, item, rng))
+    if item.score is not None:
+        item.score = texts.score("complaint", "0-10", rng)
+    item.extra["payment_incident"] = True
 
 
 def item_slots(ctx: Context, item: Item, rng: random.Random) -> texts.Slots:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 
 from otklik.sample import texts
-from otklik.sample.items import item_slots, make_items
+from otklik.sample.items import item_slots, make_items, payment_fails_in
 from otklik.sample.model import BadRecord, ChannelResult, Context, Item
 from otklik.sample.people import Customer
 from otklik.sample.writers import (
@@ -114,6 +114,7 @@ def write_website_chat(ctx: Context, channel: Channel, n: int, bad: dict[str, in
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
     agents, weights = zip(*BROWSERS, strict=True)
     result = ChannelResult(channel.id, items=items)
+    incident = ctx.rng(channel.id, "incident")
     for day, day_items in by_day(items).items():
         lines = []
         for item in day_items:
@@ -121,6 +122,7 @@ def write_website_chat(ctx: Context, channel: Channel, n: int, bad: dict[str, in
             item.source_item_id = f"m{millis:x}{rng.getrandbits(16):04x}"
             visitor = _visitor(item.customer, rng)
             visitor["user_agent"] = rng.choices(agents, weights)[0]
+            payment_fails_in(ctx, item, visitor["user_agent"], incident)
             event = {
                 "event_name": "client_message",
                 "widget_id": "kX3fT9aQ2m",

@@ -167,15 +167,33 @@ class GenerationSummary:
         return table
 
 
+@dataclass(frozen=True)
+class Mood:
+    """How a month differs from a typical one (otklik.sample.history): each item's kind and topic
+    weights are multiplied by these factors. Empty: the channel profiles as they are."""
+
+    kinds: dict[str, float] = field(default_factory=dict)
+    topics: dict[str, float] = field(default_factory=dict)
+    # A payment page that fails in one browser this month: that share of the web items from this user
+    # agent (website chat, in-product rating) become complaints that the payment does not go through.
+    broken_payment_agent: str | None = None
+    broken_payment_share: float = 0.0
+
+    def weigh(self, weights: dict[str, float], factors: dict[str, float]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        keys = tuple(weights)
+        return keys, tuple(weights[k] * factors.get(k, 1.0) for k in keys) if factors else tuple(weights.values())
+
+
 @dataclass
 class Context:
-    """Everything a channel writer shares: seed, month, org, customers."""
+    """Everything a channel writer shares: seed, month, org, customers, the month's mood."""
 
     seed: int
     month: Month
     org: Org
     customers: list[Customer]
     landing_dir: Path
+    mood: Mood = field(default_factory=Mood)
 
     def rng(self, *names: str) -> random.Random:
         """An independent stream per purpose, so adding a channel leaves the others' bytes alone."""

@@ -409,6 +409,15 @@ ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# An incident month's root cause (otklik.sample.history): the new payment page fails in one old browser.
+PAYMENT_PAGE_FAILS = (
+    "Оплата не прошла, на странице оплаты ошибка, кнопка «Оплатить» не нажимается.",
+    "Оплата картой не прошла, страница оплаты висит, заказ в статусе «не оплачен».",
+    "Оплата картой не прошла: на сайте ошибка оплаты, заказ в статусе «не оплачен».",
+    "Третий раз оплата не прошла по заказу {order}: страница оплаты белая, ничего не грузится.",
+    "Оплата не прошла, после выбора карты страница банка не открывается.",
+)
+
 # The in-product pop-up's root cause: "slow site" complaints, mostly from one old browser.
 SLOW_SITE = (
     "Сайт очень медленно работает, страницы грузятся по минуте.",

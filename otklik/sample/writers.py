@@ -21,7 +21,7 @@ from pathlib import Path
 import xlsxwriter
 
 from otklik.sample import texts
-from otklik.sample.items import item_slots, make_items, profile_for
+from otklik.sample.items import item_slots, make_items, payment_fails_in, profile_for
 from otklik.sample.model import UTC, BadRecord, ChannelResult, Context, Item
 from transforms.channels import Channel
 
@@ -580,12 +580,14 @@ def write_inapp(ctx: Context, channel: Channel, n: int, bad: dict[str, int]) -> 
     planted = make_items(ctx, channel.id, channel.score_scale, bad.get("broken_json", 0), ctx.rng(channel.id, "bad"))
     browsers, browser_weights = zip(*BROWSERS, strict=True)
     apps, app_weights = zip(*APPS, strict=True)
+    incident = ctx.rng(channel.id, "incident")
     profile = profile_for(channel.id)
     events: dict[int, dict[str, object]] = {}
     for item in items + planted:
         agent = rng.choices(apps, app_weights)[0] if item.topic == "app" else rng.choices(browsers, browser_weights)[0]
+        payment_fails_in(ctx, item, agent, incident)
         slow = OLD_BROWSER_SLOW_SHARE if agent == OLD_BROWSER else OTHER_SLOW_SHARE if item.topic == "website" else 0
-        if rng.random() < slow:
+        if rng.random() < slow and not item.extra.get("payment_incident"):
             item.kind = "complaint"
             item.text = rng.choice(texts.SLOW_SITE)
             if rng.random() < profile.colloquial:
