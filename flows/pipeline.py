@@ -1,15 +1,28 @@
-"""The main job: ingest every channel, build and check the warehouse, write the month's review."""
+"""The main job: ingest every channel, build and check the warehouse, write the month's review.
+
+``sample_checks`` (the demo) also draws the head's QA sample of every finished month that has none and
+lets a simulated reviewer check it, then rebuilds what reads the checks before the review is written
+(flows/sample_checks.py). Production leaves it off: there the head draws and reviewers check.
+"""
 
 from prefect import flow
 
 from flows.build_warehouse import build_warehouse
 from flows.ingest import ingest_channels
 from flows.review import monthly_review
+from flows.sample_checks import simulate_sample_checks
 
 
 @flow(name="otklik-pipeline")
-def otklik_pipeline(month: str, as_of: str | None = None, landing: str | None = None) -> dict:
+def otklik_pipeline(
+    month: str, as_of: str | None = None, landing: str | None = None, sample_checks: bool = False
+) -> dict:
     ingested = ingest_channels(landing=landing)
     built = build_warehouse(as_of=as_of)
-    review = monthly_review(month)
-    return {"ingest": ingested, "build": built, "review": review}
+    result: dict = {"ingest": ingested}
+    if sample_checks:
+        checks = simulate_sample_checks(as_of=as_of)
+        built = {**built, **checks["build"]}  # the tables as the review reads them
+        result["sample_checks"] = checks
+    result |= {"build": built, "review": monthly_review(month)}
+    return result

@@ -1,6 +1,5 @@
 """`otklik qa ...`: the head of customer service's monthly sample checks of closed cases."""
 
-import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -57,26 +56,27 @@ def sample(
         table.add_row(escape(str(manager)), escape(str(reason)), str(n))
     console.print(table)
     console.print(
-        f"Workbook: [bold]{escape(str(path))}[/] ({drawn.height} cases): fill in verdict (pass/fail), "
-        "then `otklik qa import`"
+        f"Workbook: [bold]{escape(str(path))}[/] ({drawn.height} cases): fill in verdict (pass/fail) and, "
+        "if you grade them, clarity_score (1-5), then `otklik qa import`"
     )
 
 
 @qa_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="The reviewers' workbook (.xlsx) or a CSV with case_id, verdict.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="The reviewers' workbook (.xlsx) or a CSV with case_id, verdict (clarity_score optional)."),
+    ],
 ) -> None:
-    """Import verdicts; a file with any unknown case, duplicate or bad verdict is refused whole."""
-    from transforms.qa import VerdictFileError, load_sampling_rules, parse_verdicts, read_verdict_file
+    """Import verdicts; a file with any unknown case, duplicate, bad verdict or bad clarity score is refused whole."""
+    from transforms.qa import VerdictFileError, load_sampling_rules, read_verdict_file
     from warehouse import connect
-    from warehouse.qa import all_samples, import_verdicts
+    from warehouse.qa import import_verdict_file
 
     try:
-        frame = read_verdict_file(file)
+        frame = read_verdict_file(file)  # a missing or unreadable file is refused before the warehouse opens
         with connect() as con:
-            verdicts = parse_verdicts(frame, all_samples(con), rules=load_sampling_rules(), name=file.name)
-            import_id = f"{file.name}:{hashlib.sha256(file.read_bytes()).hexdigest()[:16]}"
-            counts = import_verdicts(con, verdicts, import_id=import_id, at=datetime.now(UTC))
+            counts = import_verdict_file(con, file, rules=load_sampling_rules(), at=datetime.now(UTC), frame=frame)
     except VerdictFileError as error:
         _fail(error)
     console.print(

@@ -226,3 +226,27 @@ def build_order() -> dict[str, list[Model]]:
 BUILD_ORDER: dict[str, list[Model]] = build_order()
 
 LAYERS = tuple(BUILD_ORDER)
+
+# Read by the staged entities (warehouse/staging.py) without being named in any reference: a change of
+# them reaches every layer, which a partial build does not follow.
+STAGED_FROM = frozenset({"raw.channel_payloads", "raw.batches"})
+
+
+def downstream(tables: Iterable[str]) -> dict[str, list[Model]]:
+    """The models that read any of ``tables`` (``layer.table``), directly or through another model: by
+    layer, in build order. After only ``tables`` changed, rebuilding these brings every table up to date.
+
+    Raises ValueError for the raw tables the staged entities read (a new batch needs a full build).
+    """
+    changed = set(tables)
+    staged = sorted(changed & STAGED_FROM)
+    if staged:
+        raise ValueError(f"{', '.join(staged)} feed every staged entity: a change of them needs a full build")
+    picked: dict[str, list[Model]] = {}
+    for layer, models in BUILD_ORDER.items():
+        picked[layer] = []
+        for model in models:
+            if model_inputs(layer, model) & changed:
+                picked[layer].append(model)
+                changed.add(f"{layer}.{model.name}")
+    return picked

@@ -1,14 +1,24 @@
 """Materialize models layer by layer: ``create or replace table <layer>.<name> as ...``."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from expectations.validate import table_exists
-from transforms.dag import BUILD_ORDER, BuildContext, ConfigModel, PythonModel, SqlModel, StagedEntity
+from transforms.dag import (
+    BUILD_ORDER,
+    STAGED_FROM,
+    BuildContext,
+    ConfigModel,
+    Model,
+    PythonModel,
+    SqlModel,
+    StagedEntity,
+    model_inputs,
+)
 from warehouse.sql_models import materialize_sql, set_build_variables
 from warehouse.staging import build_staged_entity
 
@@ -42,22 +52,56 @@ def build_layer(
     set_build_variables(con, as_of=ctx.as_of, reporting_timezone=ctx.reporting_timezone)
     built: dict[str, int] = {}
     for model in BUILD_ORDER[layer]:
-        table = f"{layer}.{model.name}"
         started = time.perf_counter()
-        if isinstance(model, ConfigModel):
-            built[table] = write_frame(con, table, model.frame(ctx))
-        elif isinstance(model, StagedEntity):
-            built.update(build_staged_entity(con, model, ctx))
-        elif isinstance(model, SqlModel):
-            built[table] = materialize_sql(con, layer, model.name)
-        elif isinstance(model, PythonModel):
-            inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
-            if model.reads_previous:
-                inputs[table] = con.sql(f"select * from {table}").pl().lazy() if table_exists(con, table) else None
-            built[table] = write_frame(con, table, model.fn(inputs, ctx).collect())
+        built.update(build_model(con, layer, model, ctx))
         if timer is not None:
-            timer(table, time.perf_counter() - started)
+            timer(f"{layer}.{model.name}", time.perf_counter() - started)
     return built
+
+
+def build_model(con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: BuildContext) -> dict[str, int]:
+    """Build one model (the build variables set); return row counts of the tables it wrote."""
+    table = f"{layer}.{model.name}"
+    if isinstance(model, ConfigModel):
+        return {table: write_frame(con, table, model.frame(ctx))}
+    if isinstance(model, StagedEntity):
+        return build_staged_entity(con, model, ctx)
+    if isinstance(model, SqlModel):
+        return {table: materialize_sql(con, layer, model.name)}
+    if not isinstance(model, PythonModel):
+        raise TypeError(f"{table}: not a model kind the build knows ({type(model).__name__})")
+    inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
+    if model.reads_previous:
+        inputs[table] = con.sql(f"select * from {table}").pl().lazy() if table_exists(con, table) else None
+    return {table: write_frame(con, table, model.fn(inputs, ctx).collect())}
+
+
+def rebuild_layer(
+    con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext, *, changed: Collection[str]
+) -> tuple[dict[str, int], set[str]]:
+    """A partial build of ``layer`` after the tables ``changed`` (``layer.table``) changed, the rest being
+    as the last build left them: rebuild, in order, each model that reads a changed table.
+
+    A rebuilt table whose content is what it was (``fingerprint``) does not count as changed, so what
+    reads only such tables is not rebuilt: every model is a pure function of what it reads, on the same
+    clock and configuration. Returns the row counts rebuilt and ``changed`` with the tables of this
+    layer whose content changed. Raises ValueError for a change the staged entities read (new batches:
+    a full build).
+    """
+    changed = set(changed)
+    if changed & STAGED_FROM:
+        raise ValueError(f"{', '.join(sorted(changed & STAGED_FROM))} changed: that needs a full build")
+    set_build_variables(con, as_of=ctx.as_of, reporting_timezone=ctx.reporting_timezone)
+    built: dict[str, int] = {}
+    for model in BUILD_ORDER[layer]:
+        table = f"{layer}.{model.name}"
+        if not model_inputs(layer, model) & changed:
+            continue
+        before = fingerprint(con, table) if table_exists(con, table) else None
+        built.update(build_model(con, layer, model, ctx))
+        if fingerprint(con, table) != before:
+            changed.add(table)
+    return built, changed
 
 
 # The order in which layers are built and checked. Raw is never built here (ingest writes it), only
@@ -87,6 +131,22 @@ def build_and_check_layer(
         record_fingerprints(con, run_id, list(built))
     validate_layer(con, layer, run_id=run_id, as_of=ctx.as_of, docs_dir=docs_dir)
     return built
+
+
+def rebuild_and_check_layer(
+    con: duckdb.DuckDBPyConnection, layer: str, ctx: BuildContext, *, run_id: str | None, changed: Collection[str]
+) -> tuple[dict[str, int], set[str]]:
+    """``rebuild_layer``, then fingerprint and validate the tables rebuilt (the others are as the last
+    build checked them). Raises ``expectations.DataQualityError`` as ``build_and_check_layer`` does."""
+    from expectations import validate_layer
+    from warehouse.runs import record_fingerprints
+
+    built, changed_now = rebuild_layer(con, layer, ctx, changed=changed)
+    if run_id is not None:
+        record_fingerprints(con, run_id, list(built))
+    if built:
+        validate_layer(con, layer, run_id=run_id, as_of=ctx.as_of, tables=set(built))
+    return built, changed_now
 
 
 def build_all(

@@ -32,7 +32,7 @@ from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, 
 from warehouse.connection import connect_memory, session_defaults
 from warehouse.ingest import diagnose, ledger_row, write_batch
 from warehouse.migrate import apply_migrations
-from warehouse.runs import CLASSIFIER_FILES, CONFIG_FILES, code_version, run_config_texts
+from warehouse.runs import CLASSIFIER_FILES, CONFIG_FILES, HUMAN_INPUTS, code_version, run_config_texts
 
 CHANNELS, ORG, TAXONOMY, POLICIES, CHANNEL_COSTS = CONFIG_FILES
 
@@ -288,15 +288,11 @@ def _reland(
     )
 
 
-# State a build reads besides the batches: what people entered (manual labels, QA samples and verdicts),
-# each with the time it was entered. The replay sees what existed when the run started.
-_HUMAN_INPUTS = {"raw.manual_labels": "labelled_at", "raw.qa_samples": "drawn_at", "raw.qa_verdicts": "imported_at"}
-
-
 def _copy_human_inputs(
     con: duckdb.DuckDBPyConnection, scratch: duckdb.DuckDBPyConnection, started_at: datetime
 ) -> None:
-    for table, entered_at in _HUMAN_INPUTS.items():
+    """What people entered (``HUMAN_INPUTS``) as it was when the run started."""
+    for table, entered_at in HUMAN_INPUTS.items():
         rows = con.execute(f"select * from {table} where {entered_at} <= ?", [started_at]).pl()
         if table == "raw.qa_verdicts":  # a verdict superseded after the run was still in force for it
             rows = rows.with_columns(

@@ -25,6 +25,10 @@ CONFIG_FILES = (
 # The classifier's model artifact (JSON text; its sha256 is the model version in core.fct_feedback),
 # recorded with the configuration. Apart from CONFIG_FILES, which replay unpacks by position.
 CLASSIFIER_FILES = ("transforms/classify/models/default.json",)
+# State a build reads besides the batches: what people entered (manual labels, QA samples and verdicts),
+# by the column holding when it was entered. A run read what had been entered when it started
+# (`otklik replay` gives it exactly that); raw.qa_verdicts also changes by superseded_at.
+HUMAN_INPUTS = {"raw.manual_labels": "labelled_at", "raw.qa_samples": "drawn_at", "raw.qa_verdicts": "imported_at"}
 
 
 def new_run_id() -> str:

@@ -29,6 +29,12 @@ def build_suite() -> gx.ExpectationSuite:
                 value_set=["pass", "fail"],
                 meta=critical("the import admits only pass and fail (null = not checked yet)"),
             ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="clarity_score",
+                min_value=1,
+                max_value=5,
+                meta=critical("the import admits a clarity grade of 1-5 or none (null = not graded)"),
+            ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="sample_reason",
                 value_set=["new_owner", "failed_last_check", "rate"],

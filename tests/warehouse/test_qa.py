@@ -1,5 +1,6 @@
 """QA state in DuckDB: the frozen monthly draw, owner history, verdict imports and what core makes of them."""
 
+import hashlib
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -9,7 +10,15 @@ import pytest
 from tests.helpers import given, given_org, run_model
 from transforms.qa import SamplingRules
 from transforms.schemas import CASE_EVENT
-from warehouse.qa import NothingToSample, draw_month, import_verdicts, owner_history, sample_for_review
+from warehouse.qa import (
+    NothingToSample,
+    draw_month,
+    import_verdict_file,
+    import_verdicts,
+    months_without_sample,
+    owner_history,
+    sample_for_review,
+)
 
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 TZ = "Europe/Moscow"
@@ -255,3 +264,69 @@ def test_cli_sample_then_import_then_errors(
     assert text(runner.invoke(qa_app, ["sample", "--month", "October"])).startswith("error: month must look like")
     with connect(read_only=True) as con:  # the refused file changed nothing
         assert con.sql("select count(*) from raw.qa_verdicts where verdict = 'fail'").fetchone() == (1,)
+
+
+# ---------------------------------------------------------------- clarity grades and verdict files
+
+
+def graded(rows: list[tuple[date, str, str, int | None]]) -> pl.DataFrame:
+    frame = verdicts([(m, c, v) for m, c, v, _ in rows])
+    return frame.with_columns(clarity_score=pl.Series([g for *_, g in rows], dtype=pl.Int8))
+
+
+def test_a_changed_clarity_grade_is_a_change_that_keeps_the_check_time(built: duckdb.DuckDBPyConnection) -> None:
+    draw_month(built, OCT, rules=RULES, reporting_timezone=TZ)
+    first = import_verdicts(
+        built, graded([(OCT, "b1", "pass", 4), (OCT, "b2", "fail", None)]), import_id="f1", at=utc(2026, 11, 3)
+    )
+    again = import_verdicts(
+        built, graded([(OCT, "b1", "pass", 4), (OCT, "b2", "fail", 2)]), import_id="f2", at=utc(2026, 11, 9)
+    )
+    assert (first, again) == ({"new": 2, "changed": 0, "unchanged": 0}, {"new": 0, "changed": 1, "unchanged": 1})
+    rows = built.sql(
+        "select case_id, clarity_score, checked_at, import_id, superseded_at is not null from raw.qa_verdicts"
+        " order by case_id, imported_at"
+    ).fetchall()
+    assert rows == [
+        ("b1", 4, utc(2026, 11, 3), "f1", False),
+        ("b2", None, utc(2026, 11, 3), "f1", True),
+        ("b2", 2, utc(2026, 11, 3), "f2", False),  # graded later, checked (and sent to rework) on 3 Nov
+    ]
+    given(built, "staging.stg_crm__case_events", case_events())
+    qa = {r["case_id"]: r["clarity_score"] for r in run_model(built, "core", "fct_qa_checks").to_dicts()}
+    assert (qa["b1"], qa["b2"], qa["a00"]) == (4, 2, None)
+
+
+def test_a_verdict_file_is_imported_once_and_named_by_its_bytes(built: duckdb.DuckDBPyConnection, tmp_path) -> None:
+    from transforms.qa import VerdictFileError
+
+    draw_month(built, OCT, rules=RULES, reporting_timezone=TZ)
+    path = tmp_path / "october.csv"
+    path.write_text("case_id,verdict,clarity_score\nb1,pass,5\nb2,fail,2\n", encoding="utf-8")
+    assert import_verdict_file(built, path, rules=RULES, at=utc(2026, 11, 3)) == {
+        "new": 2,
+        "changed": 0,
+        "unchanged": 0,
+    }
+    assert import_verdict_file(built, path, rules=RULES, at=utc(2026, 11, 4)) == {
+        "new": 0,
+        "changed": 0,
+        "unchanged": 2,
+    }
+    assert {r[0] for r in built.sql("select import_id from raw.qa_verdicts").fetchall()} == {
+        f"october.csv:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    }
+    path.write_text("case_id,verdict,clarity_score\nb1,pass,7\n", encoding="utf-8")
+    with pytest.raises(VerdictFileError, match=r"october\.csv: row 2: bad clarity_score '7'"):
+        import_verdict_file(built, path, rules=RULES, at=utc(2026, 11, 5))
+    assert built.sql("select count(*) from raw.qa_verdicts").fetchone() == (2,)
+
+
+def test_the_months_left_to_sample_are_over_and_not_drawn_yet(built: duckdb.DuckDBPyConnection) -> None:
+    # October's cases close in October and, b3, at 00:30 on 1 November in Moscow. October is over at
+    # 00:00 on 1 November in Moscow (21:00 UTC on 31 October); November at 21:00 UTC on 30 November.
+    assert months_without_sample(built, before=utc(2026, 10, 31, 20), reporting_timezone=TZ) == []
+    assert months_without_sample(built, before=utc(2026, 10, 31, 21), reporting_timezone=TZ) == [OCT]
+    draw_month(built, OCT, rules=RULES, reporting_timezone=TZ)
+    assert months_without_sample(built, before=utc(2026, 11, 30, 20), reporting_timezone=TZ) == []
+    assert months_without_sample(built, before=utc(2026, 12, 2), reporting_timezone=TZ) == [NOV]

@@ -3,7 +3,8 @@
 Every value is written as what it is, never as something Excel would evaluate: texts go through
 ``write_string`` and the workbook is opened with ``strings_to_formulas`` off, so a customer who
 typed ``=HYPERLINK(...)`` or ``+7 (999)...`` into a complaint shows up as that text, not as a formula
-(formula injection). The verdict column offers pass / fail from a drop-down list.
+(formula injection). The verdict column offers pass / fail from a drop-down list, and clarity_score
+(the closing comment's clarity, optional) takes a whole number 1–5.
 """
 
 from datetime import datetime
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import xlsxwriter
 
-# (column, header width); the import reads case_id and verdict, reviewer and comment if present.
+# (column, header width); the import reads case_id and verdict, clarity_score, reviewer and comment if present.
 COLUMNS = (
     ("sample_month", 12),
     ("case_id", 18),
@@ -27,10 +28,11 @@ COLUMNS = (
     ("kind", 12),
     ("body_text", 60),
     ("verdict", 10),
+    ("clarity_score", 13),
     ("reviewer", 18),
     ("comment", 40),
 )
-REVIEWER_COLUMNS = ("verdict", "reviewer", "comment")
+REVIEWER_COLUMNS = ("verdict", "clarity_score", "reviewer", "comment")
 
 
 def _text(value: object, zone: ZoneInfo) -> str:
@@ -61,9 +63,24 @@ def write_sample_workbook(sample: pl.DataFrame, path: Path, *, timezone: str) ->
             for col, (name, _) in enumerate(COLUMNS):
                 if name not in REVIEWER_COLUMNS:
                     sheet.write_string(row, col, _text(record.get(name), zone))
-        verdict_col = [name for name, _ in COLUMNS].index("verdict")
+        names = [name for name, _ in COLUMNS]
+        verdict_col, clarity_col = names.index("verdict"), names.index("clarity_score")
         last_row = max(sample.height, 1)
         sheet.data_validation(1, verdict_col, last_row, verdict_col, {"validate": "list", "source": ["pass", "fail"]})
+        sheet.data_validation(
+            1,
+            clarity_col,
+            last_row,
+            clarity_col,
+            {
+                "validate": "integer",
+                "criteria": "between",
+                "minimum": 1,
+                "maximum": 5,
+                "input_title": "clarity_score",
+                "input_message": "Ясность комментария при закрытии: 1 (непонятно) … 5 (ясно); можно оставить пустым",
+            },
+        )
         sheet.freeze_panes(1, 2)
         sheet.autofilter(0, 0, last_row, len(COLUMNS) - 1)
     finally:

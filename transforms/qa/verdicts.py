@@ -3,8 +3,12 @@
 A file is refused as a whole when any row is wrong, with every problem in one message: a verdict
 file is small, and half an import would leave the reviewers unsure which verdicts count.
 Rows with no verdict yet are skipped (a reviewer may import what is done so far).
+
+Beside pass / fail the head may grade the case's closing comment for clarity (``clarity_score``):
+a whole number 1 (unclear) to 5 (clear), or blank. The column is optional.
 """
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -17,8 +21,13 @@ VERDICT_COLUMNS: dict[str, pl.DataType] = {
     "verdict": pl.String(),  # pass | fail
     "reviewer": pl.String(),
     "comment": pl.String(),
+    "clarity_score": pl.Int8(),  # 1 (unclear) … 5 (clear); null: not graded
 }
 REQUIRED = ("case_id", "verdict")
+OPTIONAL = ("reviewer", "comment", "clarity_score")
+CLARITY_SCORES = range(1, 6)
+# A whole number as a spreadsheet or a CSV may write it: "4", " 4 ", "4.0"
+_CLARITY = re.compile(r"([0-9]+)(?:[.,]0+)?")
 MAX_PROBLEMS_SHOWN = 5
 
 
@@ -44,6 +53,16 @@ def read_verdict_file(path: Path) -> pl.DataFrame:
     return frame.with_columns(pl.all().cast(pl.String)).with_row_index("row", offset=2)
 
 
+def clarity_score(text: str | None) -> int | None:
+    """The clarity grade typed in a cell: None when blank; ValueError unless a whole number 1–5."""
+    if text is None or not text.strip():
+        return None
+    match = _CLARITY.fullmatch(text.strip())
+    if match is None or int(match.group(1)) not in CLARITY_SCORES:
+        raise ValueError(f"bad clarity_score {text!r} (expected a whole number 1–5, or blank)")
+    return int(match.group(1))
+
+
 def parse_verdicts(frame: pl.DataFrame, samples: pl.DataFrame, *, rules: SamplingRules, name: str) -> pl.DataFrame:
     """The file's filled-in verdicts (``VERDICT_COLUMNS``), each matched to its sample.
 
@@ -56,7 +75,7 @@ def parse_verdicts(frame: pl.DataFrame, samples: pl.DataFrame, *, rules: Samplin
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise VerdictFileError(f"{name}: missing column(s) {missing}; the export has case_id and verdict")
-    for optional in ("reviewer", "comment"):
+    for optional in OPTIONAL:
         if optional not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(optional))
     filled = frame.with_columns(pl.col("case_id", "verdict").str.strip_chars()).filter(
@@ -77,8 +96,13 @@ def parse_verdicts(frame: pl.DataFrame, samples: pl.DataFrame, *, rules: Samplin
             problems.append(f"{where}: unknown case {case_id} (not in any drawn sample)")
         if verdict is None:
             problems.append(f"{where}: bad verdict {row['verdict']!r} (expected pass or fail)")
+        try:
+            clarity = clarity_score(row["clarity_score"])
+        except ValueError as error:
+            problems.append(f"{where}: {error}")
+            clarity = None
         seen.setdefault(case_id, row["row"])
-        rows.append({**row, "verdict": verdict, "sample_month": month_of.get(case_id)})
+        rows.append({**row, "verdict": verdict, "clarity_score": clarity, "sample_month": month_of.get(case_id)})
     if problems:
         more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
         raise VerdictFileError(f"{name}: {'; '.join(problems[:MAX_PROBLEMS_SHOWN])}{more}")

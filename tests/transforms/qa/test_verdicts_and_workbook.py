@@ -104,3 +104,42 @@ def test_other_file_types_and_missing_files_are_refused(tmp_path: Path) -> None:
         read_verdict_file(write_csv(tmp_path, "x").rename(tmp_path / "v.txt"))
     with pytest.raises(VerdictFileError, match="no verdict file"):
         read_verdict_file(tmp_path / "absent.csv")
+
+
+# ---------------------------------------------------------------- the clarity grade of the closing comment
+
+
+def test_clarity_score_is_optional_a_whole_number_1_to_5_or_blank(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "case_id,verdict,clarity_score\nCS-1,pass,5\nCS-2,fail, 1 \nCS-3,pass,\n")
+    got = parse(path)
+    assert got.select("case_id", "clarity_score").rows() == [("CS-1", 5), ("CS-2", 1), ("CS-3", None)]
+    assert got.schema["clarity_score"] == pl.Int8
+    without = parse(write_csv(tmp_path, "case_id,verdict\nCS-1,pass\n"))  # files from before the grade
+    assert without["clarity_score"].to_list() == [None]
+
+
+def test_clarity_score_from_a_workbook_number_cell(tmp_path: Path) -> None:
+    path = tmp_path / "back.xlsx"
+    pl.DataFrame({"case_id": ["CS-1", "CS-2"], "verdict": ["pass", "fail"], "clarity_score": [4.0, None]}).write_excel(
+        path
+    )
+    assert parse(path).select("case_id", "clarity_score").rows() == [("CS-1", 4), ("CS-2", None)]
+
+
+@pytest.mark.parametrize("typed", ["0", "6", "abc", "4.5", "-3"])
+def test_a_clarity_score_out_of_1_to_5_refuses_the_file_naming_the_row(tmp_path: Path, typed: str) -> None:
+    path = write_csv(tmp_path, f"case_id,verdict,clarity_score\nCS-1,pass,4\nCS-2,fail,{typed}\n")
+    with pytest.raises(VerdictFileError) as error:
+        parse(path)
+    assert str(error.value) == (
+        f"verdicts.csv: row 3: bad clarity_score {typed!r} (expected a whole number 1–5, or blank)"
+    )
+
+
+def test_the_workbook_offers_the_clarity_column_beside_the_verdict(tmp_path: Path) -> None:
+    path = write_sample_workbook(sample_rows(["текст"]), tmp_path / "sample.xlsx", timezone="Europe/Moscow")
+    names = [name for name, _ in COLUMNS]
+    assert names.index("clarity_score") == names.index("verdict") + 1
+    with zipfile.ZipFile(path) as xlsx:
+        sheet = xlsx.read("xl/worksheets/sheet1.xml").decode()
+    assert 'type="whole"' in sheet and "<formula1>1</formula1><formula2>5</formula2>" in sheet
