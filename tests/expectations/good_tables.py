@@ -162,6 +162,7 @@ FCT_CASES_COLUMNS = {
     "opened_at": pl.Datetime("us", "UTC"),
     "first_contact_at": pl.Datetime("us", "UTC"),
     "closed_at": pl.Datetime("us", "UTC"),
+    "under_review_at": pl.Datetime("us", "UTC"),
     "reopened_count": pl.Int64(),
     "is_under_additional_control": pl.Boolean(),
     "opened_month": pl.Date(),

@@ -60,6 +60,8 @@ folded as (
         ) as closed_at,
         max(event_at) filter (where event_type = 'closed') as last_closed_at,
         max(event_at) filter (where event_type in ('opened', 'reopened')) as last_opened_at,
+        -- escalated for a check (a warehouse, a supplier): the first such event
+        min(event_at) filter (where event_type = 'under_review') as under_review_at,
 
         -- lifecycle
         count(*) filter (where event_type = 'reopened') as reopened_count
@@ -83,6 +85,7 @@ final as (
         folded.first_contact_at,
         folded.closed_at,
         folded.last_closed_at,
+        folded.under_review_at,
 
         -- lifecycle
         folded.reopened_count,

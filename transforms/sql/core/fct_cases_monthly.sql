@@ -34,6 +34,7 @@ final as (
         -- is counted in marts.qa_results_monthly, not here)
         count(*) filter (where cases.closed_at is not null and cases.reopened_count > 0) as cases_reopened_count,
         count(*) filter (where cases.first_contact_at >= cases.opened_at) as cases_contacted_count,
+        count(*) filter (where cases.under_review_at is not null) as cases_under_review_count,
         count(breached_cases.case_id) as cases_breached_count
 
     from cases

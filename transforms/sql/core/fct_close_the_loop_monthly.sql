@@ -18,10 +18,12 @@ final as (
         directorate_id,
         manager_id,
 
-        -- the funnel: requested → contacted within 1 hour → resolved → final survey answered
+        -- the funnel: requested → contacted within 1 hour → under review → resolved → final survey
+        -- answered (under review: the case was escalated for a check, which not every case needs)
         count(*) as contact_requested_count,
         count(*) filter (where is_contacted) as contacted_count,
         count(*) filter (where is_contacted_within_1h) as contacted_within_1h_count,
+        count(*) filter (where is_under_review) as under_review_count,
         count(*) filter (where is_resolved) as resolved_count,
         count(*) filter (where is_final_survey_answered) as final_survey_answered_count
 

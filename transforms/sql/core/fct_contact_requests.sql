@@ -70,6 +70,7 @@ final as (
         coalesce(
             case_of_request.first_contact_at <= requests.received_at + interval 60 minutes, false
         ) as is_contacted_within_1h,
+        case_of_request.under_review_at is not null as is_under_review,
         coalesce(case_of_request.closed_at is not null and not case_of_request.is_open, false) as is_resolved,
         final_answers.case_id is not null as is_final_survey_answered,
 

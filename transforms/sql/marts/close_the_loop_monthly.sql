@@ -84,6 +84,7 @@ final as (
         contact_requested_count,
         contacted_count,
         contacted_within_1h_count,
+        under_review_count,
         resolved_count,
         final_survey_answered_count,
         share(contacted_within_1h_count, contact_requested_count) as contacted_within_1h_rate,

@@ -172,7 +172,10 @@ cost_figures as (
         feedback.report_month,
         case when grouping(feedback.directorate_id) = 1 then 'all' else feedback.directorate_id end as directorate_id,
         sum(feedback.contacts_count)::bigint as costed_contacts_count,
-        sum(feedback.contacts_count * channel_unit_costs.cost_per_contact_rub) as contact_cost_rub
+        -- summed as decimals: a sum of doubles depends on the order the rows come in, which a rebuild
+        -- does not keep, and `otklik replay` compares the last bit
+        sum((feedback.contacts_count * channel_unit_costs.cost_per_contact_rub)::decimal(38, 9))::double
+            as contact_cost_rub
     from feedback
     inner join channel_unit_costs
         on
@@ -322,6 +325,7 @@ final as (
         share(cases_reopened_count, cases_closed_count) as reopen_rate,
         is_small_sample(cases_closed_count) as is_reopen_rate_small_sample,
         cases_contacted_count,
+        cases_under_review_count,
         first_contact_hours_median,
         first_contact_hours_p90,
         close_hours_median,

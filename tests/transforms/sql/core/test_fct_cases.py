@@ -68,6 +68,8 @@ def test_one_row_per_case_with_its_milestones(con: duckdb.DuckDBPyConnection) ->
         False,
     )
     assert (cases["c2"]["closed_at"], cases["c2"]["is_open"]) == (None, True)
+    # escalated for a check at 11:00; c2 never was
+    assert (c1["under_review_at"], cases["c2"]["under_review_at"]) == (utc(2026, 10, 1, 11), None)
 
 
 def test_owner_columns_come_from_the_latest_event_that_carries_them(con: duckdb.DuckDBPyConnection) -> None:
@@ -207,6 +209,7 @@ def test_columns(con: duckdb.DuckDBPyConnection) -> None:
         "first_contact_at",
         "closed_at",
         "last_closed_at",
+        "under_review_at",
         "reopened_count",
         "is_open",
         "is_under_additional_control",

@@ -84,7 +84,7 @@ def cases() -> list[dict[str, Any]]:
         case(utc(2026, 10, 5, 10, 5), first_contact_after=35 * minutes, closed_after=5 * H, case_id="c1",
              feedback_id="web:1", **orlov),
         case(utc(2026, 10, 6, 9, 5), first_contact_after=85 * minutes, closed_after=2 * H, case_id="c2",
-             feedback_id="web:2", **orlov),
+             feedback_id="web:2", under_review_after=H, **orlov),
         case(utc(2026, 10, 7, 9, 5), first_contact_after=15 * minutes, case_id="c3", feedback_id="web:3", **orlov),
         case(utc(2026, 10, 31, 22, 35), first_contact_after=25 * minutes, closed_after=9 * H, case_id="c6",
              feedback_id="web:7", **orlov) | {"opened_month": NOV},
@@ -175,6 +175,17 @@ def test_funnel_counts_the_months_requests(built: duckdb.DuckDBPyConnection) -> 
         (NOV, "retail", "all"): (1, 1, 1, 1, 0),
         (NOV, "all", "all"): (1, 1, 1, 1, 0),
     }
+
+
+def test_under_review_is_a_stage_the_requests_may_pass(built: duckdb.DuckDBPyConnection) -> None:
+    # only c2 (web:2, m_orlov, October) was escalated for a check
+    under = {key: row["under_review_count"] for key, row in mart(built).items() if row["under_review_count"]}
+    assert under == {(OCT, "retail", "m_orlov"): 1, (OCT, "retail", "all"): 1, (OCT, "all", "all"): 1}
+    cases_monthly = built.sql(
+        "select report_month, manager_id, sum(cases_under_review_count) from core.fct_cases_monthly group by all"
+        " having sum(cases_under_review_count) > 0"
+    ).fetchall()
+    assert cases_monthly == [(OCT, "m_orlov", 1)]
 
 
 def test_tnps_and_ces_count_every_final_survey_answer_of_the_month(built: duckdb.DuckDBPyConnection) -> None:
