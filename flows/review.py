@@ -1,18 +1,22 @@
 """Publish and render the monthly review and the weekly directorate reviews.
 
 The first run for a period publishes it (freezes its figures and the items behind them); later runs
-re-render the frozen version. ``republish`` freezes a new version with a restatement.
+re-render the frozen version. ``republish`` freezes a new version with a restatement. The monthly
+review is also printed to a PDF beside its page when Chromium is there (OTKLIK_REVIEW_PDF, see
+transforms/review/pdf.py); without it the flow says in one line why there is no PDF.
 """
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 
 from flows.settings import reports_dir
 from transforms.org import load_org
 from transforms.review.config import load_review_settings
+from transforms.review.pdf import check_pdf_settings, review_pdf
 from transforms.review.periods import Period, month_period, parse_month, previous_month, previous_week, week_period
 from transforms.review.publishing import ReviewFiles, write_review_files
 from transforms.review.restatement import restatement_lines
@@ -32,6 +36,8 @@ def review_path(month: str) -> Path:
 def publish_task(period: Period, republish: bool = False, reason: str | None = None) -> ReviewFiles:
     """Freeze ``period`` unless a version exists (or ``republish``), then write its files from the snapshot."""
     org, settings = load_org(), load_review_settings()
+    if period.kind == "monthly":
+        check_pdf_settings()
     timezone = org.company.reporting_timezone
     with connect() as con:  # read-write: a warehouse from before migration 0008 gets its tables here
         existing = latest_review_id(con, period)
@@ -47,7 +53,22 @@ def publish_task(period: Period, republish: bool = False, reason: str | None = N
             snapshot = publish_review(
                 con, period, tables, build_run_id=build_run_id, reporting_timezone=timezone, reason=reason
             )
-    return write_review_files(snapshot, reports_dir(), company_name=org.company.name, settings=settings)
+    files = write_review_files(snapshot, reports_dir(), company_name=org.company.name, settings=settings)
+    if period.kind == "monthly":
+        files = dataclasses.replace(files, pdf=_print(files.html))
+    return files
+
+
+def _print(html: str) -> str | None:
+    """The review's PDF beside its page, or None with a log line saying why (PdfError when required)."""
+    outcome = review_pdf(html)
+    if outcome.path is None:
+        log = get_run_logger().warning if outcome.failed else get_run_logger().info
+        log("PDF of %s skipped: %s", Path(html).name, outcome.skipped)
+        return None
+    size = outcome.path.stat().st_size
+    get_run_logger().info("printed %s in %.1f s (%d KB)", outcome.path.name, outcome.seconds, size // 1024)
+    return str(outcome.path)
 
 
 def published_version(period: Period) -> tuple[str, list[str]]:

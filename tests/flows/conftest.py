@@ -25,4 +25,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OTKLIK_REPORTS", str(tmp_path / "reports"))
     monkeypatch.setenv("OTKLIK_ARCHIVE", str(tmp_path / "archive"))
     monkeypatch.setenv("OTKLIK_PII_KEY", "test-key-not-a-secret-0123456789")
+    # Printing the monthly review's PDF takes ~2 s a review: off here; tests/flows/test_review.py turns
+    # it on, tests/transforms/review/test_pdf.py tests the PDF itself.
+    monkeypatch.setenv("OTKLIK_REVIEW_PDF", "off")
     return tmp_path

@@ -4,12 +4,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from flows.build_warehouse import build_warehouse
 from flows.ingest import ingest_channels
 from flows.review import monthly_review, weekly_review
 from otklik.cli import app, main
+from transforms.review.pdf import ChromiumNotFound, find_chromium
 
 AS_OF = "2026-11-01T00:00:00+00:00"
 # One more October detractor, landed after the review was published (a late export of the survey).
@@ -19,13 +21,22 @@ LATE_CSV = (
 )
 
 
-def test_publish_then_late_data_then_republish(workspace: Path) -> None:
+def _printing() -> bool:
+    try:
+        return bool(find_chromium())
+    except ChromiumNotFound:
+        return False
+
+
+def test_publish_then_late_data_then_republish(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTKLIK_REVIEW_PDF", "auto")  # a PDF beside the page when Chromium is here
     ingest_channels(landing=str(workspace / "landing"))
     build_warehouse(as_of=AS_OF)
     html = Path(monthly_review("2026-10"))
     published = html.read_bytes()
-    xlsx = html.with_suffix(".xlsx")
+    xlsx, pdf = html.with_suffix(".xlsx"), html.with_suffix(".pdf")
     assert xlsx.is_file() and html.with_name("monthly-review-2026-10-items.html").is_file()
+    assert pdf.is_file() == _printing()
 
     (workspace / "landing" / "nps_email_survey" / "responses_2026-10-late.csv").write_text(LATE_CSV, encoding="utf-8")
     ingest_channels(landing=str(workspace / "landing"))
@@ -40,6 +51,12 @@ def test_publish_then_late_data_then_republish(workspace: Path) -> None:
     assert "Ответов NPS" in result.output  # the new answer changed the NPS figures
     page = html.read_text(encoding="utf-8")
     assert "Пересчёт: версия 2 вместо версии 1" in page and "responses_2026-10-late.csv" in page
+    if _printing():  # the PDF was printed again, from version 2
+        first = " ".join(PdfReader(pdf).pages[0].extract_text().split())
+        assert "Опубликованная версия 2" in first and "Пересчёт: версия 2 вместо версии 1" in first
+
+    monkeypatch.setenv("OTKLIK_REVIEW_PDF", "off")
+    assert Path(monthly_review("2026-10")) == html and not pdf.exists()  # no PDF of an older version stays
 
 
 def test_weekly_review_of_one_directorate(workspace: Path) -> None:
