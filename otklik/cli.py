@@ -47,29 +47,66 @@ def _print_error(message: str) -> None:
         console.print(prefix + escape(line), soft_wrap=True, highlight=False)
 
 
+MonthsOption = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Months of history ending with --month (13: a year back, for month-on-month and year-on-year).",
+    ),
+]
+
+
 @app.command()
 def generate(
     month: MonthOption = "2026-10",
-    items: Annotated[int, typer.Option(min=1, help="Feedback items to generate across all channels.")] = 25_000,
+    items: Annotated[
+        int, typer.Option(min=1, help="Feedback items across all channels (with --months > 1: a typical month's).")
+    ] = 25_000,
+    months: MonthsOption = 1,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 42,
     landing: LandingOption = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the channel folders' files if there are any.")] = False,
 ) -> None:
     """Write a deterministic sample landing folder of native-format channel exports."""
     from flows.settings import landing_dir
-    from otklik.sample import generate_landing
 
     target = landing or landing_dir()
-    with console.status(f"Generating {items:,} items for {escape(month)} into {escape(str(target))} ..."):
-        started = time.perf_counter()
-        try:
-            summary = generate_landing(target, month=month, items=items, seed=seed, overwrite=overwrite)
-        except FileExistsError as exc:
-            _fail(f"{exc} (use --overwrite to replace the sample files)")
-    table = summary.as_table()
-    table.title = escape(str(table.title))  # it names the landing folder: a path, not markup
+    started = time.perf_counter()
+    summaries = _generate(target, month=month, months=months, items=items, seed=seed, overwrite=overwrite)
+    if len(summaries) == 1:
+        table = summaries[0].as_table()
+        table.title = escape(str(table.title))  # it names the landing folder: a path, not markup
+    else:
+        table = Table(title=f"Sample history {summaries[0].month} … {summaries[-1].month} (seed {seed})")
+        for name in ("month", "items", "cases", "case events", "planted bad"):
+            table.add_column(name, justify="left" if name == "month" else "right")
+        for summary in summaries:
+            table.add_row(
+                summary.month,
+                f"{summary.items:,}",
+                f"{summary.cases:,}",
+                f"{summary.case_events:,}",
+                f"{len(summary.bad_records):,}",
+            )
     console.print(table)
     console.print(f"Wrote {target} in {time.perf_counter() - started:.1f} s", markup=False)
+
+
+def _generate(target: Path, *, month: str, months: int, items: int, seed: int, overwrite: bool = False) -> list:
+    from otklik.sample import generate_landing
+    from otklik.sample.history import generate_history
+
+    what = f"{items:,} items for {month}" if months == 1 else f"{months} months ending {month}, {items:,} items a month"
+    with console.status(f"Generating {escape(what)} into {escape(str(target))} ..."):
+        try:
+            if months == 1:
+                return [generate_landing(target, month=month, items=items, seed=seed, overwrite=overwrite)]
+            return generate_history(
+                target, last_month=month, months=months, items=items, seed=seed, overwrite=overwrite
+            )
+        except FileExistsError as exc:
+            _fail(f"{exc} (use --overwrite to replace the sample files)")
+    raise AssertionError("unreachable")
 
 
 @app.command()
@@ -140,30 +177,35 @@ def review(
     review_id, lines = published_version(period)
     for line in lines:
         console.print(line, highlight=False, markup=False)
-    console.print(f"Review {escape(review_id)}: [bold]{escape(str(path))}[/] (+ -items.html, .xlsx)")
+    beside = "-items.html, .xlsx" + (", .pdf" if Path(path).with_suffix(".pdf").is_file() else "")
+    console.print(f"Review {escape(review_id)}: [bold]{escape(str(path))}[/] (+ {beside})")
 
 
 @app.command()
 def demo(
     month: MonthOption = "2026-10",
-    items: Annotated[int, typer.Option(min=1, help="Feedback items to generate.")] = 25_000,
+    months: MonthsOption = 13,
+    items: Annotated[int, typer.Option(min=1, help="Feedback items in a typical month of the sample.")] = 2_000,
     as_of: AsOfOption = None,
 ) -> None:
-    """Generate sample data (if absent), then ingest, build, check and review it in one flow run."""
+    """Generate sample data (if absent: a year and a month ending with --month), then ingest, build,
+    check and review it in one flow run."""
     from flows.pipeline import otklik_pipeline
     from flows.settings import landing_dir
-    from otklik.sample import generate_landing
     from warehouse import warehouse_path
 
     landing = landing_dir()
+    started = time.perf_counter()
     if not landing.exists() or not any(landing.iterdir()):
-        with console.status(f"Generating {items:,} sample items for {escape(month)} ..."):
-            generate_landing(landing, month=month, items=items, seed=42)
+        _generate(landing, month=month, months=months, items=items, seed=42)
+        console.print(f"Sample data generated in {time.perf_counter() - started:.1f} s", markup=False)
     else:
         console.print(f"Using the landing folder as it is: {landing}", markup=False)
     started = time.perf_counter()
     with console.status("Running the pipeline (ingest → build → checks → review) ..."):
-        result = otklik_pipeline(month=month, as_of=as_of, landing=str(landing))
+        # sample_checks: the demo's head of customer service draws each month's QA sample and a
+        # simulated reviewer checks it (flows/sample_checks.py), so the review's QA section has data
+        result = otklik_pipeline(month=month, as_of=as_of, landing=str(landing), sample_checks=True)
     _print_ingest(result["ingest"])
     _print_counts("Tables built", result["build"])
     console.print(f"Pipeline finished in {time.perf_counter() - started:.1f} s")

@@ -242,6 +242,15 @@ CHANGED = {
     ("channel_monthly", (date(2026, 10, 1), "ctl_final_survey"), "display_name"): FINAL_SURVEY_REASON,
     ("channel_monthly", (date(2026, 11, 1), "ctl_final_survey"), "display_name"): FINAL_SURVEY_REASON,
 }
+# transforms/costs/channel_costs.yaml: the costs in force since January 2026 are known since January
+# 2025 (the demo's history starts in October 2025); the monthly costs, the figures, are the same
+COSTS_SINCE_2025 = "channel costs recorded from January 2025: the same cost, an earlier valid_from"
+for _month in (date(2026, 10, 1), date(2026, 11, 1)):
+    for _channel in (
+        "ivr_post_call_survey", "nps_email_survey", "telegram_bot", "website_chat", "whatsapp",
+        "sms_survey_replies", "email_inbox", "web_form", "store_complaint_book",
+    ):  # fmt: skip
+        CHANGED[("channel_monthly", (_month, _channel), "cost_valid_from")] = COSTS_SINCE_2025
 # the wall-clock time of the ingest (and what is measured from it for a channel without items): it
 # differs between any two builds, and is not a figure
 VOLATILE = {("channel_freshness", "last_loaded_at"), ("channel_freshness", "silent_hours")}

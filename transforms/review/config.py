@@ -2,6 +2,7 @@
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,11 +14,26 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Kpi(_Frozen):
+    """One headline figure of the review: a column of a monthly mart, its n and which way is better."""
+
+    label: str = Field(min_length=1)
+    column: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    mart: str = Field(default="management_monthly", pattern=r"^[a-z][a-z0-9_]*$")
+    n: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")  # the column holding the figure's n
+    better: Literal["higher", "lower"] | None = None  # None: neither way is better
+    # Extra row selectors of the mart beyond (report_month, directorate_id), e.g. a policy or manager 'all'
+    where: dict[str, str] = Field(default_factory=dict)
+    company_only: bool = False  # e.g. eNPS: the survey is anonymous, read it on the company row
+    unit: str = ""  # shown after the value, e.g. ₽
+
+
 class MonthlySettings(_Frozen):
     trend_months: int = Field(ge=2, le=60)
     marts: tuple[str, ...]
     top_types: int = Field(ge=1, le=50)
     verbatims: int = Field(ge=0, le=20)
+    kpis: tuple[Kpi, ...] = Field(min_length=1)
 
 
 class WeeklySettings(_Frozen):

@@ -5,7 +5,7 @@ from typing import Any
 import polars as pl
 
 from transforms.review.format import format_value, label
-from transforms.review.links import anchor
+from transforms.review.links import anchor, item_anchor
 from transforms.review.render import environment, provenance
 from transforms.review.snapshot import Snapshot
 from transforms.review.tables import FIGURE_SEPARATOR
@@ -71,7 +71,15 @@ def render_items_page(
     review_page: str,
     per_figure: int,
     anchors: set[str] | None = None,
+    quoted: set[str] | None = None,
 ) -> str:
+    """The drill-down page; ``quoted``: anchors of the items the review page quotes (links.item_anchor),
+    listed first, each with its anchor, so that a quote leads to its item."""
+    quotes = []
+    if quoted:
+        for (kind, item_id), item in sorted(snapshot.items.items()):
+            if kind == "feedback" and item_anchor(item_id) in quoted:
+                quotes.append({**item, "anchor": item_anchor(item_id)})
     return (
         environment()
         .get_template("items.html.j2")
@@ -82,6 +90,7 @@ def render_items_page(
             restatement=None,
             review_page=review_page,
             sections=figure_sections(snapshot, per_figure, anchors),
+            quotes=quotes,
             per_figure=per_figure,
             sources=provenance(snapshot),
         )

@@ -15,6 +15,11 @@ def anchor(figure: str) -> str:
     return "fig-" + hashlib.sha1(figure.encode()).hexdigest()[:12]
 
 
+def item_anchor(item_id: str) -> str:
+    """The anchor of one quoted item on the drill-down page (its section «Цитаты обзора»)."""
+    return "item-" + hashlib.sha1(item_id.encode()).hexdigest()[:12]
+
+
 class FigureLinks:
     """Formats a row's cell and links it when the snapshot holds items behind that figure."""
 
@@ -27,6 +32,9 @@ class FigureLinks:
 
     def figure(self, table: str, row: dict[str, Any], column: str) -> str:
         return figure_id(table, row_key(row, self._snapshot.tables[table].key_columns), column)
+
+    def item_href(self, item_id: str) -> str:
+        return f"{self._page}#{item_anchor(item_id)}"
 
     def href(self, figure: str) -> str | None:
         return f"{self._page}#{anchor(figure)}" if figure in self._counts else None

@@ -1,4 +1,7 @@
-"""The files of a published review: HTML page, drill-down page and XLSX workbook, all from the snapshot."""
+"""The files of a published review: HTML page, drill-down page and XLSX workbook, all from the snapshot.
+
+The monthly review's PDF is printed from the HTML page by the flow (flows/review.py, transforms/review/pdf.py).
+"""
 
 import re
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ class ReviewFiles:
     items_html: str
     xlsx: str
     restatement: list[str] = field(default_factory=list)
+    pdf: str | None = None  # the printed page (transforms/review/pdf.py), when the flow printed one
 
 
 def file_stem(snapshot: Snapshot) -> str:
@@ -49,6 +53,7 @@ def write_review_files(snapshot: Snapshot, folder: Path, *, company_name: str, s
     # would be ~900k figure-item pairs a month: an 85 MB page). The rest stay in
     # audit.published_figure_items, and `otklik explain` lists them for any mart figure.
     shown = set(re.findall(rf'href="{re.escape(items.name)}#(fig-[0-9a-f]+)"', page))
+    quoted = set(re.findall(rf'href="{re.escape(items.name)}#(item-[0-9a-f]+)"', page))
     items.write_text(
         render_items_page(
             snapshot,
@@ -57,6 +62,7 @@ def write_review_files(snapshot: Snapshot, folder: Path, *, company_name: str, s
             review_page=html.name,
             per_figure=settings.drill.html_items_per_figure,
             anchors=shown,
+            quoted=quoted,
         ),
         encoding="utf-8",
     )
