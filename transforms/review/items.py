@@ -13,14 +13,20 @@ from transforms.review.tables import FIGURE_SEPARATOR
 KIND_TITLES = {"feedback": "Обращения клиентов", "sla_clock": "Сроки SLA по обращениям CRM"}
 
 
-def _figure_value(snapshot: Snapshot, table: str, key: str, column: str) -> Any:
-    frozen = snapshot.tables.get(table)
-    if frozen is None:
-        return None
-    for row in frozen.frame.to_dicts():
-        if FIGURE_SEPARATOR.join("" if row[c] is None else str(row[c]) for c in frozen.key_columns) == key:
-            return row.get(column)
-    return None
+def _rows_by_key(snapshot: Snapshot) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each frozen table's rows by their figure row key (built once per page, not once per figure)."""
+    return {
+        name: {
+            FIGURE_SEPARATOR.join("" if row[c] is None else str(row[c]) for c in frozen.key_columns): row
+            for row in frozen.frame.to_dicts()
+        }
+        for name, frozen in snapshot.tables.items()
+    }
+
+
+def _figure_value(rows: dict[str, dict[str, dict[str, Any]]], table: str, key: str, column: str) -> Any:
+    row = rows.get(table, {}).get(key)
+    return None if row is None else row.get(column)
 
 
 def figure_sections(snapshot: Snapshot, per_figure: int, anchors: set[str] | None = None) -> list[dict[str, Any]]:
@@ -30,6 +36,7 @@ def figure_sections(snapshot: Snapshot, per_figure: int, anchors: set[str] | Non
     if figure_items.is_empty():
         return []
     grouped = figure_items.group_by("figure_id", maintain_order=True).agg(pl.col("item_kind"), pl.col("item_id"))
+    rows = _rows_by_key(snapshot)
     order = {name: i for i, name in enumerate(snapshot.tables)}
     sections = []
     for figure, kinds, ids in grouped.iter_rows():
@@ -44,7 +51,7 @@ def figure_sections(snapshot: Snapshot, per_figure: int, anchors: set[str] | Non
                 "table": table,
                 "row": " · ".join(p for p in key.split(FIGURE_SEPARATOR) if p),
                 "figure": label(column),
-                "value": format_value(column, _figure_value(snapshot, table, key, column)),
+                "value": format_value(column, _figure_value(rows, table, key, column)),
                 "kind": kinds[0],
                 "kind_title": KIND_TITLES.get(kinds[0], kinds[0]),
                 "count": len(items),
