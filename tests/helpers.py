@@ -52,3 +52,20 @@ def given_org(con: duckdb.DuckDBPyConnection, org: "Org | None" = None) -> None:
     set_build_variables(con, as_of=datetime(2026, 11, 1, tzinfo=UTC), reporting_timezone="Europe/Moscow")
     for name in ORG_DIMENSIONS:
         materialize_sql(con, "core", name)
+
+
+def chromium_or_skip() -> str:
+    """The browser the review tests drive (transforms.review.pdf.find_chromium: OTKLIK_CHROMIUM, then
+    chromium on PATH). Missing: the test skips, unless OTKLIK_REQUIRE_CHROMIUM=1 (CI), where it fails."""
+    import os
+
+    import pytest
+
+    from transforms.review.pdf import ChromiumNotFound, find_chromium
+
+    try:
+        return find_chromium()
+    except ChromiumNotFound as error:
+        if os.environ.get("OTKLIK_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"{error} and OTKLIK_REQUIRE_CHROMIUM=1")
+        pytest.skip(str(error))

@@ -24,7 +24,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from otklik.sample.generate import generate_landing
+from otklik.sample.generate import _prepare, generate_landing
 from otklik.sample.model import GenerationSummary, Month, Mood
 from otklik.sample.people import make_customers
 from otklik.sample.writers import OLD_BROWSER
@@ -126,13 +126,7 @@ def generate_history(
     """
     landing_dir = Path(landing_dir)
     plan = plan_history(last_month, months, items)
-    channel_ids = [c.id for c in load_channels()]
-    occupied = [c for c in channel_ids if (landing_dir / c).is_dir() and any((landing_dir / c).iterdir())]
-    if occupied and not overwrite:
-        raise FileExistsError(f"{landing_dir} already holds files for {occupied}; pass overwrite=True to replace them")
-    for channel_id in occupied:
-        shutil.rmtree(landing_dir / channel_id)
-    landing_dir.mkdir(parents=True, exist_ok=True)
+    _prepare(landing_dir, load_channels(), overwrite)
     population = max(50, int(max(m.items for m in plan) * 0.7))
     customers = make_customers(population, random.Random(f"otklik-sample/{seed}/history-customers"))
     summaries = []

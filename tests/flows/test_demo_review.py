@@ -8,7 +8,6 @@ in headless Chromium. Skips without Chromium unless OTKLIK_REQUIRE_CHROMIUM=1 (C
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -16,19 +15,13 @@ import pytest
 
 from flows.pipeline import otklik_pipeline
 from otklik.sample.history import generate_history
+from tests.helpers import chromium_or_skip
 from transforms.review.config import load_review_settings
 
 ITEMS_A_MONTH = 1_200
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("OTKLIK_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(message + " and OTKLIK_REQUIRE_CHROMIUM=1")
-        pytest.skip(message)
-    return path
+_chromium = chromium_or_skip
 
 
 @pytest.fixture(scope="module")

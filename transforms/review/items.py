@@ -8,7 +8,7 @@ from transforms.review.format import format_value, label
 from transforms.review.links import anchor, item_anchor
 from transforms.review.render import environment, provenance
 from transforms.review.snapshot import Snapshot
-from transforms.review.tables import FIGURE_SEPARATOR
+from transforms.review.tables import FIGURE_SEPARATOR, row_key
 
 KIND_TITLES = {"feedback": "Обращения клиентов", "sla_clock": "Сроки SLA по обращениям CRM"}
 
@@ -16,10 +16,7 @@ KIND_TITLES = {"feedback": "Обращения клиентов", "sla_clock": "
 def _rows_by_key(snapshot: Snapshot) -> dict[str, dict[str, dict[str, Any]]]:
     """Each frozen table's rows by their figure row key (built once per page, not once per figure)."""
     return {
-        name: {
-            FIGURE_SEPARATOR.join("" if row[c] is None else str(row[c]) for c in frozen.key_columns): row
-            for row in frozen.frame.to_dicts()
-        }
+        name: {row_key(row, frozen.key_columns): row for row in frozen.frame.to_dicts()}
         for name, frozen in snapshot.tables.items()
     }
 

@@ -3,24 +3,13 @@
 Skips when Debian's chromium is not installed, unless OTKLIK_REQUIRE_CHROMIUM=1 (CI), where it fails.
 """
 
-import os
-import shutil
 from pathlib import Path
 
-import pytest
-
+from tests.helpers import chromium_or_skip
 from tests.transforms.review.review_warehouse import SCRIPT_TEXT
 from transforms.review.publishing import ReviewFiles
 
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("OTKLIK_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(message + " and OTKLIK_REQUIRE_CHROMIUM=1")
-        pytest.skip(message)
-    return path
+_chromium = chromium_or_skip
 
 
 def _open(path: str) -> dict:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from tests.helpers import chromium_or_skip
 from transforms.review.pdf import (
     ChromiumNotFound,
     PdfError,
@@ -26,14 +27,7 @@ from transforms.review.publishing import ReviewFiles
 A4 = (595.3, 841.9)  # points
 
 
-def _chromium() -> str:
-    try:
-        return find_chromium()
-    except ChromiumNotFound as error:
-        message = f"{error}"
-        if os.environ.get("OTKLIK_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(message + " and OTKLIK_REQUIRE_CHROMIUM=1")
-        pytest.skip(message)
+_chromium = chromium_or_skip
 
 
 def _directorates(page: str) -> list[str]:
