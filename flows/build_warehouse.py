@@ -36,14 +36,17 @@ def build_and_check_task(layer: str, as_of_iso: str, run_id: str) -> dict[str, i
 
 
 @flow(name="build-warehouse")
-def build_warehouse(as_of: str | None = None) -> dict[str, int]:
-    """Build every layer; ``as_of`` (ISO, default now) is the clock open SLAs are judged against."""
+def build_warehouse(as_of: str | None = None, publish_readers: bool = True) -> dict[str, int]:
+    """Build every layer; ``as_of`` (ISO, default now) is the clock open SLAs are judged against.
+    ``publish_readers`` False leaves the readers' copy for the caller to publish (the pipeline does,
+    after the demo's sample checks, so that the copy is written once)."""
     as_of_time = parse_as_of(as_of)
     _, built = run_build(
         CHECKED_LAYERS,
         lambda layer, run_id: build_and_check_task(layer, as_of_time.isoformat(), run_id),
         as_of=as_of_time,
         parameters={"as_of": as_of},
+        publish_readers=publish_readers,
     )
     return built
 

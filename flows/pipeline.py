@@ -11,6 +11,13 @@ from flows.build_warehouse import build_warehouse
 from flows.ingest import ingest_channels
 from flows.review import monthly_review
 from flows.sample_checks import simulate_sample_checks
+from warehouse.connection import connect, hold_warehouse
+from warehouse.reader_copy import publish_reader_copy
+
+
+def _publish_readers() -> None:
+    with hold_warehouse("otklik-pipeline readers' copy"), connect() as con:
+        publish_reader_copy(con)
 
 
 @flow(name="otklik-pipeline")
@@ -18,10 +25,16 @@ def otklik_pipeline(
     month: str, as_of: str | None = None, landing: str | None = None, sample_checks: bool = False
 ) -> dict:
     ingested = ingest_channels(landing=landing)
-    built = build_warehouse(as_of=as_of)
+    # with sample checks a second (partial) build follows: the readers' copy is written once, after it
+    built = build_warehouse(as_of=as_of, publish_readers=not sample_checks)
     result: dict = {"ingest": ingested}
     if sample_checks:
-        checks = simulate_sample_checks(as_of=as_of)
+        checks = None
+        try:
+            checks = simulate_sample_checks(as_of=as_of)
+        finally:
+            if checks is None or not checks["build"]:  # no build after ours: publish what ours built
+                _publish_readers()
         built = {**built, **checks["build"]}  # the tables as the review reads them
         result["sample_checks"] = checks
     result |= {"build": built, "review": monthly_review(month)}

@@ -321,14 +321,25 @@ def explain(
         list[str] | None, typer.Option(help="column=value pinning the mart row, e.g. directorate_id=logistics.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Items to print (the JSON output has all).")] = 20,
+    causes: Annotated[
+        bool,
+        typer.Option(
+            "--causes",
+            help="Also the root causes: the slices (channel, store, segment, browser, OS, app version; for SLA "
+            "clocks also department, manager, priority) over-represented among its items against the same "
+            "figure's items in the three months before.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Lineage of one figure: the feedback items (or SLA clocks), batches and source files behind it."""
+    """Lineage of one figure: the feedback items (or SLA clocks), batches and source files behind it;
+    with --causes, what changed behind it."""
     import json
 
     from transforms.org import load_org
     from warehouse import connect
     from warehouse.lineage import explain_figure
+    from warehouse.root_causes import ATTRIBUTE_LABELS, explain_causes
 
     pinned: dict[str, str] = {}
     for pair in key or []:
@@ -336,15 +347,14 @@ def explain(
         if not sep or not column:
             _fail(f"--key must look like column=value, got {pair!r}")
         pinned[column.strip()] = value.strip()
+    timezone = load_org().company.reporting_timezone
+    root = None
     with connect(read_only=True) as con:
-        found = explain_figure(
-            con,
-            mart,
-            month=month,
-            metric=metric,
-            key=pinned,
-            reporting_timezone=load_org().company.reporting_timezone,
-        )
+        if causes:
+            root = explain_causes(con, mart, month=month, metric=metric, key=pinned, reporting_timezone=timezone)
+            found = root.figure
+        else:
+            found = explain_figure(con, mart, month=month, metric=metric, key=pinned, reporting_timezone=timezone)
     if as_json:
         document = {
             "mart": found.mart,
@@ -358,6 +368,12 @@ def explain(
             "items": found.items.to_dicts(),
             "batches": found.batches.to_dicts(),
         }
+        if root is not None:
+            document["causes"] = {
+                "baseline_months": list(root.baseline_months),
+                "baseline_items_count": root.baseline_items,
+                "findings": root.findings.to_dicts(),
+            }
         print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         return
     row = ", ".join(f"{k}={v}" for k, v in found.key.items()) or "the only row"
@@ -371,6 +387,32 @@ def explain(
         console.print(f"[bold red]the figure says {escape(str(found.value))}, the items are {found.items.height}[/]")
     _print_frame(f"{what.capitalize()} (first {min(limit, found.items.height)})", found.items.head(limit))
     _print_frame("Batches and source files", found.batches)
+    if root is None:
+        return
+    span = f"{root.baseline_months[0]} … {root.baseline_months[-1]}"
+    console.print(
+        f"\n[bold]Root causes[/]: its {found.items.height} items against the same figure's "
+        f"{root.baseline_items} items in {escape(span)}",
+        highlight=False,
+    )
+    if root.findings.is_empty():
+        console.print("no slice stands out (at least 5 items and 1.5 times its earlier share, or new)", highlight=False)
+        return
+    lines = []
+    for row in root.findings.iter_rows(named=True):
+        before = "new" if row["is_new_slice"] else f"{row['baseline_share']:.0%} before, lift {row['lift']:.1f}"
+        lines.append(
+            {
+                "attribute": ATTRIBUTE_LABELS.get(row["attribute"], row["attribute"]),
+                "value": row["attribute_value"],
+                "items": f"{row['items_count']} of {row['items_total']} ({row['items_share']:.0%})",
+                "before": before,
+                "excess items": round(row["excess_items"], 1),
+            }
+        )
+    import polars
+
+    _print_frame("Slices over-represented among its items", polars.DataFrame(lines))
 
 
 @app.command()

@@ -232,8 +232,10 @@ ROWS_GONE = {
     ("channel_monthly", (date(2026, 10, 1), "ctl_final_survey_solved")): FINAL_SURVEY_REASON,
     ("channel_monthly", (date(2026, 11, 1), "ctl_final_survey_solved")): FINAL_SURVEY_REASON,
 }
+CRM_CUSTOMERS_REASON = "a new source in the registry: the CRM's customer statuses (the fixture has none: stale)"
 ROWS_NEW = {
     ("channel_freshness", ("self_service_sessions",)): SESSIONS_REASON,
+    ("channel_freshness", ("crm_customer_statuses",)): CRM_CUSTOMERS_REASON,
     ("channel_monthly", (date(2026, 10, 1), "self_service_sessions")): SESSIONS_REASON,
     ("channel_monthly", (date(2026, 11, 1), "self_service_sessions")): SESSIONS_REASON,
 }

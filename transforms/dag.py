@@ -152,6 +152,7 @@ DECLARED: dict[str, list[Model]] = {
         StagedEntity("stg_channels__feedback", "feedback"),
         StagedEntity("stg_crm__case_events", "case_event"),
         StagedEntity("stg_erp__orders_monthly", "order_count"),
+        StagedEntity("stg_crm__customer_statuses", "customer_status"),
     ],
     "core": [
         PythonModel(

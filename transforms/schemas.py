@@ -173,7 +173,30 @@ ORDER_COUNT = EntitySchema(
     },
 )
 
-ENTITY_SCHEMAS: dict[str, EntitySchema] = {s.name: s for s in (FEEDBACK, CASE_EVENT, ORDER_COUNT)}
+# A customer's status in the CRM: current (a customer now), refused (said no: cancelled, declined
+# the renewal or the offer) or churned (stopped buying without saying so). One row per change; a
+# customer's first row is the day the card was opened. Identities are kept only as keyed hashes,
+# the same as staging's customer_key, so that a feedback item finds its CRM customer by whichever
+# of customer id, phone or e-mail its channel carries (core.int_customer_identities).
+CUSTOMER_STATUSES = ("current", "refused", "churned")
+
+CUSTOMER_STATUS = EntitySchema(
+    name="customer_status",
+    staging_table="staging.stg_crm__customer_statuses",
+    mappable=("customer_ref", "contact_phone", "contact_email", "segment", "status", "status_at"),
+    required=("customer_ref", "status", "status_at"),
+    columns={
+        "customer_key": pl.String(),  # keyed hash of the CRM customer id (transforms.privacy.customer_key)
+        "phone_key": pl.String(),  # keyed hash of the phone, as a channel that identifies by phone hashes it
+        "email_key": pl.String(),  # keyed hash of the e-mail
+        "segment": pl.String(),
+        "status": pl.String(),  # one of CUSTOMER_STATUSES
+        "status_at": UTC_TIMESTAMP,  # when the customer entered the status
+        **LOAD_METADATA,
+    },
+)
+
+ENTITY_SCHEMAS: dict[str, EntitySchema] = {s.name: s for s in (FEEDBACK, CASE_EVENT, ORDER_COUNT, CUSTOMER_STATUS)}
 
 # Staging rejects: every raw record that does not reach a staging table lands here with a reason.
 REJECT_COLUMNS: dict[str, pl.DataType] = {

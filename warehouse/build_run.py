@@ -45,8 +45,12 @@ def run_build(
     parameters: dict,
     run_id: str | None = None,
     configs: dict[str, str | None] | None = None,
+    publish_readers: bool = True,
 ) -> tuple[str, dict[str, int]]:
     """Build ``layers`` in order as one run; return its id and the row counts it built.
+
+    ``publish_readers`` False leaves the readers' copy as it was: for a caller that builds again right
+    after (the demo's sample checks) and publishes once at its end.
 
     ``configs`` ({file: text}) is the configuration the run records (default: the files on disk); a
     partial build records its base build's. A failed layer (a critical check, a bug) closes the run as
@@ -69,7 +73,8 @@ def run_build(
         with connect() as con:
             finish_run(con, run_id, "completed")
             # Readers (the review, BI tools, notebooks) read this copy and never wait for a writer.
-            publish_reader_copy(con)
+            if publish_readers:
+                publish_reader_copy(con)
     return run_id, built
 
 

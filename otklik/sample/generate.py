@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 
 from otklik.sample import cases, helpdesk, mail, marketplaces, messengers, selfservice, surveys, texts, writers
+from otklik.sample.crm_customers import CustomerBook, write_customer_statuses
 from otklik.sample.items import make_items, profile_for
 from otklik.sample.model import (
     BadRecord,
@@ -133,6 +134,7 @@ def generate_landing(
     mood: Mood | None = None,
     customers: Sequence[Customer] | None = None,
     orders_basis: int | None = None,
+    customer_book: CustomerBook | None = None,
 ) -> GenerationSummary:
     """Write a month of sample exports for every channel in the registry into ``landing_dir``.
 
@@ -144,7 +146,9 @@ def generate_landing(
     classifier and reconciling counts end to end. ``channels`` replaces the registry (tests).
     ``mood``, ``customers`` and ``orders_basis`` are for a history (otklik.sample.history): the
     month's kind and topic factors, a customer base shared by the months, and the item count the
-    ERP's order counts follow (default ``items``: orders scale with the month's volume).
+    ERP's order counts follow (default ``items``: orders scale with the month's volume);
+    ``customer_book`` carries the CRM's customer statuses from month to month (a fresh book opens
+    every customer's card in this month's export).
     A feedback channel without a writer of its own gets records built from its ``fields`` map.
     """
     if items < 0:
@@ -196,6 +200,10 @@ def generate_landing(
             results[channel.id] = result
         elif channel.entity == "order_count":
             results[channel.id] = cases.write_orders(ctx, channel, items if orders_basis is None else orders_basis)
+        elif channel.entity == "customer_status":
+            recommend = {c.id for c in feedback_channels if c.question_type == "nps" and c.audience == "customer"}
+            book = customer_book if customer_book is not None else CustomerBook()
+            results[channel.id] = write_customer_statuses(ctx, channel, all_items, recommend, book)
 
     outputs = []
     for channel in channels:

@@ -24,6 +24,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from otklik.sample.crm_customers import CustomerBook
 from otklik.sample.generate import _prepare, generate_landing
 from otklik.sample.model import GenerationSummary, Month, Mood
 from otklik.sample.people import make_customers
@@ -129,6 +130,7 @@ def generate_history(
     _prepare(landing_dir, load_channels(), overwrite)
     population = max(50, int(max(m.items for m in plan) * 0.7))
     customers = make_customers(population, random.Random(f"otklik-sample/{seed}/history-customers"))
+    book = CustomerBook()  # the CRM's statuses, carried through the months
     summaries = []
     for month in plan:
         scratch = landing_dir / f".history-{month.label}"  # a dot folder: ingestion never reads it
@@ -141,6 +143,7 @@ def generate_history(
             mood=month.mood,
             customers=customers,
             orders_basis=month.orders_basis,
+            customer_book=book,
         )
         for channel_folder in sorted(p for p in scratch.iterdir() if p.is_dir()):
             target = landing_dir / channel_folder.name / month.label

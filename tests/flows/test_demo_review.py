@@ -78,6 +78,13 @@ def page(demo: dict) -> dict:
                     " causes: n.querySelectorAll('ul.causes li').length}))"
                 ),
                 "qa_rows": tab.locator("section h3:has-text('Контроль качества закрытия') + table tbody tr").count(),
+                "segments": tab.locator("section h3:has-text('Сегменты клиентов и отток') ~ table")
+                .first.locator("tbody tr")
+                .evaluate_all("rows => rows.map(r => Array.from(r.cells, c => c.innerText))"),
+                "churn": tab.locator("section h3:has-text('Сегменты клиентов и отток') ~ table")
+                .nth(1)
+                .locator("tbody tr")
+                .evaluate_all("rows => rows.map(r => Array.from(r.cells, c => c.innerText))"),
             }
         finally:
             browser.close()
@@ -107,6 +114,20 @@ def test_a_growth_point_comes_with_quotes_and_root_causes(page: dict) -> None:
 
 def test_the_quality_checks_are_shown(page: dict) -> None:
     assert page["qa_rows"] > 0
+
+
+def test_segments_and_the_churn_of_detractors_against_promoters(page: dict) -> None:
+    segments = {row[0]: row for row in page["segments"]}
+    assert {"Частные клиенты (B2C)", "Компании (B2B)", "VIP"} <= set(segments), segments
+    for name in ("Частные клиенты (B2C)", "Компании (B2B)", "VIP"):
+        at_start, churn_rate = segments[name][1], segments[name][5]
+        assert int(at_start.replace("\u00a0", "")) > 0 and churn_rate.endswith("%"), segments[name]
+    groups = {row[0]: row for row in page["churn"]}
+    assert {"Критики (0–6)", "Сторонники (9–10)"} <= set(groups), groups
+    # the sample's customers who would not recommend us leave more often (otklik/sample/crm_customers.py)
+    ratio = float(groups["Критики (0–6)"][4].replace(",", "."))
+    assert ratio > 1.2, groups
+    assert re.search(r"критики уходили в [\d,]+ раза чаще сторонников", page["text"])
 
 
 def test_no_raw_column_name_reaches_the_page(page: dict, demo: dict) -> None:

@@ -20,7 +20,7 @@ from transforms.schemas import CUSTOMER_FIELDS, ENTITY_SCHEMAS
 REGISTRY_PATH = Path(__file__).with_name("channels.yaml")
 
 Format = Literal["csv", "json_pages", "jsonl", "xlsx", "eml", "mbox"]
-Entity = Literal["feedback", "case_event", "order_count"]
+Entity = Literal["feedback", "case_event", "order_count", "customer_status"]
 ScheduleGroup = Literal["every_15_minutes", "hourly", "daily"]
 ScoreScale = Literal["0-10", "1-5", "1-7", "yes_no", "none"]
 QuestionType = Literal["nps", "tnps", "enps", "csat", "ces_effort", "ces_solved", "rating", "none"]

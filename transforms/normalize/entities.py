@@ -21,7 +21,14 @@ from transforms.normalize.fields import describe_source, field_value, raw_value,
 from transforms.normalize.text import cap_text_expr, clean_text_flagged_expr, language_expr
 from transforms.normalize.timestamps import expected_form, parse_strptime, parse_timestamp
 from transforms.privacy import customer_keys, mask_pii_expr, normalize_email_expr, normalize_phones
-from transforms.schemas import CASE_EVENT_TYPES, FEEDBACK, LOAD_METADATA, SELF_SERVICE_OUTCOMES, UTC_TIMESTAMP
+from transforms.schemas import (
+    CASE_EVENT_TYPES,
+    CUSTOMER_STATUSES,
+    FEEDBACK,
+    LOAD_METADATA,
+    SELF_SERVICE_OUTCOMES,
+    UTC_TIMESTAMP,
+)
 
 EARLIEST = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 FUTURE_TOLERANCE_MINUTES = 10
@@ -383,6 +390,53 @@ def order_count_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> Entit
     )
 
 
+def customer_status_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPlan:
+    """stg_crm__customer_statuses: one row per status change of a CRM customer. The customer id,
+    phone and e-mail reach staging only as keyed hashes (each hashed as a feedback channel that
+    identifies customers by it would hash it), never as values. The status is lower-cased and must
+    be one of CUSTOMER_STATUSES; the segment is kept as the CRM writes it, lower-cased.
+    """
+    names = ("customer_ref", "contact_phone", "contact_email", "segment", "status", "status_at")
+    raw = {f"_raw_{name}": field_value(channel, name) for name in names}
+
+    def keyed(name: str) -> pl.Expr:
+        return _col(name).map_batches(
+            lambda refs: customer_keys(refs, pii_key), return_dtype=pl.String, is_elementwise=True
+        )
+
+    derived = {
+        "customer_key": keyed("customer_ref"),
+        "phone_key": keyed("contact_phone"),
+        "email_key": keyed("contact_email"),
+        "segment": _col("segment").str.strip_chars().str.to_lowercase(),
+        "status": _col("status").str.strip_chars().str.to_lowercase(),
+        "status_at": parse_timestamp(_col("status_at"), channel),
+    }
+    checks = _missing(channel, ("customer_ref", "status", "status_at"))
+    checks.append(
+        Check(
+            ~pl.col("status").is_in(CUSTOMER_STATUSES),
+            "unknown_status",
+            pl.format(f"status '{{}}' is not one of {', '.join(CUSTOMER_STATUSES)}", _col("status")),
+        )
+    )
+    checks += _timestamp_checks(channel, "status_at", as_of)
+    return EntityPlan(
+        raw=raw,
+        derived=derived,
+        checks=checks,
+        key=["customer_key", "status_at", "status"],
+        key_text=pl.format(
+            "customer {} {} at {}",
+            pl.col("customer_key").str.slice(0, 12),
+            pl.col("status"),
+            pl.col("status_at").dt.strftime(TIMESTAMP_TEXT),
+        ),
+        reject_id=keyed("customer_ref"),
+        sort=["customer_key", "status_at", "status"],
+    )
+
+
 def parse_month(raw: pl.Expr, channel: Channel) -> pl.Expr:
     """First day of the month from "2026-10", "2026-10-01" (any day), "10.2026", "01.10.2026"."""
     iso = (
@@ -402,4 +456,5 @@ PLANS: dict[str, PlanBuilder] = {
     "feedback": feedback_plan,
     "case_event": case_event_plan,
     "order_count": order_count_plan,
+    "customer_status": customer_status_plan,
 }

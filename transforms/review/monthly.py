@@ -34,6 +34,15 @@ FEEDBACK_TYPES = "marts.feedback_type_monthly"
 SLA_BY_POLICY = "marts.sla_compliance_monthly"
 QA_RESULTS = "marts.qa_results_monthly"
 CLOSE_THE_LOOP = "marts.close_the_loop_monthly"
+SEGMENTS = "marts.customer_segments_monthly"
+CHURN_BY_NPS = "marts.churn_by_nps_group_monthly"
+SEGMENT_NAMES = {"b2c": "Частные клиенты (B2C)", "b2b": "Компании (B2B)", "vip": "VIP", "unknown": "Сегмент неизвестен"}
+NPS_GROUPS = (
+    ("detractor", "Критики (0–6)"),
+    ("passive", "Нейтральные (7–8)"),
+    ("promoter", "Сторонники (9–10)"),
+    ("no_answer", "Не отвечали за год"),
+)
 ALL_MANAGERS = "all"
 
 TRENDS = (
@@ -363,6 +372,59 @@ def _funnel(snapshot: Snapshot, links: FigureLinks, directorate_id: str, month: 
     return funnel
 
 
+def _customers(snapshot: Snapshot, links: FigureLinks, month: date) -> dict[str, Any] | None:
+    """Customer segments and churn: the CRM's customer base by segment beside its feedback, and the
+    churn of detractors against promoters over the twelve months up to the month."""
+    segments = rows_where(snapshot.table(SEGMENTS), report_month=month)
+    if not segments:
+        return None
+    order = list(SEGMENT_NAMES)
+    segments.sort(key=lambda r: (order.index(r["segment"]) if r["segment"] in order else len(order), r["segment"]))
+    lines = [
+        {
+            "segment": SEGMENT_NAMES.get(r["segment"], r["segment"]),
+            "at_start": links.cell(SEGMENTS, r, "customers_at_start_count"),
+            "new": links.cell(SEGMENTS, r, "customers_new_count"),
+            "refused": links.cell(SEGMENTS, r, "customers_refused_count"),
+            "churned": links.cell(SEGMENTS, r, "customers_churned_count"),
+            "churn_rate": links.cell(SEGMENTS, r, "churn_rate"),
+            "items": links.cell(SEGMENTS, r, "items_count"),
+            "complaints": links.cell(SEGMENTS, r, "complaints_count"),
+            "nps": links.cell(SEGMENTS, r, "nps"),
+            "nps_n": format_int(r["nps_answers_count"]),
+            "csi": links.cell(SEGMENTS, r, "csi"),
+            "small": bool(r["is_nps_small_sample"]),
+        }
+        for r in segments
+        if r["customers_at_start_count"] or r["items_count"]
+    ]
+    groups = {r["nps_group"]: r for r in rows_where(snapshot.table(CHURN_BY_NPS), report_month=month)}
+    churn = [
+        {
+            "group": label,
+            "customer_months": links.cell(CHURN_BY_NPS, groups[g], "customers_at_start_12m_count"),
+            "lost": links.cell(CHURN_BY_NPS, groups[g], "customers_lost_12m_count"),
+            "rate": links.cell(CHURN_BY_NPS, groups[g], "churn_rate_12m"),
+            "ratio": format_decimal(groups[g]["churn_rate_12m_to_promoters"]),
+            "month_lost": links.cell(CHURN_BY_NPS, groups[g], "customers_lost_count"),
+            "month_rate": links.cell(CHURN_BY_NPS, groups[g], "churn_rate"),
+        }
+        for g, label in NPS_GROUPS
+        if g in groups
+    ]
+    detractors, promoters = groups.get("detractor"), groups.get("promoter")
+    verdict = None
+    if detractors and promoters and detractors["churn_rate_12m_to_promoters"] is not None:
+        ratio = detractors["churn_rate_12m_to_promoters"]
+        how = f"в {format_decimal(ratio)} раза чаще" if ratio >= 1 else f"в {format_decimal(1 / ratio)} раза реже"
+        verdict = (
+            f"За 12 месяцев критики уходили {how} сторонников: "
+            f"{format_percent(detractors['churn_rate_12m'])} против {format_percent(promoters['churn_rate_12m'])} "
+            "клиентов в месяц."
+        )
+    return {"lines": lines, "churn": churn, "verdict": verdict}
+
+
 def _by_month(frame: pl.DataFrame | None, directorate_id: str) -> dict[date, dict[str, Any]]:
     return {r["report_month"]: r for r in rows_where(frame, directorate_id=directorate_id)}
 
@@ -441,6 +503,7 @@ def render_monthly_review(snapshot: Snapshot, *, company_name: str, items_page: 
             company_sla=_sla_matrix(snapshot, links, directorates, month),
             company_qa=_qa(snapshot, links, COMPANY_DIRECTORATE_ID, month),
             company_funnel=_funnel(snapshot, links, COMPANY_DIRECTORATE_ID, month),
+            company_customers=_customers(snapshot, links, month),
             first_month=month_title(months[0]),
             last_month=month_title(month),
             trend_months=settings.monthly.trend_months,

@@ -56,3 +56,20 @@ complaints >= 5 and (
     (complaints - compared_complaints >= 3 and complaints >= 1.5 * compared_complaints)
     or share_change >= 0.05
 );
+
+-- Root cause of a figure: an attribute slice (channel, store, segment, browser, OS, app version, ...)
+-- over-represented among the figure's items against the same figure's items over the three months
+-- before: at least 5 items this month, and a share at least 1.5 times the earlier share, or a slice
+-- that held none of the earlier items (new). Shares are among the items where the attribute is known.
+create or replace temp macro root_cause_min_items() as 5;
+
+create or replace temp macro root_cause_min_lift() as 1.5;
+
+create or replace temp macro is_root_cause(items, items_share, baseline_share) as
+items >= root_cause_min_items() and (
+    coalesce(baseline_share, 0) = 0 or items_share / baseline_share >= root_cause_min_lift()
+);
+
+-- Churn rate: customers lost in the month (current → refused or churned in the CRM) ÷ customers who
+-- were current at the month's first instant; null without customers at the start.
+create or replace temp macro churn_rate(lost, customers_at_start) as lost / nullif(customers_at_start, 0);

@@ -52,6 +52,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "customer_name": "Иван Петров",
     "issue_solved": "Да",
     "self_service_outcome": "Resolved",
+    "status": "Churned",
 }
 SCORES = {"0-10": "9", "1-5": "4", "1-7": "5", "yes_no": "да", "none": "7"}
 
@@ -90,7 +91,7 @@ def sample_record(channel: Channel) -> dict[str, Any]:
     record: dict[str, Any] = {}
     late = ("contact_email", "contact_phone", "source_item_id", "case_id", "received_at", "event_at")
     for field in sorted(channel.fields, key=lambda name: name in late):
-        if field in ("received_at", "event_at", "updated_at"):
+        if field in ("received_at", "event_at", "updated_at", "status_at"):
             value: Any = timestamp_text(channel)
         elif field == "score":
             value = SCORES[channel.score_scale]
@@ -146,6 +147,9 @@ def test_channel_sample_normalizes_to_its_entity_schema(channel: Channel) -> Non
         assert result.contacts.schema == pl.Schema(CUSTOMER_CONTACT_COLUMNS)
     elif channel.entity == "case_event":
         assert (row["case_id"], row["event_type"]) == ("K-1", "opened")
+    elif channel.entity == "customer_status":
+        assert (row["status"], row["status_at"]) == ("churned", expected_instant(channel))
+        assert row["customer_key"] is not None and row["customer_key"] != "CUST-1"
     else:
         assert (row["orders_count"], str(row["report_month"])) == (1234, "2026-10-01")
 
@@ -200,7 +204,9 @@ def test_every_row_ends_in_rows_or_rejects_exactly_once(channel: Channel, data: 
     assert result.rejects.schema == pl.Schema(REJECT_COLUMNS)
     assert result.rejects["reason"].null_count() == 0
     assert result.rejects["detail"].null_count() == 0
-    key = {"feedback": ["feedback_id"], "case_event": ["case_id", "event_type", "event_at"]}.get(
-        channel.entity, ["report_month", "directorate_id"]
-    )
+    key = {
+        "feedback": ["feedback_id"],
+        "case_event": ["case_id", "event_type", "event_at"],
+        "customer_status": ["customer_key", "status_at", "status"],
+    }.get(channel.entity, ["report_month", "directorate_id"])
     assert not result.rows.select(key).is_duplicated().any()

@@ -507,7 +507,13 @@ def test_output_is_deterministic_whatever_the_input_order(payloads) -> None:
 
 
 def test_empty_input_gives_empty_frames_with_the_schema(payloads) -> None:
-    for channel_id in ("nps_email_survey", "crm_case_events", "erp_orders_monthly", "email_inbox"):
+    for channel_id in (
+        "nps_email_survey",
+        "crm_case_events",
+        "erp_orders_monthly",
+        "crm_customer_statuses",
+        "email_inbox",
+    ):
         result = run(channel_id, payloads([]))
         assert result.rows.height == result.rejects.height == result.history.height == result.contacts.height == 0
 
@@ -723,3 +729,42 @@ def test_an_employee_answer_has_no_customer_key_even_if_a_customer_field_slipped
     for channel_ in (pulse, leaky):
         result = run(channel_, payloads([record]))
         assert result.rows.select("question_type", "score_raw", "customer_key").rows() == [("enps", 9.0, None)]
+
+
+# --- the CRM's customer statuses ----------------------------------------------------------------
+
+
+def status_row(**record: str) -> dict[str, str]:
+    base = {
+        "ID клиента": "C1000007",
+        "Телефон": "+7 (916) 123-45-67",
+        "E-mail": "Ivan.Petrov@Mail.ru",
+        "Сегмент": "VIP",
+        "Статус": "current",
+        "Дата изменения статуса": "2026-10-05 14:03:27",
+    }
+    return base | record
+
+
+def test_customer_statuses_keep_identities_only_as_the_channels_keyed_hashes(payloads) -> None:
+    records = [
+        status_row(),
+        status_row(**{"Статус": " Churned ", "Дата изменения статуса": "2026-10-20 09:00:00"}),
+        status_row(**{"Статус": "ушёл", "Дата изменения статуса": "2026-10-21 09:00:00"}),
+        status_row(**{"Дата изменения статуса": "2026-12-01 09:00:00"}),
+        status_row(**{"ID клиента": ""}),
+        status_row(),  # the same change exported twice
+    ]
+    result = run("crm_customer_statuses", payloads(records))
+    rows = result.rows
+    assert rows.select("status", "status_at", "segment").rows() == [
+        ("current", utc(2026, 10, 5, 11, 3, 27), "vip"),  # Moscow wall-clock
+        ("churned", utc(2026, 10, 20, 6), "vip"),
+    ]
+    # the same hashes a feedback channel gives the id, the phone written another way, the e-mail
+    assert set(rows["customer_key"]) == {customer_key("C1000007", KEY)}
+    assert set(rows["phone_key"]) == {customer_key("89161234567", KEY)}
+    assert set(rows["email_key"]) == {customer_key("ivan.petrov@mail.ru", KEY)}
+    assert not any("C1000007" in str(v) or "916" in str(v) for row in rows.rows() for v in row)
+    assert sorted(result.rejects["reason"].to_list()) == ["duplicate", "future_date", "missing_field", "unknown_status"]
+    assert "ушёл" in result.rejects.filter(pl.col("reason") == "unknown_status")["detail"][0]

@@ -10,6 +10,9 @@
 -- the same customer's item on another channel (core.int_feedback_conversations), an employee's
 -- answer (audience 'employee', which has eNPS of its own) and a self-service session (a bot or FAQ
 -- session, counted as an issue, not as feedback) stay here but are not counted as items.
+-- Customer: crm_customer_key is the CRM customer the item's customer_key identifies (by customer id,
+-- phone or e-mail: core.int_customer_identities), null when the CRM does not know it; segment is the
+-- CRM's segment for that customer, else what the channel said.
 
 with
 
@@ -41,6 +44,14 @@ conversations as (
     select * from core.int_feedback_conversations
 ),
 
+identities as (
+    select * from core.int_customer_identities
+),
+
+customers as (
+    select * from core.dim_customers
+),
+
 joined as (
     select
         feedback.*,
@@ -59,7 +70,9 @@ joined as (
         end as owner_manager_id,
         coalesce(conversations.conversation_id, feedback.feedback_id) as known_conversation_id,
         coalesce(conversations.is_conversation_repeat, false) as is_repeat,
-        feedback.self_service_outcome is not null as is_session
+        feedback.self_service_outcome is not null as is_session,
+        identities.customer_key as crm_customer_key,
+        customers.segment as crm_segment
     from feedback
     left join channels
         on feedback.channel_id = channels.channel_id
@@ -73,6 +86,10 @@ joined as (
         on feedback.case_ref = cases.case_id
     left join conversations
         on feedback.feedback_id = conversations.feedback_id
+    left join identities
+        on feedback.customer_key = identities.identity_key
+    left join customers
+        on identities.customer_key = customers.customer_key
 ),
 
 scored as (
@@ -113,6 +130,7 @@ final as (
         store_id,
         case_id,
         customer_key,
+        crm_customer_key,
         known_conversation_id as conversation_id,
         audience,
 
@@ -145,7 +163,7 @@ final as (
         -- contact and slicing attributes
         has_contact_request,
         has_contact,
-        segment,
+        coalesce(crm_segment, segment) as segment,
         device,
 
         -- conversations and edits

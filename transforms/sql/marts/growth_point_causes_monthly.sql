@@ -1,8 +1,10 @@
 -- growth_point_causes_monthly: for every growth point of marts.feedback_type_monthly (one rule
 -- everywhere), the attribute slices over-represented among its complaints: channel, store, customer
--- segment, and the browser, operating system and app version parsed from the item's user agent.
+-- segment, and the browser, operating system and app version parsed from the item's user agent
+-- (core.int_feedback_attributes).
 -- Grain: (report_month, feedback_type_id, directorate_id, attribute, attribute_value), only slices that
--- hold at least 5 of the point's complaints with a lift of at least 1.5.
+-- pass the root-cause rule (macro is_root_cause: at least 5 of the point's complaints and a lift of
+-- at least 1.5, or new).
 -- Lift = the slice's share of the point's complaints ÷ its share of the same type's complaints in the
 -- same directorate over the three months before (each share among complaints where the attribute is
 -- known): what changed. A browser behind 60 % of this month's complaints but 10 % before has a lift of
@@ -29,12 +31,8 @@ feedback as (
     where is_counted_item and audience = 'customer'
 ),
 
-channels as (
-    select * from core.dim_channels
-),
-
-stores as (
-    select * from core.dim_stores
+attributes as (
+    select * from core.int_feedback_attributes
 ),
 
 feedback_types as (
@@ -47,55 +45,15 @@ described as (
         coalesce(feedback_types.feedback_type_id, 'unclassified') as feedback_type_id,
         feedback.directorate_id,
         feedback.kind,
-        channels.display_name as channel,
-        stores.store_name as store,
-        feedback.segment,
-        case
-            when feedback.device is null then null
-            when regexp_matches(feedback.device, '^InstrumentMarket/') then 'приложение'
-            when
-                regexp_matches(feedback.device, 'YaBrowser/')
-                then 'Яндекс Браузер ' || regexp_extract(feedback.device, 'YaBrowser/(\d+)', 1)
-            when regexp_matches(feedback.device, 'Edg/') then 'Edge ' || regexp_extract(feedback.device, 'Edg/(\d+)', 1)
-            when regexp_matches(feedback.device, 'Trident/7') then 'Internet Explorer 11'
-            when
-                regexp_matches(feedback.device, 'MSIE \d+')
-                then 'Internet Explorer ' || regexp_extract(feedback.device, 'MSIE (\d+)', 1)
-            when
-                regexp_matches(feedback.device, 'Firefox/')
-                then 'Firefox ' || regexp_extract(feedback.device, 'Firefox/(\d+)', 1)
-            when
-                regexp_matches(feedback.device, 'Chrome/')
-                then 'Chrome ' || regexp_extract(feedback.device, 'Chrome/(\d+)', 1)
-            when
-                regexp_matches(feedback.device, 'Version/[\d.]+.*Safari/')
-                then 'Safari ' || regexp_extract(feedback.device, 'Version/(\d+)', 1)
-            else 'другой'
-        end as browser,
-        case
-            when feedback.device is null then null
-            when regexp_matches(feedback.device, 'Windows NT 10') then 'Windows 10/11'
-            when regexp_matches(feedback.device, 'Windows NT 6\.3') then 'Windows 8.1'
-            when regexp_matches(feedback.device, 'Windows NT 6\.1') then 'Windows 7'
-            when
-                regexp_matches(feedback.device, 'Android')
-                then 'Android ' || regexp_extract(feedback.device, 'Android (\d+)', 1)
-            when
-                regexp_matches(feedback.device, 'iPhone OS|iOS')
-                then 'iOS ' || regexp_extract(feedback.device, '(?:iPhone OS|iOS) (\d+)', 1)
-            when regexp_matches(feedback.device, 'Mac OS X') then 'macOS'
-            when regexp_matches(feedback.device, 'Linux') then 'Linux'
-            else 'другая'
-        end as os,
-        case
-            when regexp_matches(feedback.device, '^InstrumentMarket/')
-                then 'приложение ' || regexp_extract(feedback.device, '^InstrumentMarket/(\d+\.\d+)', 1)
-        end as app_version
+        attributes.channel,
+        attributes.store,
+        attributes.segment,
+        attributes.browser,
+        attributes.os,
+        attributes.app_version
     from feedback
-    left join channels
-        on feedback.channel_id = channels.channel_id
-    left join stores
-        on feedback.store_id = stores.store_id
+    inner join attributes
+        on feedback.feedback_id = attributes.feedback_id
     left join feedback_types
         on feedback.feedback_type_id = feedback_types.feedback_type_id
 ),
@@ -192,9 +150,7 @@ final as (
                 attribute_value asc
         ) as cause_rank
     from shares
-    where
-        complaints_count >= 5
-        and (coalesce(baseline_share, 0) = 0 or complaints_share / baseline_share >= 1.5)
+    where is_root_cause(complaints_count, complaints_share, baseline_share)
 )
 
 select * from final

@@ -61,8 +61,12 @@ def test_conversation_language_and_edit_columns(con: duckdb.DuckDBPyConnection) 
 
 
 def given_core_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """The dimensions of org.yaml, three channels (one of employees) and no case."""
+    """The dimensions of org.yaml, three channels (one of employees), no case and no CRM customer."""
     given_org(con)
+    given(
+        con, "core.int_customer_identities", pl.DataFrame(schema={"identity_key": pl.String, "customer_key": pl.String})
+    )
+    given(con, "core.dim_customers", pl.DataFrame(schema={"customer_key": pl.String, "segment": pl.String}))
     given(
         con,
         "core.dim_channels",

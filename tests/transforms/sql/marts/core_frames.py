@@ -18,6 +18,7 @@ import polars as pl
 
 from tests.helpers import given, run_model
 from transforms.costs.channel_costs import CHANNEL_COST_COLUMNS
+from transforms.schemas import CUSTOMER_STATUS
 from transforms.sla.policies import SLA_POLICY_COLUMNS, SLA_TARGET_COLUMNS
 from warehouse.sql_models import materialize_sql, set_build_variables
 
@@ -261,6 +262,12 @@ def clock(policy: str, state: str, directorate_id: str = "retail", month: date =
     } | fields
 
 
+def customer_status(customer: str, status: str, at: datetime, segment: str | None = "b2c", **keys: str) -> dict:
+    """One row of staging.stg_crm__customer_statuses; ``customer`` stands for its keyed hash (also the
+    identity of items whose customer_key is the same string); ``phone_key`` / ``email_key`` optional."""
+    return {"customer_key": customer, "status": status, "status_at": at, "segment": segment} | keys
+
+
 def cost(channel_id: str, valid_from: date, rub: int, valid_to: date | None = None) -> dict[str, Any]:
     return {
         "channel_id": channel_id,
@@ -279,6 +286,7 @@ def given_core(
     sla: Sequence[dict[str, Any]] = (),
     orders: Sequence[tuple[date, str, int]] = (),
     costs: Sequence[dict[str, Any]] = (),
+    customer_statuses: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Every input of the core models the metric marts read, holding exactly these rows and the
     miniature org; ``run_mart`` builds the models on them."""
@@ -297,6 +305,7 @@ def given_core(
             orient="row",
         ),
     )
+    given(con, CUSTOMER_STATUS.staging_table, pl.DataFrame(list(customer_statuses), schema=CUSTOMER_STATUS.columns))
     given(con, "staging.stg_config__directorates", DIRECTORATES)
     given(con, "staging.stg_config__departments", DEPARTMENTS)
     given(con, "staging.stg_config__managers", MANAGERS)
@@ -318,7 +327,11 @@ CORE_MODELS = (
     "dim_feedback_types",
     "dim_sla_policies",
     "dim_channel_costs",
+    "int_customer_identities",
+    "dim_customers",
+    "fct_customer_status_spans",
     "fct_feedback",
+    "int_feedback_attributes",
     "fct_contact_requests",
     "fct_feedback_monthly",
     "fct_cases_monthly",

@@ -1,0 +1,168 @@
+"""marts.customer_segments_monthly and marts.churn_by_nps_group_monthly, worked out by hand.
+
+The CRM's history (times in UTC; months are Moscow's, UTC+3):
+- A (b2c): a customer since 2025; refused on 5 October.
+- B (b2c): since 2025; churned on 20 September.
+- C (vip): since 2025; still a customer. Known to the channels by its phone only ("phone-C").
+- D (b2c): a new card on 15 October.
+- E (b2c): since 2025; churned on 1 August; back on 3 October.
+- F (b2b): since 2025; churned on 30 September 22:00 UTC, which is 1 October 01:00 in Moscow: an
+  October loss, and a customer at October's start.
+- G (b2c): since 2025; churned on 20 October.
+- A's card re-sent in June with the same status: no change. F and G share a phone ("shared"): an
+  item from that phone belongs to neither.
+
+Recommend answers in September: A 3 (detractor), C 10 (promoter, by phone), G 9 (promoter).
+October's items: A's complaint, a b2b item from a customer the CRM does not know (X), an item with
+no customer, and an item from the shared phone.
+"""
+
+from datetime import UTC, date, datetime
+
+import duckdb
+import pytest
+
+from tests.helpers import run_model
+from tests.transforms.sql.marts.core_frames import build_core, customer_status, given_core, item, scored
+
+SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
+SINCE = datetime(2025, 1, 1, 9, tzinfo=UTC)
+
+
+def at(month: int, day: int, hour: int = 12) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+STATUSES = [
+    customer_status("A", "current", SINCE),
+    customer_status("A", "current", at(6, 1)),
+    customer_status("A", "refused", at(10, 5)),
+    customer_status("B", "current", SINCE),
+    customer_status("B", "churned", at(9, 20)),
+    customer_status("C", "current", SINCE, segment="vip", phone_key="phone-C"),
+    customer_status("D", "current", at(10, 15)),
+    customer_status("E", "current", SINCE),
+    customer_status("E", "churned", at(8, 1)),
+    customer_status("E", "current", at(10, 3)),
+    customer_status("F", "current", SINCE, segment="b2b", phone_key="shared"),
+    customer_status("F", "churned", at(9, 30, 22), segment="b2b"),
+    customer_status("G", "current", SINCE, phone_key="shared"),
+    customer_status("G", "churned", at(10, 20)),
+]
+
+FEEDBACK = [
+    scored(3, month=SEP, customer_key="A"),
+    scored(10, month=SEP, customer_key="phone-C"),
+    scored(9, month=SEP, customer_key="G"),
+    item("complaint", month=OCT, customer_key="A"),
+    item("thanks", month=OCT, customer_key="X", segment="b2b"),
+    item("thanks", month=OCT),
+    item("wish", month=OCT, customer_key="shared"),
+]
+
+
+def build(con: duckdb.DuckDBPyConnection, mart: str, *key: str) -> dict[tuple, dict]:
+    given_core(con, feedback=FEEDBACK, customer_statuses=STATUSES)
+    build_core(con)
+    con.execute("create schema if not exists marts")
+    rows = run_model(con, "marts", mart).to_dicts()
+    return {tuple(r[k] for k in key): r for r in rows}
+
+
+@pytest.fixture
+def segments(con: duckdb.DuckDBPyConnection) -> dict[tuple, dict]:
+    return build(con, "customer_segments_monthly", "report_month", "segment")
+
+
+def test_customers_at_the_start_and_the_months_changes_by_segment(segments: dict[tuple, dict]) -> None:
+    october = segments[(OCT, "b2c")]
+    # at the start: A and G (B churned in September, E came back only on the 3rd, D is new)
+    assert october["customers_at_start_count"] == 2
+    assert october["customers_new_count"] == 1  # D
+    assert october["customers_returned_count"] == 1  # E
+    assert october["customers_refused_count"] == 1  # A
+    assert october["customers_churned_count"] == 1  # G
+    assert october["customers_lost_count"] == 2
+    assert october["churn_rate"] == pytest.approx(1.0)
+    assert october["is_churn_rate_small_sample"] is True
+
+    september = segments[(SEP, "b2c")]
+    assert september["customers_at_start_count"] == 3  # A, B, G; E left in August; A's June re-send is no change
+    assert september["customers_lost_count"] == 1  # B
+    assert september["customers_returned_count"] == 0
+    assert september["churn_rate"] == pytest.approx(1 / 3)
+
+
+def test_a_loss_belongs_to_the_month_of_the_reporting_timezone(segments: dict[tuple, dict]) -> None:
+    # F churned at 22:00 UTC on 30 September = 01:00 on 1 October in Moscow
+    assert segments[(SEP, "b2b")]["customers_lost_count"] == 0
+    assert segments[(OCT, "b2b")]["customers_at_start_count"] == 1
+    assert segments[(OCT, "b2b")]["customers_churned_count"] == 1
+    assert segments[(OCT, "vip")]["customers_at_start_count"] == 1
+    assert segments[(OCT, "vip")]["churn_rate"] == 0
+
+
+def test_items_take_the_crm_segment_through_any_identity(segments: dict[tuple, dict]) -> None:
+    september_b2c, september_vip = segments[(SEP, "b2c")], segments[(SEP, "vip")]
+    # A (3) and G (9): NPS (1 − 1) / 2 = 0; CSI 1 high ÷ 1 low
+    assert september_b2c["items_count"] == 2
+    assert september_b2c["customers_with_feedback_count"] == 2
+    assert september_b2c["nps_answers_count"] == 2
+    assert september_b2c["nps"] == pytest.approx(0)
+    assert september_b2c["csi"] == pytest.approx(1.0)
+    # C's answer came by phone: the CRM's vip segment
+    assert september_vip["nps"] == pytest.approx(100)
+    assert september_vip["csi"] is None  # no low answer
+    # October: A's complaint is b2c; X's item keeps the channel's b2b; the anonymous item and the
+    # shared phone's item have no segment
+    assert segments[(OCT, "b2c")]["complaints_count"] == 1
+    assert segments[(OCT, "b2c")]["complaint_share"] == pytest.approx(1.0)
+    assert segments[(OCT, "b2b")]["items_count"] == 1
+    assert segments[(OCT, "b2b")]["customers_with_feedback_count"] == 0
+    assert segments[(OCT, "unknown")]["items_count"] == 2
+    assert segments[(OCT, "vip")]["items_count"] == 0
+
+
+def test_an_identity_two_customers_share_identifies_neither(con: duckdb.DuckDBPyConnection) -> None:
+    build(con, "customer_segments_monthly", "report_month", "segment")
+    identities = dict(con.execute("select identity_key, customer_key from core.int_customer_identities").fetchall())
+    assert identities["phone-C"] == "C"
+    assert "shared" not in identities
+    crm = dict(con.execute("select customer_key, crm_customer_key from core.fct_feedback").fetchall())
+    assert crm["phone-C"] == "C"
+    assert crm["shared"] is None
+
+
+def test_detractors_churn_against_promoters(con: duckdb.DuckDBPyConnection) -> None:
+    rows = build(con, "churn_by_nps_group_monthly", "report_month", "nps_group")
+    # September: nobody had answered before the month; A, B, C, F, G were customers; B left
+    assert rows[(SEP, "no_answer")]["customers_at_start_count"] == 5
+    assert rows[(SEP, "no_answer")]["customers_lost_count"] == 1
+    assert (SEP, "detractor") not in rows
+    # October, by the last answer before the month: A detractor (lost), C and G promoters (G lost),
+    # F no answer (lost)
+    detractor, promoter, none = rows[(OCT, "detractor")], rows[(OCT, "promoter")], rows[(OCT, "no_answer")]
+    assert (detractor["customers_at_start_count"], detractor["customers_lost_count"]) == (1, 1)
+    assert (promoter["customers_at_start_count"], promoter["customers_lost_count"]) == (2, 1)
+    assert (none["customers_at_start_count"], none["customers_lost_count"]) == (1, 1)
+    assert detractor["churn_rate"] == pytest.approx(1.0)
+    assert promoter["churn_rate"] == pytest.approx(0.5)
+    assert detractor["churn_rate_to_promoters"] == pytest.approx(2.0)
+    assert promoter["churn_rate_to_promoters"] == pytest.approx(1.0)
+    # twelve months pooled: no_answer is September's 1 of 5 and October's 1 of 1
+    assert none["customers_at_start_12m_count"] == 6
+    assert none["customers_lost_12m_count"] == 2
+    assert none["churn_rate_12m"] == pytest.approx(2 / 6)
+    assert detractor["churn_rate_12m_to_promoters"] == pytest.approx(2.0)
+
+
+def test_an_answer_in_the_month_itself_does_not_group_the_customer(con: duckdb.DuckDBPyConnection) -> None:
+    feedback = [*FEEDBACK, scored(0, month=OCT, customer_key="G")]  # G's October answer comes too late
+    given_core(con, feedback=feedback, customer_statuses=STATUSES)
+    build_core(con)
+    con.execute("create schema if not exists marts")
+    rows = {
+        (r["report_month"], r["nps_group"]): r for r in run_model(con, "marts", "churn_by_nps_group_monthly").to_dicts()
+    }
+    assert rows[(OCT, "promoter")]["customers_at_start_count"] == 2
+    assert rows[(OCT, "detractor")]["customers_at_start_count"] == 1
