@@ -14,6 +14,8 @@ from otklik.prefect_env import configure_prefect_env
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from otklik.prefect_server import TemporaryServer
 from otklik.qa_cli import qa_app
 from otklik.sla_cli import sla_app
 
@@ -190,19 +192,31 @@ def demo(
 ) -> None:
     """Generate sample data (if absent: a year and a month ending with --month), then ingest, build,
     check and review it in one flow run."""
+    from contextlib import ExitStack
+
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
     from flows.pipeline import otklik_pipeline
     from flows.settings import landing_dir
     from warehouse import warehouse_path
 
     landing = landing_dir()
     started = time.perf_counter()
+    server = _start_temporary_prefect_server()  # it boots while the sample is generated
     if not landing.exists() or not any(landing.iterdir()):
         _generate(landing, month=month, months=months, items=items, seed=42)
         console.print(f"Sample data generated in {time.perf_counter() - started:.1f} s", markup=False)
     else:
         console.print(f"Using the landing folder as it is: {landing}", markup=False)
     started = time.perf_counter()
-    with console.status("Running the pipeline (ingest → build → checks → review) ..."):
+    with console.status("Running the pipeline (ingest → build → checks → review) ..."), ExitStack() as stack:
+        if server is not None:
+            stack.callback(server.stop)
+            try:
+                url = server.wait_ready(timeout=PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+            except RuntimeError as error:
+                _fail(str(error))
+            stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
         # sample_checks: the demo's head of customer service draws each month's QA sample and a
         # simulated reviewer checks it (flows/sample_checks.py), so the review's QA section has data
         result = otklik_pipeline(month=month, as_of=as_of, landing=str(landing), sample_checks=True)
@@ -211,6 +225,18 @@ def demo(
     console.print(f"Pipeline finished in {time.perf_counter() - started:.1f} s")
     console.print(f"Warehouse: [bold]{escape(str(warehouse_path()))}[/]")
     console.print(f"Review:    [bold]{escape(str(result['review']))}[/]")
+
+
+def _start_temporary_prefect_server() -> "TemporaryServer | None":
+    """Prefect's temporary server, booting from now on (~4 s, overlapping the sample's generation), or
+    None when a server is configured (PREFECT_API_URL) or temporary servers are off."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    from otklik.prefect_server import TemporaryServer
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    return TemporaryServer()
 
 
 @app.command()

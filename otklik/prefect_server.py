@@ -84,3 +84,99 @@ class _WrappingLoader(importlib.abc.Loader):
 
     def __getattr__(self, name: str) -> object:  # get_source, get_filename, resource readers
         return getattr(self.loader, name)
+
+
+class TemporaryServer:
+    """Prefect's temporary API server started ahead of the first flow run, without importing Prefect's
+    server module here (~3 s of imports): the same uvicorn command ``SubprocessASGIServer`` runs, on a
+    free loopback port, with a guard beside it; ``api_url`` is then given to Prefect as PREFECT_API_URL
+    (``prefect.settings.temporary_settings``) for the flow runs. ``otklik demo`` boots it while the
+    sample data is generated.
+    """
+
+    def __init__(self) -> None:
+        import socket
+        import tempfile
+
+        import prefect
+        from prefect.settings import get_current_settings
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 -- open for the server's life, closed by stop()
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+        }
+        self.process: subprocess.Popen | None = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(Path(prefect.__file__).resolve().parent.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+        self._guard = start_guard(self.process.pid)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def wait_ready(self, timeout: float) -> str:
+        """The API address once the server answers its health check; RuntimeError with the server's
+        last words if it exits or does not answer within ``timeout`` seconds."""
+        import time
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"the temporary Prefect server exited: {self._last_words()}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self.api_url
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:g} s: {self._last_words()}")
+
+    def _last_words(self) -> str:
+        self._log.seek(0)
+        lines = [line for line in self._log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "no message"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+        if self._guard.poll() is None:
+            self._guard.terminate()
+            self._guard.wait()
+        self._log.close()

@@ -120,16 +120,19 @@ def test_segments_and_the_churn_of_detractors_against_promoters(page: dict) -> N
     segments = {row[0]: row for row in page["segments"]}
     assert {"Частные клиенты (B2C)", "Компании (B2B)", "VIP"} <= set(segments), segments
     for name in ("Частные клиенты (B2C)", "Компании (B2B)", "VIP"):
-        at_start, churn_rate = segments[name][1], segments[name][5]
+        at_start, churn_rate, feedback = segments[name][1], segments[name][5], segments[name][6]
         assert int(at_start.replace("\u00a0", "")) > 0 and churn_rate.endswith("%"), segments[name]
+        assert int(feedback.replace("\u00a0", "")) > 0, segments[name]
     groups = {row[0]: row for row in page["churn"]}
     assert {"Критики (0–6)", "Сторонники (9–10)"} <= set(groups), groups
     # the sample's customers who would not recommend us leave more often (otklik/sample/crm_customers.py)
     ratio = float(groups["Критики (0–6)"][4].replace(",", "."))
     assert ratio > 1.2, groups
+    assert all(row[3].endswith("%") for row in groups.values()), groups
     assert re.search(r"критики уходили в [\d,]+ раза чаще сторонников", page["text"])
 
 
 def test_no_raw_column_name_reaches_the_page(page: dict, demo: dict) -> None:
+    assert not re.search(r"built-in method|object at 0x|\bNone\b|\bnan\b", page["text"])
     words = set(re.findall(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", page["text"]))
     assert not words & demo["columns"], sorted(words & demo["columns"])

@@ -55,3 +55,60 @@ def test_the_guard_of_a_server_stopped_normally_ends_by_itself(tmp_path: Path) -
     server.terminate()
     server.wait(timeout=10)
     assert guard.wait(timeout=10) == 0
+
+
+START_AHEAD = """
+from otklik.prefect_env import configure_prefect_env
+configure_prefect_env()
+from otklik.prefect_server import TemporaryServer
+server = TemporaryServer()
+url = server.wait_ready(timeout=120)
+from prefect import flow
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+@flow
+def hello() -> int:
+    return 42
+
+with temporary_settings(updates={PREFECT_API_URL: url}):
+    assert hello() == 42
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+assert [r.name for r in runs] and all(r.state.is_completed() for r in runs), runs
+import sys
+sys.modules.get("prefect.server.api.server") is None or sys.exit("the server module was imported here")
+print(server.process.pid, flush=True)
+server.stop()
+print("stopped", flush=True)
+import time
+time.sleep(600)
+"""
+
+
+def test_a_server_started_ahead_serves_the_flow_runs_and_stops_with_its_starter(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(tmp_path / "prefect")}
+    run = subprocess.Popen([sys.executable, "-c", START_AHEAD], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(run.stdout.readline())
+        assert run.stdout.readline().strip() == "stopped"
+        assert _wait_until_gone(server, 15), f"stop() left the server (pid {server}) running"
+    finally:
+        run.kill()
+        run.wait()
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path, monkeypatch) -> None:
+    from otklik.prefect_server import TemporaryServer
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    server = TemporaryServer()
+    try:
+        import pytest
+
+        with pytest.raises(RuntimeError, match="temporary Prefect server"):
+            server.wait_ready(timeout=60)
+    finally:
+        server.stop()
+    assert server.process is None

@@ -4,6 +4,7 @@ The monthly review's PDF is printed from the HTML page by the flow (flows/review
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,8 +38,18 @@ def file_stem(snapshot: Snapshot) -> str:
     return f"weekly-review-{period.label}-{period.scope}"
 
 
-def write_review_files(snapshot: Snapshot, folder: Path, *, company_name: str, settings: ReviewSettings) -> ReviewFiles:
-    """Write (or overwrite with identical bytes) the three files of ``snapshot`` into ``folder``."""
+def write_review_files(
+    snapshot: Snapshot,
+    folder: Path,
+    *,
+    company_name: str,
+    settings: ReviewSettings,
+    page_written: Callable[[Path], object] | None = None,
+) -> ReviewFiles:
+    """Write (or overwrite with identical bytes) the three files of ``snapshot`` into ``folder``.
+
+    ``page_written`` is called with the HTML page's path as soon as it is written, before the
+    drill-down page and the workbook (the flow starts the PDF print there, to run beside them)."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = file_stem(snapshot)
     html, items, xlsx = folder / f"{stem}.html", folder / f"{stem}-items.html", folder / f"{stem}.xlsx"
@@ -49,6 +60,8 @@ def write_review_files(snapshot: Snapshot, folder: Path, *, company_name: str, s
         title = weekly_title(snapshot)
         page = render_weekly_review(snapshot, company_name=company_name, items_page=items.name)
     html.write_text(page, encoding="utf-8")
+    if page_written is not None:
+        page_written(html)
     # The drill-down page and sheet hold the figures the page shows (every figure of every frozen row
     # would be ~900k figure-item pairs a month: an 85 MB page). The rest stay in
     # audit.published_figure_items, and `otklik explain` lists them for any mart figure.
