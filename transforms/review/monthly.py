@@ -404,9 +404,7 @@ def _customers(snapshot: Snapshot, links: FigureLinks, month: date) -> dict[str,
             "group": label,
             "customer_months": links.cell(CHURN_BY_NPS, groups[g], "customers_at_start_12m_count"),
             "lost": links.cell(CHURN_BY_NPS, groups[g], "customers_lost_12m_count"),
-            "rate": links.cell(
-                CHURN_BY_NPS, groups[g], "churn_rate_12m", format_percent(groups[g]["churn_rate_12m"])
-            ),
+            "rate": links.cell(CHURN_BY_NPS, groups[g], "churn_rate_12m", format_percent(groups[g]["churn_rate_12m"])),
             "ratio": format_decimal(groups[g]["churn_rate_12m_to_promoters"]),
             "month_lost": links.cell(CHURN_BY_NPS, groups[g], "customers_lost_count"),
             "month_rate": links.cell(CHURN_BY_NPS, groups[g], "churn_rate"),
