@@ -84,3 +84,20 @@ def test_explain_without_a_pinned_row_says_which_key_is_missing(recorded: str) -
     )
     assert result.exit_code != 0
     assert "pin the row with --key on directorate_id" in str(result.exception)
+
+
+def test_explain_causes_compares_with_the_three_months_before(recorded: str) -> None:
+    args = [*("explain", "management_monthly", "--month", "2026-10"), *("--metric", "items_count")]
+    args += ["--key", "directorate_id=all", "--causes"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    causes = json.loads(result.output)["causes"]
+    # the golden fixture begins in October 2026: nothing before, so every slice of 5+ items is new
+    assert causes["baseline_months"] == ["2026-07", "2026-08", "2026-09"]
+    assert causes["baseline_items_count"] == 0
+    assert causes["findings"], "the golden month has slices of 5 items or more"
+    assert all(f["is_new_slice"] and f["items_count"] >= 5 for f in causes["findings"])
+    shown = CliRunner().invoke(app, args, terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "Root causes" in shown.output and "2026-07 … 2026-09" in shown.output
+    assert "Slices over-represented among its items" in shown.output
