@@ -83,12 +83,13 @@ def stores_frame(org: Org) -> pl.DataFrame:
                 "store_id": s.id,
                 "store_name": s.name,
                 "manager_id": s.manager_id,
+                "region": s.region,
                 "valid_from": s.valid_from,
                 "valid_to": s.valid_to,
             }
             for s in org.stores
         ],
-        schema_overrides=VALIDITY,
+        schema_overrides={**VALIDITY, "region": pl.String()},
     )
 
 

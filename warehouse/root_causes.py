@@ -4,8 +4,8 @@ items of the same figure in the months before.
 ``otklik explain MART --month M --metric C --key ... --causes`` answers a manager's "why did this
 grow?" for any figure with item-level lineage (warehouse.lineage): the figure's items this month
 are compared with the same figure's items (the same mart row's key) over the three months before,
-slice by slice, for every attribute of core.int_feedback_attributes (channel, store, customer
-segment, browser, operating system, app version from the user agent); an SLA clock is described by
+slice by slice, for every attribute of core.int_feedback_attributes (channel, store, region,
+customer segment, browser, operating system, app version from the user agent); an SLA clock is described by
 its case's department, manager and priority and by the attributes of the item that opened the case.
 A slice is a finding by the same rule as marts.growth_point_causes_monthly (the macro
 ``is_root_cause`` of transforms/sql/metrics.sql): at least 5 items this month and a share at least
@@ -27,6 +27,7 @@ BASELINE_MONTHS = 3
 ATTRIBUTE_LABELS = {
     "channel": "channel",
     "store": "store",
+    "region": "region",
     "segment": "customer segment",
     "browser": "browser",
     "os": "operating system",
@@ -38,13 +39,13 @@ ATTRIBUTE_LABELS = {
 
 _DESCRIBED = {
     "feedback": """
-        select items.period, a.channel, a.store, a.segment, a.browser, a.os, a.app_version
+        select items.period, a.channel, a.store, a.region, a.segment, a.browser, a.os, a.app_version
         from _cause_items as items
         join core.int_feedback_attributes as a on a.feedback_id = items.item_id
     """,
     # a clock's item_id is "case_id|sla_policy_id" (warehouse.lineage)
     "sla_clock": """
-        select items.period, a.channel, a.store, a.segment, a.browser, a.os, a.app_version,
+        select items.period, a.channel, a.store, a.region, a.segment, a.browser, a.os, a.app_version,
             c.department_id, c.manager_id, c.priority
         from _cause_items as items
         join core.fct_cases as c on c.case_id = split_part(items.item_id, '|', 1)

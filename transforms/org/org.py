@@ -64,6 +64,7 @@ class Store(_Dated):
     id: str
     name: str
     manager_id: str
+    region: str | None = None  # where the store is: a root-cause attribute (core.int_feedback_attributes)
     manager_history: list[ManagerAssignment] = []
 
     @model_validator(mode="after")

@@ -57,6 +57,7 @@ CAUSES_SHOWN = 3
 ATTRIBUTES = {
     "channel": "Канал",
     "store": "Магазин",
+    "region": "Регион",
     "segment": "Сегмент клиентов",
     "browser": "Браузер",
     "os": "Операционная система",

@@ -17,6 +17,7 @@ final as (
     select
         stores.store_id,
         stores.store_name,
+        stores.region,
         coalesce(managers.manager_id, 'unassigned') as manager_id,
         coalesce(managers.manager_name, 'Не распределено') as manager_name,
         coalesce(managers.department_id, 'unassigned') as department_id,
@@ -30,6 +31,7 @@ final as (
     select
         'unknown',
         'Неизвестный магазин',
+        null,
         'unassigned',
         'Не распределено',
         'unassigned',

@@ -1,6 +1,6 @@
 -- int_feedback_attributes: the attributes a figure's items are sliced by when looking for its root
 -- cause (marts.growth_point_causes_monthly, `otklik explain --causes`), one place for all of them:
--- the channel's and the store's names, the customer's segment, and the browser, operating system
+-- the channel's and the store's names, the store's region, the customer's segment, and the browser, operating system
 -- and app version parsed from the item's user agent (device). An attribute the item does not carry
 -- is null. Grain: feedback_id (every row of core.fct_feedback).
 
@@ -23,6 +23,7 @@ final as (
         feedback.feedback_id,
         channels.display_name as channel,
         stores.store_name as store,
+        stores.region,
         feedback.segment,
         case
             when feedback.device is null then null

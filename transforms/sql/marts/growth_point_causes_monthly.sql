@@ -1,6 +1,6 @@
 -- growth_point_causes_monthly: for every growth point of marts.feedback_type_monthly (one rule
--- everywhere), the attribute slices over-represented among its complaints: channel, store, customer
--- segment, and the browser, operating system and app version parsed from the item's user agent
+-- everywhere), the attribute slices over-represented among its complaints: channel, store, region,
+-- customer segment, and the browser, operating system and app version parsed from the item's user agent
 -- (core.int_feedback_attributes).
 -- Grain: (report_month, feedback_type_id, directorate_id, attribute, attribute_value), only slices that
 -- pass the root-cause rule (macro is_root_cause: at least 5 of the point's complaints and a lift of
@@ -47,6 +47,7 @@ described as (
         feedback.kind,
         attributes.channel,
         attributes.store,
+        attributes.region,
         attributes.segment,
         attributes.browser,
         attributes.os,
@@ -60,7 +61,7 @@ described as (
 
 slices as (
     unpivot described
-    on channel, store, segment, browser, os, app_version
+    on channel, store, region, segment, browser, os, app_version
     into name attribute value attribute_value
 ),
 

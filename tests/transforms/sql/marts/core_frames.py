@@ -131,6 +131,7 @@ STORES = pl.DataFrame(
         "store_id": ["MSK-001"],
         "store_name": ["Москва, Варшавское ш."],
         "manager_id": ["m_orlov"],
+        "region": ["Москва"],
         "valid_from": [None],
         "valid_to": [None],
     },

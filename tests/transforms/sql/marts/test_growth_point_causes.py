@@ -72,3 +72,17 @@ def test_lift_against_the_months_before_and_no_row_without_a_growth_point(con: d
     assert ie["lift"] == pytest.approx(8 / 3)
     assert ie["excess_complaints"] == pytest.approx(3.75)
     assert ie["is_new_slice"] is False
+
+
+def test_a_stores_region_is_an_attribute_too(con: duckdb.DuckDBPyConnection) -> None:
+    feedback = [
+        *(late(month, CHROME) for month in (JUL, AUG, SEP) for _ in range(2)),
+        # October: 8, of which 5 about the Moscow store (org's region Москва), none before
+        *(item("complaint", "logistics", OCT, feedback_type_id=LATE, store_id="MSK-001") for _ in range(5)),
+        *(late(OCT, CHROME) for _ in range(3)),
+    ]
+    rows = causes(con, feedback)
+    found = {(r["attribute"], r["attribute_value"]): r for r in rows}
+    region = found[("region", "Москва")]
+    assert (region["complaints_count"], region["complaints_total"], region["is_new_slice"]) == (5, 5, True)
+    assert ("store", "Москва, Варшавское ш.") in found
