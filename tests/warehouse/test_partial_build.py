@@ -24,9 +24,9 @@ LAYERS = ("staging", "core", "marts")
 def test_downstream_of_the_checks_is_core_and_marts_never_staging() -> None:
     plan = {layer: {m.name for m in models} for layer, models in downstream(QA_INPUTS).items()}
     assert plan["staging"] == set()
-    assert {"fct_cases", "fct_qa_checks", "fct_case_sla"} <= plan["core"]
-    assert "int_feedback_classified" not in plan["core"]  # the Python models read no QA table
-    assert {"qa_results_monthly", "management_monthly"} <= plan["marts"]
+    # the verdicts reach the QA facts and the cases' additional control, not the cases, clocks or feedback
+    assert plan["core"] == {"fct_qa_checks", "fct_case_controls"}
+    assert plan["marts"] == {"qa_results_monthly"}
     assert "channel_freshness" not in plan["marts"]
     with pytest.raises(ValueError, match=r"raw\.channel_payloads feed every staged entity"):
         downstream({"raw.channel_payloads"})
@@ -35,7 +35,7 @@ def test_downstream_of_the_checks_is_core_and_marts_never_staging() -> None:
 def check_october(con: duckdb.DuckDBPyConnection) -> None:
     """Draw October as `otklik qa sample` does and import the simulated reviewer's verdicts, but every
     case failed: the golden fixture's one simulated fail is a reopened case, under additional control
-    already, and a fail of a case closed once changes core.fct_cases and what is built on it."""
+    already, and a fail of a case closed once changes core.fct_case_controls."""
     (month,) = months_without_sample(con, before=AS_OF, reporting_timezone="Europe/Moscow")
     draw_month(con, month, rules=load_sampling_rules(), reporting_timezone="Europe/Moscow")
     verdicts = review_sample(sample_case_facts(con, month)).with_columns(sample_month=month, verdict=pl.lit("fail"))
@@ -62,8 +62,8 @@ def test_the_partial_build_equals_a_full_build_and_skips_what_did_not_change(
     for layer in LAYERS:
         counts, changed = rebuild_layer(built, layer, golden_context(), changed=changed)
         rebuilt |= set(counts)
-    assert {"core.fct_qa_checks", "marts.qa_results_monthly", "core.fct_cases"} <= changed
-    assert "core.fct_feedback_monthly" not in rebuilt  # fct_feedback was rebuilt and came out the same
+    assert {"core.fct_qa_checks", "marts.qa_results_monthly", "core.fct_case_controls"} <= changed
+    assert rebuilt == {"core.fct_qa_checks", "core.fct_case_controls", "marts.qa_results_monthly"}
     assert all(fingerprint(built, t) == before[t] for t in before if t not in rebuilt)
 
     full = connect_memory()  # the same raw state (batches as landed, what the head entered), built from nothing

@@ -19,6 +19,7 @@ from warehouse.qa import (
     owner_history,
     sample_for_review,
 )
+from warehouse.sql_models import materialize_sql
 
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 TZ = "Europe/Moscow"
@@ -212,10 +213,16 @@ def test_qa_results_monthly(checked: duckdb.DuckDBPyConnection) -> None:
 def test_a_failed_check_puts_the_case_under_additional_control(checked: duckdb.DuckDBPyConnection) -> None:
     given_org(checked)
     given(checked, "core.dim_directorates", pl.DataFrame({"directorate_id": ["retail", "unassigned"]}))
-    control = dict(run_model(checked, "core", "fct_cases").select("case_id", "is_under_additional_control").iter_rows())
-    assert control == {"a00": True, "a01": False, "b2": True}
+    materialize_sql(checked, "core", "fct_cases")
+
+    def control() -> dict:
+        return dict(
+            run_model(checked, "core", "fct_case_controls").select("case_id", "is_under_additional_control").iter_rows()
+        )
+
+    assert control() == {"a00": True, "a01": False, "b2": True}
     import_verdicts(checked, verdicts([(OCT, "a00", "pass")]), import_id="f2", at=utc(2026, 11, 6))
-    control = dict(run_model(checked, "core", "fct_cases").select("case_id", "is_under_additional_control").iter_rows())
+    control = control()
     assert control["a00"] is False  # the head corrected the verdict: the current one counts
 
 

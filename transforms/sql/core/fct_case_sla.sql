@@ -283,8 +283,6 @@ final as (
         -- a breach counts from the moment the due time passes, closed or not
         sla_state in ('breached', 'open_breached') as is_breached,
         clock_violation,
-        -- reopened at least once (a later cycle exists), or sent back by the head's check
-        is_under_additional_control,
 
         -- months (reporting timezone): the cycle's start, or the anchor day when never started
         date_trunc(

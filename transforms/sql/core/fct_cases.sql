@@ -93,12 +93,6 @@ final as (
         coalesce(
             folded.last_opened_at > coalesce(folded.last_closed_at, '-infinity'::timestamptz), false
         ) as is_open,
-        -- reopened, or the head's sample check failed it (current verdict; see core.fct_qa_checks)
-        folded.reopened_count > 0
-        or folded.case_id in (
-            select case_id from raw.qa_verdicts
-            where verdict = 'fail' and superseded_at is null
-        ) as is_under_additional_control,
 
         -- months (reporting timezone)
         date_trunc(

@@ -1,7 +1,7 @@
 -- fct_qa_checks: one row per case drawn for the head's monthly check, with its current verdict.
 -- Grain: (sample_month, case_id). raw.qa_samples and raw.qa_verdicts are typed and validated when
 -- drawn and imported (warehouse/qa.py), so there is no staging step. A failed check sends the case
--- back to work: is_rework_open until the CRM records a close after the verdict (core.fct_cases
+-- back to work: is_rework_open until the CRM records a close after the verdict (core.fct_case_controls
 -- marks such a case is_under_additional_control). clarity_score is the head's grade of the closing
 -- comment, 1 (unclear) to 5 (clear), null when not graded (or not checked).
 

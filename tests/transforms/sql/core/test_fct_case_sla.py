@@ -245,7 +245,6 @@ def test_columns(con: duckdb.DuckDBPyConnection) -> None:
         "is_measured",
         "is_breached",
         "clock_violation",
-        "is_under_additional_control",
         "report_month",
     ]
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import given, given_org, run_model
 from transforms.schemas import CASE_EVENT
+from warehouse.sql_models import materialize_sql
 
 
 def utc(*args: int) -> datetime:
@@ -125,12 +126,17 @@ def test_reopened_case_is_under_additional_control_and_open_until_closed_again(
         {"case_id": "c1", "event_type": "reopened", "event_at": utc(2026, 10, 3, 9)},
     ]
     reopened = build(con, events(*lifecycle))["c1"]
-    assert (reopened["reopened_count"], reopened["is_under_additional_control"], reopened["is_open"]) == (
-        1,
-        True,
-        True,
-    )
+    assert (reopened["reopened_count"], reopened["is_open"]) == (1, True)
     assert reopened["closed_at"] == utc(2026, 10, 1, 18)
+    # core.fct_case_controls: a reopened case is under additional control (no check failed it)
+    materialize_sql(con, "core", "fct_cases")
+    control = run_model(con, "core", "fct_case_controls").row(0, named=True)
+    assert control == {
+        "case_id": "c1",
+        "is_reopened": True,
+        "is_check_failed": False,
+        "is_under_additional_control": True,
+    }
 
     closed_again = build(
         con, events(*lifecycle, {"case_id": "c1", "event_type": "closed", "event_at": utc(2026, 10, 3, 15)})
@@ -212,6 +218,5 @@ def test_columns(con: duckdb.DuckDBPyConnection) -> None:
         "under_review_at",
         "reopened_count",
         "is_open",
-        "is_under_additional_control",
         "opened_month",
     ]

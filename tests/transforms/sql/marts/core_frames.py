@@ -81,7 +81,6 @@ CASE_COLUMNS: dict[str, pl.DataType] = {
     "under_review_at": pl.Datetime("us", "UTC"),
     "reopened_count": pl.Int64(),
     "is_open": pl.Boolean(),
-    "is_under_additional_control": pl.Boolean(),
     "opened_month": pl.Date(),
 }
 CASE_SLA_COLUMNS: dict[str, pl.DataType] = {
@@ -241,7 +240,6 @@ def case(
         "closed_at": opened_at + closed_after if closed_after is not None else None,
         "under_review_at": opened_at + under_review_after if under_review_after is not None else None,
         "reopened_count": int(reopened),
-        "is_under_additional_control": reopened,
         "opened_month": date(opened_at.year, opened_at.month, 1),
     }
 
