@@ -164,7 +164,6 @@ FCT_CASES_COLUMNS = {
     "closed_at": pl.Datetime("us", "UTC"),
     "under_review_at": pl.Datetime("us", "UTC"),
     "reopened_count": pl.Int64(),
-    "is_under_additional_control": pl.Boolean(),
     "opened_month": pl.Date(),
 }
 

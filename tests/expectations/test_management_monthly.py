@@ -140,7 +140,6 @@ def cases_frame():
                 "first_contact_at": opened,
                 "closed_at": datetime(2026, 9, 2, tzinfo=UTC),
                 "reopened_count": reopened,
-                "is_under_additional_control": bool(reopened),
                 "opened_month": CASE_MONTH,
             }
             for i, reopened in ((1, 0), (2, 1))

@@ -188,8 +188,8 @@ def test_the_built_warehouse_shows_vip_and_chat_compliance_under_review_and_retu
     # under review pauses no clock; the staged CRM events are where every under-review figure starts
     assert one("select count(distinct case_id) from staging.stg_crm__case_events where event_type = 'under_review'")
     cases, returned = warehouse.execute(
-        "select count(*), count(*) filter (where reopened_count > 0 and is_under_additional_control)"
-        " from core.fct_cases"
+        "select count(*), count(*) filter (where is_reopened and is_under_additional_control)"
+        " from core.fct_case_controls"
     ).fetchone()
     assert 0.01 <= returned / cases <= 0.06
     assert one("select count(*) from core.fct_case_sla where clock_violation is not null") == 0

@@ -152,7 +152,6 @@ def _given_core(con: duckdb.DuckDBPyConnection, feedback: list[dict]) -> None:
                 "last_closed_at": [utc(2026, 10, 4, 10), utc(2026, 10, 8, 9)],
                 "reopened_count": [0, 1],
                 "is_open": [False, False],
-                "is_under_additional_control": [False, True],
                 "opened_month": [OCT, OCT],
             }
         ),
