@@ -187,7 +187,7 @@ def review(
 def demo(
     month: MonthOption = "2026-10",
     months: MonthsOption = 13,
-    items: Annotated[int, typer.Option(min=1, help="Feedback items in a typical month of the sample.")] = 1_600,
+    items: Annotated[int, typer.Option(min=1, help="Feedback items in a typical month of the sample.")] = 1_400,
     as_of: AsOfOption = None,
 ) -> None:
     """Generate sample data (if absent: a year and a month ending with --month), then ingest, build,
