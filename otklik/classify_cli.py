@@ -17,6 +17,13 @@ ModelOption = Annotated[
     Path | None, typer.Option(help="Model artifact (default: transforms/classify/models/default.json).")
 ]
 TASKS = ("kind", "sentiment", "type")
+ResearchOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--research",
+        help="A research-only set by path, NAME=PATH (restaurants, cars, telecom); never copied into the repository.",
+    ),
+]
 
 
 def _classifier(model: Path | None):
@@ -90,19 +97,59 @@ def predict(
     )
 
 
+def _cross_domain(research: list[str] | None, domains: list[str] | None, model: Path | None, as_json: bool) -> None:
+    from transforms.classify import corpus as corpora
+    from transforms.classify.cross_domain import fixed_model, leave_one_domain_out, table_lines
+    from transforms.classify.train import train_model
+    from transforms.taxonomy import load_feedback_types
+
+    labelled = corpora.load_corpus(corpora.DEFAULT_SOURCES, corpora.parse_research(research))
+    known = sorted(labelled["domain"].unique().to_list())
+    unknown = sorted(set(domains or []) - set(known))
+    if unknown:
+        raise ValueError(f"--domain {', '.join(unknown)}: not in the corpus (domains: {', '.join(known)})")
+    if model is not None:
+        scores = fixed_model(labelled, _classifier(model), domains, model.name)
+    else:
+        scores = leave_one_domain_out(labelled, load_feedback_types(), train_model, domains)
+    if as_json:
+        typer.echo(json.dumps([s.to_dict() for s in scores], ensure_ascii=False))
+    else:
+        for line in table_lines(scores):
+            typer.echo(line)
+
+
 @classify_app.command("eval")
 def eval_(
-    file: Annotated[Path, typer.Option("--file", help="Labelled CSV or JSONL.")],
-    text_col: Annotated[str, typer.Option("--text-col")],
-    label_col: Annotated[str, typer.Option("--label-col")],
+    file: Annotated[Path | None, typer.Option("--file", help="Labelled CSV or JSONL.")] = None,
+    text_col: Annotated[str | None, typer.Option("--text-col")] = None,
+    label_col: Annotated[str | None, typer.Option("--label-col")] = None,
     task: Annotated[str, typer.Option("--task", help="kind | sentiment | type")] = "kind",
     score_col: Annotated[str | None, typer.Option("--score-col")] = None,
     cv: Annotated[int, typer.Option("--cv", min=0, help="k>1: train on the file in k-fold CV instead.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     model: ModelOption = None,
+    cross_domain: Annotated[
+        bool,
+        typer.Option(
+            "--cross-domain",
+            help="Leave one domain out over the corpus (plus --research sets): train on the rest, score the one"
+            " left out. With --model: score that model on every domain instead (no training).",
+        ),
+    ] = False,
+    research: ResearchOption = None,
+    domain: Annotated[
+        list[str] | None, typer.Option("--domain", help="With --cross-domain: only these held-out domains.")
+    ] = None,
 ) -> None:
     """Per-class precision/recall/F1, macro-F1 and the confusion matrix of predictions against labels."""
     import polars as pl
+
+    if cross_domain:
+        _cross_domain(research, domain, model, as_json)
+        return
+    if file is None or text_col is None or label_col is None:
+        raise ValueError("eval needs --file, --text-col and --label-col (or --cross-domain)")
 
     from transforms.classify.evaluate import cross_validate, evaluate
     from transforms.classify.io import read_table, require_columns
@@ -136,21 +183,28 @@ def eval_(
 def train(
     labels: Annotated[
         list[Path] | None,
-        typer.Option("--labels", help="Labelled CSV/JSONL/XLSX (text, kind, sentiment, feedback_type, score_10)."),
+        typer.Option("--labels", help="More labelled CSV/JSONL/XLSX (text, kind, sentiment, feedback_type, score_10)."),
     ] = None,
+    research: ResearchOption = None,
+    corpus: Annotated[
+        bool, typer.Option(help="Start from the repository's corpus (seed, CEDR, CFPB); --no-corpus: only --labels.")
+    ] = True,
     with_manual: Annotated[bool, typer.Option(help="Add the manual labels stored in the warehouse.")] = False,
     out: Annotated[Path | None, typer.Option(help="Artifact path (default: the pipeline's default model).")] = None,
 ) -> None:
-    """Fit the model from labels (default: the seed file) and write a versioned artifact."""
+    """Fit the model and write a versioned artifact. With no options it reproduces the committed default
+    model from the repository's corpus (seed + CEDR + CFPB, each source weighed equally)."""
     import polars as pl
 
+    from transforms.classify import corpus as corpora
     from transforms.classify.engine import DEFAULT_MODEL_PATH
     from transforms.classify.io import read_table
     from transforms.classify.train import train_model
 
-    paths = labels or [SEED_LABELS]
-    frames = []
-    for path in paths:
+    research_paths = corpora.parse_research(research)
+    names = corpora.DEFAULT_SOURCES if corpus else ()
+    frames = [corpora.load_corpus(names, research_paths)] if names or research_paths else []
+    for path in labels or []:
         frame = read_table(path)
         if "text" not in frame.columns:
             raise ValueError(f"{path.name} has no 'text' column")
@@ -164,6 +218,7 @@ def train(
                 (pl.col("score_10") if "score_10" in frame.columns else pl.lit(None))
                 .cast(pl.Float64)
                 .alias("score_10"),
+                source=pl.lit(f"labels:{path.name}"),
             )
         )
     if with_manual:
@@ -171,9 +226,14 @@ def train(
         from warehouse.labels import labelled_training_rows
 
         with connect(read_only=True) as con:
-            frames.append(labelled_training_rows(con).select(frames[0].columns))
-    labelled = pl.concat(frames, how="vertical_relaxed")
-    provenance = {"labels": [p.name for p in paths] + (["warehouse:raw.manual_labels"] if with_manual else [])}
+            frames.append(labelled_training_rows(con).with_columns(source=pl.lit("warehouse:raw.manual_labels")))
+    if not frames:
+        raise ValueError("nothing to train on: --no-corpus needs --labels, --research or --with-manual")
+    labelled = pl.concat(frames, how="diagonal_relaxed")
+    provenance = {
+        "sources": corpora.provenance(names, research_paths),
+        "labels": [p.name for p in labels or []] + (["warehouse:raw.manual_labels"] if with_manual else []),
+    }
     model = train_model(labelled, provenance=provenance)
     target = out or DEFAULT_MODEL_PATH
     version = model.save(target)

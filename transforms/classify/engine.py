@@ -1,6 +1,8 @@
 """Text → kind, sentiment, feedback type, confidence and method: rules and model together.
 
-- kind and sentiment come from the model's heads (words + cues + score bucket);
+- kind and sentiment come from the model's heads (words + cues + score bucket); a long text is
+  read sentence by sentence too (``segments``); the kind is decided from both heads together and
+  the sentiment made consistent with it (``kind_decision``);
 - the feedback type comes from the taxonomy's hints (method ``rule``); where no hint matches and
   the model has a ``type`` head (trained from manual labels), from the model when it is at least
   ``MODEL_TYPE_MIN_CONFIDENCE`` sure (method ``model``); else none (the caller falls back to the
@@ -15,12 +17,23 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from transforms.classify.features import Featurizer
+from transforms.classify.kind_decision import agree_sentiment, decide_kind
 from transforms.classify.kind_rules import NO_TEXT_KIND
 from transforms.classify.model import Model, load_model
 from transforms.classify.rules import compile_type_rules, match_types
+from transforms.classify.segments import (
+    LONG_TEXT_SEGMENTS,
+    NEUTRAL_FLOOR,
+    WHOLE_TEXT_SHARE,
+    has_stance,
+    may_be_long,
+    split_segments,
+    weighted_mean,
+)
 from transforms.taxonomy import FeedbackType, load_feedback_types, taxonomy_version
 
 MODELS_DIR = Path(__file__).with_name("models")
@@ -61,6 +74,42 @@ class Classifier:
     def model_version(self) -> str:
         return self.model.version
 
+    def text_probabilities(self, texts: pl.Series, x) -> tuple[np.ndarray, np.ndarray]:
+        """Kind and sentiment probabilities per text; long texts also from their segments (``segments``)."""
+        kind_head, sentiment_head = self.model.heads["kind"], self.model.heads["sentiment"]
+        kind_p, sentiment_p = kind_head.proba(x), sentiment_head.proba(x)
+        long = np.flatnonzero(may_be_long(texts).to_numpy())
+        if long.size == 0:
+            return kind_p, sentiment_p
+        candidates = texts.gather(long)
+        segments = split_segments(candidates)
+        counts = np.bincount(segments["row"].to_numpy(), minlength=long.size)
+        stance = has_stance(candidates.cast(pl.String).fill_null("")).to_numpy()
+        rows_of = segments["row"].to_numpy()
+        keep = (counts[rows_of] >= LONG_TEXT_SEGMENTS) | (stance[rows_of] & (counts[rows_of] >= 2))
+        segments = segments.filter(pl.Series(keep))
+        if segments.height == 0:
+            return kind_p, sentiment_p
+        xs = self.featurizer.matrix(pl.DataFrame({"text": segments["segment"]}), score_col=None)
+        seg_kind, seg_sentiment = kind_head.proba(xs), sentiment_head.proba(xs)
+        opinion = (
+            1.0 - seg_sentiment[:, list(sentiment_head.classes).index("neutral")]
+            if ("neutral" in sentiment_head.classes)
+            else np.ones(segments.height)
+        )
+        weights = segments["weight"].to_numpy() * (NEUTRAL_FLOOR + opinion)
+        rows = segments["row"].to_numpy()
+        targets = long[np.unique(rows)]
+        local = np.searchsorted(np.unique(rows), rows)
+        n_long = targets.size
+        kind_weights = weights
+        if "other" in kind_head.classes:  # a narrative sentence has no kind: it does not vote
+            kind_weights = weights * (1.0 - seg_kind[:, list(kind_head.classes).index("other")])
+        for whole, seg, w in ((kind_p, seg_kind, kind_weights), (sentiment_p, seg_sentiment, weights)):
+            mean = weighted_mean(local, seg, w, n_long)
+            whole[targets] = WHOLE_TEXT_SHARE * whole[targets] + (1 - WHOLE_TEXT_SHARE) * mean
+        return kind_p, sentiment_p
+
     def predict(self, texts: pl.Series, scores: pl.Series | None = None, days: pl.Series | None = None) -> pl.DataFrame:
         """One output row per input text, in order (columns: ``OUTPUT_SCHEMA``)."""
         n = texts.len()
@@ -71,10 +120,14 @@ class Classifier:
         norm, x = self.featurizer.prepare(frame)
         out = match_types(norm, self.type_rules, days)
         columns: dict[str, pl.Series] = {}
-        for task in ("kind", "sentiment"):
-            labels, conf = self.model.heads[task].predict(x)
-            columns[task] = pl.Series(labels, dtype=pl.String)
-            columns[f"{task}_confidence"] = pl.Series(conf, dtype=pl.Float64)
+        kind_head, sentiment_head = self.model.heads["kind"], self.model.heads["sentiment"]
+        kind_p, sentiment_p = self.text_probabilities(frame["text"], x)
+        kinds, kind_conf = decide_kind(kind_p, kind_head.classes, sentiment_p, sentiment_head.classes)
+        sentiments, sentiment_conf = agree_sentiment(kinds, sentiment_p, sentiment_head.classes)
+        columns["kind"] = pl.Series(kinds, dtype=pl.String)
+        columns["kind_confidence"] = pl.Series(kind_conf, dtype=pl.Float64)
+        columns["sentiment"] = pl.Series(sentiments, dtype=pl.String)
+        columns["sentiment_confidence"] = pl.Series(sentiment_conf, dtype=pl.Float64)
         if "type" in self.model.heads:
             labels, conf = self.model.heads["type"].predict(x)
             columns["model_type"] = pl.Series(labels, dtype=pl.String)

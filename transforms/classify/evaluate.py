@@ -43,7 +43,7 @@ class Report:
         out.append(" " * width + "".join(f"{label[:10]:>11}" for label in self.labels))
         out += [
             f"{label:<{width}}" + "".join(f"{v:>11}" for v in row)
-            for label, row in zip(self.labels, self.confusion, strict=True)
+            for label, row in zip(self.labels[: len(self.confusion)], self.confusion, strict=True)
         ]
         return out
 

@@ -6,7 +6,7 @@ feature string is hashed once (sklearn's murmurhash3, stable across versions and
 sentiment, type) is a multinomial logistic regression; its confidence is calibrated by one
 temperature fitted on out-of-fold predictions (5-fold), i.e. the softmax of ``scores / T``.
 
-The artifact is JSON text (weights of the buckets any training row used, rounded to 6 decimals),
+The artifact is JSON text (weights of the buckets any training row used, rounded to 4 decimals),
 so it is diffable, can be stored in ``audit.config_versions`` like other config, and its sha256
 is the model version. Predictions are always computed from the loaded artifact, so the same
 artifact and inputs give identical outputs.
@@ -24,7 +24,7 @@ from sklearn.utils import murmurhash3_32
 
 N_FEATURES = 2**18
 ARTIFACT_FORMAT = "otklik-linear-v1"
-WEIGHT_DECIMALS = 6
+WEIGHT_DECIMALS = 4
 
 
 class FeatureHasher:
@@ -114,8 +114,9 @@ class Head:
     def from_json(cls, data: dict, n_features: int) -> "Head":
         classes = tuple(data["classes"])
         weights = np.zeros((n_features, len(classes)))
-        for index, row in data["weights"].items():
-            weights[int(index)] = row
+        if data["weights"]:
+            rows = np.fromiter(map(int, data["weights"].keys()), dtype=np.int64, count=len(data["weights"]))
+            weights[rows] = np.array(list(data["weights"].values()), dtype=float)
         return cls(classes, weights, np.asarray(data["intercept"], dtype=float), float(data["temperature"]))
 
 
