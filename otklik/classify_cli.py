@@ -192,8 +192,9 @@ def train(
     with_manual: Annotated[bool, typer.Option(help="Add the manual labels stored in the warehouse.")] = False,
     out: Annotated[Path | None, typer.Option(help="Artifact path (default: the pipeline's default model).")] = None,
 ) -> None:
-    """Fit the model and write a versioned artifact. With no options it reproduces the committed default
-    model from the repository's corpus (seed + CEDR + CFPB, each source weighed equally)."""
+    """Fit the model on the repository's corpus (seed + CEDR + CFPB, each source weighed equally) plus any
+    --labels / --research / --with-manual, and write a versioned artifact. The committed default model is
+    this command with --research restaurants=…, cars=… and telecom=… (the SentiRuEval sets)."""
     import polars as pl
 
     from transforms.classify import corpus as corpora

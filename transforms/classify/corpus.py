@@ -230,7 +230,8 @@ SOURCES: dict[str, Source] = {
 DEFAULT_SOURCES = ("seed", "cedr", "cfpb")
 
 
-def _digest(path: Path) -> str:
+def digest(path: Path) -> str:
+    """The first 16 hex digits of the sha256 over a file, or over a folder's files (names and bytes)."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     sha = hashlib.sha256()
     for file in files:
@@ -275,7 +276,7 @@ def provenance(names: tuple[str, ...], research: dict[str, Path] | None = None) 
                 "licence": source.licence,
                 "origin": source.origin,
                 "in_repository": source.in_repository,
-                "sha256_16": _digest(path),
+                "sha256_16": digest(path),
             }
         )
     return out

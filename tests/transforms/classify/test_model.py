@@ -1,8 +1,12 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
 
 from otklik.classify_cli import SEED_LABELS
+from transforms.classify import corpus
 from transforms.classify.engine import DEFAULT_MODEL_PATH, Classifier
 from transforms.classify.evaluate import score
 from transforms.classify.model import Model, load_model
@@ -22,23 +26,58 @@ def trained(seed: pl.DataFrame) -> Model:
     return train_model(seed, provenance={"labels": [SEED_LABELS.name]})
 
 
-def test_the_default_model_is_reproduced_from_the_repository(tmp_path) -> None:
-    # `otklik classify train` with no options wrote models/default.json from the repository's
-    # corpus (seed + CEDR + CFPB); the artifact records each source's licence, origin and digest.
+# The committed model is trained on the repository's corpus plus the three research-only SentiRuEval
+# sets, which the repository may not hold. Give their parent folder (with sentirueval2015_restaurants,
+# sentirueval2015_cars, sentirueval2016_telecom_tweets as published) to check the bytes.
+RESEARCH_DATA = os.environ.get("OTKLIK_RESEARCH_DATA")
+RESEARCH_FOLDERS = {
+    "restaurants": "sentirueval2015_restaurants",
+    "cars": "sentirueval2015_cars",
+    "telecom": "sentirueval2016_telecom_tweets",
+}
+
+
+def test_the_committed_model_names_its_sources_and_the_repository_files_it_was_trained_on() -> None:
+    # Runs everywhere: a change to the seed or to a dataset in the repository without retraining
+    # leaves the committed model stale, and this fails.
+    sources = load_model(DEFAULT_MODEL_PATH).provenance["sources"]
+    assert [(s["name"], s["in_repository"]) for s in sources] == [
+        ("seed", True),
+        ("cedr", True),
+        ("cfpb", True),
+        ("cars", False),
+        ("restaurants", False),
+        ("telecom", False),
+    ]
+    for source in sources:
+        assert source["licence"] == corpus.SOURCES[source["name"]].licence
+        if source["in_repository"]:
+            assert source["sha256_16"] == corpus.digest(corpus.SOURCES[source["name"]].default_path)
+
+
+@pytest.mark.skipif(not RESEARCH_DATA, reason="set OTKLIK_RESEARCH_DATA to the SentiRuEval sets' parent folder")
+def test_the_default_model_is_reproduced_byte_for_byte(tmp_path) -> None:
     from typer.testing import CliRunner
 
     from otklik.classify_cli import classify_app
 
     out = tmp_path / "default.json"
-    result = CliRunner().invoke(classify_app, ["train", "--out", str(out)])
+    research = [f"--research={name}={Path(RESEARCH_DATA) / folder}" for name, folder in RESEARCH_FOLDERS.items()]
+    result = CliRunner().invoke(classify_app, ["train", *research, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == DEFAULT_MODEL_PATH.read_bytes()
-    sources = load_model(out).provenance["sources"]
-    assert [(s["name"], s["licence"]) for s in sources] == [
-        ("seed", "the project's own"),
-        ("cedr", "Apache-2.0"),
-        ("cfpb", "US-government public data"),
-    ]
+
+
+def test_training_on_the_repository_corpus_alone_needs_no_research_set(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from otklik.classify_cli import classify_app
+
+    out = tmp_path / "repository.json"
+    result = CliRunner().invoke(classify_app, ["train", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [s["name"] for s in load_model(out).provenance["sources"]] == ["seed", "cedr", "cfpb"]
+    assert set(load_model(out).heads) == {"kind", "sentiment"}
 
 
 def test_a_saved_artifact_gives_identical_predictions(trained: Model, tmp_path) -> None:
