@@ -12,7 +12,6 @@ classify_app = typer.Typer(
 )
 console = Console()
 
-SEED_LABELS = Path(__file__).resolve().parent.parent / "transforms" / "classify" / "seed" / "seed_labels.csv"
 ModelOption = Annotated[
     Path | None, typer.Option(help="Model artifact (default: transforms/classify/models/default.json).")
 ]

@@ -26,7 +26,6 @@ each file's sha256, so a model trained on them is reproducible by whoever has th
 """
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -293,8 +292,3 @@ def source_weights(frame: pl.DataFrame, task: str, cap: float = 3.0) -> pl.Serie
     mean = labelled.height / sources
     weight = (pl.lit(mean) / pl.len().over("source")).clip(upper_bound=cap)
     return labelled.select(weight.alias("weight"))["weight"]
-
-
-def describe(frame: pl.DataFrame) -> str:
-    counts = frame.group_by("source", "kind", "sentiment").len().sort("source", "kind", "sentiment")
-    return json.dumps(counts.to_dicts(), ensure_ascii=False)

@@ -5,8 +5,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from otklik.classify_cli import SEED_LABELS
 from transforms.classify import corpus
+from transforms.classify.corpus import SEED_LABELS
 from transforms.classify.engine import DEFAULT_MODEL_PATH, Classifier
 from transforms.classify.evaluate import score
 from transforms.classify.model import Model, load_model
