@@ -18,12 +18,16 @@ from typing import Any
 import duckdb
 import httpx
 
-from flows.extract.http_pull import PullError, PullSummary, pull_pages
+from flows.extract.http_pull import PullError, PullSummary
+from flows.extract.providers import options_of, puller_for
 from flows.extract.secrets import MissingSecretError, resolve_secret
 from transforms.channels import Channel
 from warehouse.ingest import BatchOutcome, channel_cursor, land_batch
 
+PULLED_KINDS = ("pull", "imap", "sql")
+
 __all__ = [
+    "PULLED_KINDS",
     "ChannelsFailed",
     "MissingSecretError",
     "PullError",
@@ -47,11 +51,20 @@ def pull_channel(
     base_url: str | None = None,
     log: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> PullSummary:
-    """Pull ``channel``'s pages after its committed cursor into raw; ``base_url`` defaults to the env."""
-    env = channel.pull.base_url_env if channel.pull else None
+    """Pull what is new after ``channel``'s committed cursor into raw; ``base_url`` defaults to the env.
+
+    The puller is the channel's extraction provider (flows/extract/providers); every one lands each
+    page with its cursor in one transaction.
+    """
+    env = channel.how_extracted.base_url_env
     url = base_url or (os.environ.get(env) if env else None)
     if not url:
-        raise PullError(f"{channel.id}: environment variable {env} (pull.base_url_env) is not set")
+        raise PullError(f"{channel.id}: environment variable {env} (extraction.base_url_env) is not set")
+    try:
+        puller = puller_for(channel)
+        options_of(channel)
+    except ValueError as exc:
+        raise PullError(str(exc)) from None
 
     def land(
         data: bytes, *, source_uri: str, source_file: str, cursor_before: str | None, cursor_after: str | None
@@ -71,7 +84,7 @@ def pull_channel(
         )
 
     cursor = channel_cursor(con, channel.id) if channel.pull is None or channel.pull.resume else None
-    return pull_pages(
+    return puller.pull(
         channel, base_url=url, cursor=cursor, land=land, secret=secret, client=client, sleep=sleep, log=log
     )
 
@@ -79,20 +92,21 @@ def pull_channel(
 def pullable_channels(
     channels: Iterable[Channel], environ: Mapping[str, str] | None = None
 ) -> tuple[list[Channel], dict[str, str]]:
-    """(channels to pull now, {channel id: why skipped}) among the enabled channels with a pull spec.
+    """(channels to pull now, {channel id: why skipped}) among the enabled pulled channels.
 
-    A channel whose base URL variable is unset is skipped, not failed: the demo and local
-    checkouts land that channel's pages as files instead.
+    Pulled: extraction kind pull, imap or sql. A channel whose base URL variable is unset is
+    skipped, not failed: the demo and local checkouts land that channel's files instead.
     """
     environ = os.environ if environ is None else environ
     pull, skipped = [], {}
     for channel in channels:
-        if channel.pull is None or not channel.enabled:
+        extraction = channel.how_extracted
+        if extraction.kind not in PULLED_KINDS or not channel.enabled:
             continue
-        if environ.get(channel.pull.base_url_env):
+        if environ.get(extraction.base_url_env or ""):
             pull.append(channel)
         else:
-            skipped[channel.id] = f"{channel.pull.base_url_env} is not set"
+            skipped[channel.id] = f"{extraction.base_url_env} is not set"
     return pull, skipped
 
 

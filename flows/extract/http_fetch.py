@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -29,6 +29,8 @@ __all__ = [
     "PullError",
     "Redactor",
     "Request",
+    "RetryLater",
+    "RetryPolicy",
     "auth_headers",
     "env_header_secrets",
     "env_headers",
@@ -36,6 +38,7 @@ __all__ = [
     "public_url",
     "redactor",
     "retry_after_seconds",
+    "secret_name",
 ]
 
 # An API asking for more than two minutes is either overloaded or rate-limiting a daily quota; the
@@ -58,6 +61,29 @@ class PullError(RuntimeError):
         self.summary: Any = None  # the PullSummary up to the failure, set by the page loop
 
 
+class RetryLater(Exception):
+    """Raised by a provider's ``check`` of an answer that is a rate limit or an outage in disguise.
+
+    Some APIs answer HTTP 200 with an error in the body (VK's error 6 "Too many requests per
+    second", error 10 "Internal server error"): retried like a 429, waiting ``retry_after`` seconds
+    when the API says how long.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class RetryPolicy(Protocol):
+    """How often and how long one request may try (PullSpec and every provider's Options have these)."""
+
+    @property
+    def max_retries(self) -> int: ...
+
+    @property
+    def timeout_seconds(self) -> float: ...
+
+
 class _TransientStatus(Exception):
     def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
@@ -71,7 +97,16 @@ class Request:
     url: str
     params: dict[str, Any] | None = None  # GET query
     json: dict[str, Any] | None = None  # POST body
+    form: dict[str, Any] | None = None  # POST body, application/x-www-form-urlencoded (OAuth token requests)
+    content: bytes | None = None  # POST body as is
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # carries the secret: never shown
+
+
+def secret_name(channel: Any) -> str | None:
+    """Where a channel's secret lives, for messages: the variable and/or the block, never the value."""
+    places = [f"environment variable {channel.credentials_env}"] if channel.credentials_env else []
+    places += [f"Prefect Secret block {channel.credentials_block!r}"] if channel.credentials_block else []
+    return " or ".join(places) or None
 
 
 def env_headers(spec: PullSpec, channel_id: str) -> dict[str, str]:
@@ -126,17 +161,28 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 def _wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, _TransientStatus) and error.retry_after is not None:
+    if isinstance(error, _TransientStatus | RetryLater) and error.retry_after is not None:
         return min(error.retry_after, RETRY_AFTER_CAP_SECONDS)
     return _BACKOFF(state)
 
 
-def _send(client: httpx.Client, request: Request, timeout: float) -> httpx.Response:
+def _send(
+    client: httpx.Client, request: Request, timeout: float, check: Callable[[httpx.Response], None] | None
+) -> httpx.Response:
     response = client.request(
-        request.method, request.url, params=request.params, json=request.json, headers=request.headers, timeout=timeout
+        request.method,
+        request.url,
+        params=request.params,
+        json=request.json,
+        data=request.form,
+        content=request.content,
+        headers=request.headers,
+        timeout=timeout,
     )
     if response.status_code == 429 or response.status_code >= 500:
         raise _TransientStatus(response.status_code, retry_after_seconds(response.headers.get("Retry-After")))
+    if check is not None and response.is_success:
+        check(response)
     return response
 
 
@@ -145,12 +191,19 @@ def fetch(
     request: Request,
     *,
     channel_id: str,
-    spec: PullSpec,
+    spec: RetryPolicy,
     sleep: Callable[[float], None],
     redact: Callable[[str], str],
     log: logging.Logger | logging.LoggerAdapter,
+    check: Callable[[httpx.Response], None] | None = None,
+    secret_name: str | None = None,
 ) -> httpx.Response:
-    """Send ``request`` until it answers 2xx or the retries run out; raise PullError otherwise."""
+    """Send ``request`` until it answers 2xx or the retries run out; raise PullError otherwise.
+
+    ``check`` looks at each 2xx answer and may raise RetryLater (retried) or PullError (not).
+    ``secret_name`` (where the credentials come from) is named when the API refuses them (401, 403):
+    the operator renews that secret; nothing landed, so the cursor has not moved.
+    """
     url = public_url(client.build_request("GET", request.url, params=request.params).url)
     where = f"{channel_id}: {request.method} {redact(url)}"
 
@@ -169,16 +222,18 @@ def fetch(
     retrying = Retrying(
         stop=stop_after_attempt(spec.max_retries + 1),
         wait=_wait,
-        retry=retry_if_exception_type((_TransientStatus, *_TRANSIENT_ERRORS)),
+        retry=retry_if_exception_type((_TransientStatus, RetryLater, *_TRANSIENT_ERRORS)),
         sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,
     )
     attempts = f"{spec.max_retries + 1} attempt(s) (pull.max_retries={spec.max_retries})"
     try:
-        response = retrying(_send, client, request, spec.timeout_seconds)
+        response = retrying(_send, client, request, spec.timeout_seconds, check)
     except _TransientStatus as exc:
         raise PullError(f"{where} answered HTTP {exc.status} on all {attempts}", retryable=True) from None
+    except RetryLater as exc:
+        raise PullError(f"{where} answered {redact(str(exc))} on all {attempts}", retryable=True) from None
     except httpx.TimeoutException as exc:
         raise PullError(
             f"{where} timed out ({type(exc).__name__}, pull.timeout_seconds={spec.timeout_seconds:g})"
@@ -194,8 +249,13 @@ def fetch(
     if not response.is_success:
         moved = f" to {redact(public_url(response.headers['Location']))}" if response.is_redirect else ""
         body = redact(response.text[: _EXCERPT_CHARS + _REDACT_MARGIN])[:_EXCERPT_CHARS].strip()
+        renew = ""
+        if response.status_code in (401, 403):
+            named = secret_name or "the channel's secret"
+            renew = f"; the credentials were refused: renew {named}, the cursor has not moved"
         raise PullError(
             f"{where} answered HTTP {response.status_code} {response.reason_phrase}{moved} (not retried)"
+            + renew
             + (f": {body}" if body else "")
         )
     return response

@@ -51,6 +51,7 @@ from flows.extract.http_fetch import (
     fetch,
     public_url,
     redactor,
+    secret_name,
 )
 from flows.extract.redact import Redactor, redacting_logs, scrub_exception
 from transforms.channels import Channel, PullSpec
@@ -59,7 +60,7 @@ from transforms.readers.encoding import decode_text
 from transforms.readers.json_pages import loads, records_at
 from warehouse.ingest import BatchOutcome
 
-__all__ = ["Land", "PullError", "PullSummary", "pull_pages"]
+__all__ = ["Land", "PullError", "PullSummary", "pull", "pull_pages"]
 
 
 @dataclass
@@ -177,7 +178,14 @@ class _Pager:
         while summary.pages_fetched < spec.max_pages:
             request = _request(spec, url, value, headers)
             response = fetch(
-                self.http, request, channel_id=channel.id, spec=spec, sleep=self.sleep, redact=redact, log=self.log
+                self.http,
+                request,
+                channel_id=channel.id,
+                spec=spec,
+                sleep=self.sleep,
+                redact=redact,
+                log=self.log,
+                secret_name=secret_name(channel),
             )
             summary.pages_fetched += 1
             where = redact(_source_uri(self.http, request))
@@ -330,3 +338,6 @@ def _count(summary: PullSummary, outcome: BatchOutcome, channel_id: str, source_
     summary.pages_landed += 1
     summary.records += outcome.records
     summary.rejected += outcome.rejected
+
+
+pull = pull_pages  # the provider contract of flows/extract/providers (provider rest_pages)

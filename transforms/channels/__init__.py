@@ -1,6 +1,7 @@
 from transforms.channels.registry import (
     REGISTRY_PATH,
     Channel,
+    Extraction,
     PullSpec,
     ReaderOptions,
     ScheduleGroup,
@@ -13,6 +14,7 @@ from transforms.channels.registry import (
 __all__ = [
     "REGISTRY_PATH",
     "Channel",
+    "Extraction",
     "PullSpec",
     "ReaderOptions",
     "ScheduleGroup",

@@ -9,7 +9,7 @@ YAML entry; unknown keys are rejected so that a typo fails at load time.
 from collections import Counter
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -88,6 +88,50 @@ class PullSpec(BaseModel):
     max_pages: int = Field(default=10_000, ge=1)  # a guard against an API that never stops
 
 
+ExtractionKind = Literal["pull", "webhook", "imap", "sql", "file"]
+
+
+class Extraction(BaseModel):
+    """How a channel's data gets into its landing folder or raw (docs/extraction.md).
+
+    - ``pull``: a puller (``provider``, a module of flows/extract/providers) asks the source's API for
+      what is new after the committed cursor; each page lands with its cursor in one transaction.
+    - ``webhook``: the source calls us. ``otklik receive`` answers at ``/hooks/<channel id>``, checks
+      the delivery by ``provider``'s rule (signature, secret header) and lands it in the landing folder.
+    - ``imap``: a mailbox read by UIDVALIDITY + UID (flows/extract/imap_pull.py).
+    - ``sql``: rows after the cursor from a database (flows/extract/sql_pull.py).
+    - ``file``: no interface; something else drops files into the landing folder. ``why`` says what.
+
+    ``base_url_env`` names the environment variable with the API root, the mailbox URL or the
+    database DSN (they differ per installation); without it set, the channel is not pulled and its
+    files in the landing folder are what lands (the demo runs so). ``options`` are the provider's own
+    settings, validated by the provider's ``Options`` model (``otklik channels list`` and the tests
+    validate every entry).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ExtractionKind
+    provider: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    base_url_env: str | None = None
+    options: dict[str, Any] = {}
+    why: str | None = None  # file: why the channel has no interface
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Extraction":
+        if self.kind == "file":
+            if not self.why:
+                raise ValueError("extraction kind file needs `why` (what drops the files, and why no interface)")
+            if self.provider or self.base_url_env or self.options:
+                raise ValueError("extraction kind file takes only `why`")
+            return self
+        if self.kind in ("pull", "webhook") and not self.provider:
+            raise ValueError(f"extraction kind {self.kind} needs a provider")
+        if self.kind in ("pull", "imap", "sql") and not self.base_url_env:
+            raise ValueError(f"extraction kind {self.kind} needs base_url_env (the variable with its URL)")
+        return self
+
+
 class Channel(BaseModel):
     """One inbound channel."""
 
@@ -109,8 +153,18 @@ class Channel(BaseModel):
     default_feedback_type: str | None = None  # type for items whose text names none (IVR: call centre)
     credentials_env: str | None = None  # name of an environment variable, never the secret
     credentials_block: str | None = None  # name of a Prefect Secret block, never the secret
-    pull: PullSpec | None = None
+    pull: PullSpec | None = None  # the generic REST puller's spec (extraction provider rest_pages)
+    extraction: Extraction | None = None  # None: derived from ``pull`` (see ``how_extracted``)
     enabled: bool = True
+
+    @property
+    def how_extracted(self) -> Extraction:
+        """The channel's extraction; a ``pull`` spec alone means the generic REST puller."""
+        if self.extraction is not None:
+            return self.extraction
+        if self.pull is not None:
+            return Extraction(kind="pull", provider="rest_pages", base_url_env=self.pull.base_url_env)
+        return Extraction(kind="file", why="no extraction declared: files are dropped into the landing folder")
 
     @field_validator("timezone")
     @classmethod
@@ -130,6 +184,8 @@ class Channel(BaseModel):
         missing = sorted(set(schema.required) - set(self.fields))
         if missing:
             raise ValueError(f"channel {self.id}: required fields {missing} are not mapped")
+        if self.pull is not None and self.extraction is not None and self.extraction.provider != "rest_pages":
+            raise ValueError(f"channel {self.id}: `pull` is the rest_pages provider's spec; extraction says otherwise")
         if self.pull is not None and self.format != "json_pages":
             raise ValueError(f"channel {self.id}: only json_pages channels can be pulled over HTTP")
         if self.pull is not None and self.pull.auth != "none" and not (self.credentials_env or self.credentials_block):
