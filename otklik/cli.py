@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from otklik.channels_cli import channels_app
 from otklik.classify_cli import classify_app
 from otklik.prefect_env import configure_prefect_env
 
@@ -465,6 +466,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(sla_app, name="sla")
 app.add_typer(qa_app, name="qa")
 app.add_typer(classify_app, name="classify")
+app.add_typer(channels_app, name="channels")
 
 
 @quarantine_app.command("list")

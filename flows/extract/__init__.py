@@ -22,9 +22,8 @@ from flows.extract.http_pull import PullError, PullSummary
 from flows.extract.providers import options_of, puller_for
 from flows.extract.secrets import MissingSecretError, resolve_secret
 from transforms.channels import Channel
+from transforms.channels.registry import PULLED_KINDS
 from warehouse.ingest import BatchOutcome, channel_cursor, land_batch
-
-PULLED_KINDS = ("pull", "imap", "sql")
 
 __all__ = [
     "PULLED_KINDS",

@@ -89,6 +89,7 @@ class PullSpec(BaseModel):
 
 
 ExtractionKind = Literal["pull", "webhook", "imap", "sql", "file"]
+PULLED_KINDS = ("pull", "imap", "sql")  # extractions that the ingest flow runs on its schedule
 
 
 class Extraction(BaseModel):
