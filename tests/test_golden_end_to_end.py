@@ -239,11 +239,25 @@ ROWS_NEW = {
     ("channel_monthly", (date(2026, 10, 1), "self_service_sessions")): SESSIONS_REASON,
     ("channel_monthly", (date(2026, 11, 1), "self_service_sessions")): SESSIONS_REASON,
 }
+# a channel added to the registry (no items in the fixture): a row of its own in each channel mart
+TELEGRAM_EXPORT_REASON = "telegram_chat_export added: Telegram Desktop chat exports (issue 17, ids within a chat)"
+ROWS_NEW[("channel_freshness", ("telegram_chat_export",))] = TELEGRAM_EXPORT_REASON
+for _month in (date(2026, 10, 1), date(2026, 11, 1)):
+    ROWS_NEW[("channel_monthly", (_month, "telegram_chat_export"))] = TELEGRAM_EXPORT_REASON
+REVIEW_FEED_REASON = "review_site_feed added: a review site's Atom feed (issue 17, the xml_feed reader)"
+ROWS_NEW[("channel_freshness", ("review_site_feed",))] = REVIEW_FEED_REASON
+for _month in (date(2026, 10, 1), date(2026, 11, 1)):
+    ROWS_NEW[("channel_monthly", (_month, "review_site_feed"))] = REVIEW_FEED_REASON
 CHANGED = {
     ("channel_freshness", ("ctl_final_survey",), "display_name"): FINAL_SURVEY_REASON,
     ("channel_monthly", (date(2026, 10, 1), "ctl_final_survey"), "display_name"): FINAL_SURVEY_REASON,
     ("channel_monthly", (date(2026, 11, 1), "ctl_final_survey"), "display_name"): FINAL_SURVEY_REASON,
 }
+# a label, not a figure: the App Store channel pulls the App Store Connect API, not the iTunes RSS feed
+APP_STORE_REASON = "app_store_reviews renamed: its source is the App Store Connect API now (no items in the fixture)"
+CHANGED[("channel_freshness", ("app_store_reviews",), "display_name")] = APP_STORE_REASON
+for _month in (date(2026, 10, 1), date(2026, 11, 1)):
+    CHANGED[("channel_monthly", (_month, "app_store_reviews"), "display_name")] = APP_STORE_REASON
 # transforms/costs/channel_costs.yaml: the costs in force since January 2026 are known since January
 # 2025 (the demo's history starts in October 2025); the monthly costs, the figures, are the same
 COSTS_SINCE_2025 = "channel costs recorded from January 2025: the same cost, an earlier valid_from"

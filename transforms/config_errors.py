@@ -111,18 +111,23 @@ def validation_problems(exc: ValidationError, data: Any) -> list[str]:
 
 
 def _located(loc: tuple[int | str, ...], data: Any) -> list[str]:
-    """``("channels", 0, "format")`` -> ``["channel vk_messages", "format"]`` using the raw data."""
+    """``("channels", 0, "format")`` -> ``["channel vk_messages", "format"]`` using the raw data.
+
+    In a list of entries named by id, one that has none is ``channel #2 (no id)``, never ``channels.1``.
+    """
     parts: list[str] = []
     path: list[str] = []
     node = data
     for key in loc:
         child = _child(node, key)
         entity_id = child.get("id") if isinstance(child, dict) else None
-        if isinstance(node, list) and isinstance(key, int) and isinstance(entity_id, str | int) and path:
+        named = isinstance(entity_id, str | int) or (isinstance(child, dict) and _entries_have_ids(node))
+        if isinstance(node, list) and isinstance(key, int) and named and path:
             kind = _singular(path.pop())
             if path:
                 parts.append(".".join(path))
-            parts.append(f"{kind} {entity_id}")
+            # an entry without a usable id is named by its place, counted from 1 as in the file
+            parts.append(f"{kind} {entity_id}" if isinstance(entity_id, str | int) else f"{kind} #{key + 1} (no id)")
             path = []
         else:
             path.append(str(key))
@@ -130,6 +135,11 @@ def _located(loc: tuple[int | str, ...], data: Any) -> list[str]:
     if path:
         parts.append(".".join(path))
     return parts
+
+
+def _entries_have_ids(node: Any) -> bool:
+    """A list whose entries are named by ``id`` (the channels), so that one without it is named by place."""
+    return isinstance(node, list) and any(isinstance(entry, dict) and "id" in entry for entry in node)
 
 
 def _child(node: Any, key: int | str) -> Any:

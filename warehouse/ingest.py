@@ -8,7 +8,8 @@ bytes landed twice (or under another name) are loaded once. For each new batch, 
    it leaves the whole batch (the next run skips it by its hash).
 Files that cannot be read at all go to quarantine.files with a reason (and their archived bytes,
 so `otklik quarantine retry` can read them again after a fix); single bad records of a readable
-file go to quarantine.records. Nothing that lands is dropped silently.
+file go to quarantine.records. Nothing that lands is dropped silently: records that a channel's
+``reader.record_filter`` rules out (service messages) are counted (``IngestSummary.filtered_records``).
 
 Bad records keep only a masked excerpt (``transforms.readers.base.excerpt``: phones, e-mail
 addresses and card numbers masked, the first 500 characters), because personal data lives only in
@@ -70,6 +71,7 @@ class BatchOutcome:
     status: Literal["loaded", "skipped", "quarantined"]
     records: int = 0
     rejected: int = 0
+    filtered: int = 0  # records dropped by the channel's reader.record_filter (not feedback, by rule)
     reason: str | None = None
     detail: str | None = None
 
@@ -81,6 +83,7 @@ class IngestSummary:
     loaded_files: dict[str, int] = field(default_factory=dict)
     loaded_records: dict[str, int] = field(default_factory=dict)
     rejected_records: dict[str, int] = field(default_factory=dict)
+    filtered_records: dict[str, int] = field(default_factory=dict)  # dropped by reader.record_filter
     skipped_files: dict[str, int] = field(default_factory=dict)
     quarantined_files: list[tuple[str, str, str]] = field(default_factory=list)  # (file, reason, detail)
     disabled_channels: list[str] = field(default_factory=list)
@@ -94,6 +97,8 @@ class IngestSummary:
             _bump(self.loaded_files, channel_id)
             _bump(self.loaded_records, channel_id, outcome.records)
             _bump(self.rejected_records, channel_id, outcome.rejected)
+            if outcome.filtered:
+                _bump(self.filtered_records, channel_id, outcome.filtered)
 
     @property
     def total_loaded_records(self) -> int:
@@ -209,7 +214,9 @@ def land_batch(
         write_batch(con, ledger, result)
     else:
         group.add(ledger, result)
-    return BatchOutcome(batch_id, "loaded", records=len(result.records), rejected=len(result.errors))
+    return BatchOutcome(
+        batch_id, "loaded", records=len(result.records), rejected=len(result.errors), filtered=result.filtered
+    )
 
 
 def ledger_row(

@@ -36,6 +36,10 @@ written after the CRM cases are planned: its responses come from closed cases an
 ``case_id``. Its share of ``items`` is capped by the responses the month's closed cases give.
 The self-service sessions (self_service_sessions, otklik.sample.selfservice) are items too, about
 12% of the customers' ones; like the final survey and the employees' eNPS answers they open no case.
+The review site's Atom feed (review_site_feed, otklik.sample.feeds) is written on top of ``items``
+(about 1% more, ``ON_TOP_WRITERS``): its reviews are answered on the site and open no case, and
+adding it changed no other channel's files; so are the Telegram support chats exported by hand
+(telegram_chat_export, otklik.sample.telegram_export).
 """
 
 import csv
@@ -50,7 +54,19 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
-from otklik.sample import cases, helpdesk, mail, marketplaces, messengers, selfservice, surveys, texts, writers
+from otklik.sample import (
+    cases,
+    feeds,
+    helpdesk,
+    mail,
+    marketplaces,
+    messengers,
+    selfservice,
+    surveys,
+    telegram_export,
+    texts,
+    writers,
+)
 from otklik.sample.crm_customers import CustomerBook, write_customer_statuses
 from otklik.sample.items import make_items, profile_for
 from otklik.sample.model import (
@@ -120,6 +136,13 @@ WRITERS: dict[str, writers.Writer] = {
 }
 # Written after the CRM cases are planned: the final survey's responses judge closed cases.
 FINAL_SURVEY_CHANNELS = ("ctl_final_survey",)
+# Written on top of the month's ``items``, after everything else: their count is their profile's
+# share of ``items``, taken from no other channel, and their items open no CRM case, so that adding
+# one left every other channel's files byte-identical (the review site's feed came after the others).
+ON_TOP_WRITERS: dict[str, writers.Writer] = {
+    "review_site_feed": feeds.write_review_site_feed,
+    "telegram_chat_export": telegram_export.write_telegram_chat_export,
+}
 
 
 def generate_landing(
@@ -138,8 +161,9 @@ def generate_landing(
 ) -> GenerationSummary:
     """Write a month of sample exports for every channel in the registry into ``landing_dir``.
 
-    ``items`` valid feedback items are spread over the feedback channels; the CRM case events
-    and the ERP order counts follow from them. A channel folder that already holds files is an
+    ``items`` valid feedback items are spread over the feedback channels (the channels of
+    ``ON_TOP_WRITERS`` add their share on top); the CRM case events and the ERP order counts follow
+    from them. A channel folder that already holds files is an
     error unless ``overwrite`` (then the registry's channel folders, and only they, are emptied
     first). ``truth`` also writes ``.truth/items.csv`` (dot folder: ingestion skips it): each
     item's feedback_id, kind, topic and case, and each planted bad record, for measuring the
@@ -170,12 +194,13 @@ def generate_landing(
     )
 
     feedback_channels = [c for c in channels if c.entity == "feedback"]
-    counts = _allocate(items, {c.id: profile_for(c.id).share for c in feedback_channels})
+    shared = [c for c in feedback_channels if c.id not in ON_TOP_WRITERS]
+    counts = _allocate(items, {c.id: profile_for(c.id).share for c in shared})
     bad_plan = _bad_plan(items, {c.id for c in feedback_channels})
 
     results: dict[str, ChannelResult] = {}
     all_items: list[Item] = []
-    for channel in feedback_channels:
+    for channel in shared:
         if channel.id in FINAL_SURVEY_CHANNELS:
             continue
         writer = WRITERS.get(channel.id, _generic_writer)
@@ -204,6 +229,13 @@ def generate_landing(
             recommend = {c.id for c in feedback_channels if c.question_type == "nps" and c.audience == "customer"}
             book = customer_book if customer_book is not None else CustomerBook()
             results[channel.id] = write_customer_statuses(ctx, channel, all_items, recommend, book)
+
+    for channel in feedback_channels:
+        if channel.id in ON_TOP_WRITERS:
+            count = round(items * profile_for(channel.id).share)
+            result = ON_TOP_WRITERS[channel.id](ctx, channel, count, bad_plan.get(channel.id, {}))
+            results[channel.id] = result
+            all_items.extend(result.items)
 
     outputs = []
     for channel in channels:
@@ -283,7 +315,12 @@ def _generic_writer(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
         records.append(_generic_record(channel, item, rng))
     result = ChannelResult(channel.id, items=items)
     folder = writers.channel_dir(ctx, channel)
-    if channel.format in ("jsonl", "json_pages"):
+    if channel.format == "xml_feed":
+        path = folder / f"{channel.id}_{ctx.month.label}.xml"
+        header = {"id": f"urn:otklik:sample:{channel.id}", "title": channel.display_name}
+        path.write_bytes(feeds.feed_document(header, [_nest(r) for r in records], dict(channel.reader.namespaces)))
+        result.files.append(path)
+    elif channel.format in ("jsonl", "json_pages"):
         chunks = [records[i : i + writers.PAGE_SIZE] for i in range(0, len(records), writers.PAGE_SIZE)] or [[]]
         for number, chunk in enumerate(chunks, start=1):
             if channel.format == "jsonl":

@@ -234,6 +234,15 @@ PROFILES: dict[str, Profile] = {
         greeting=0.2,
         pii_in_text=0.04,
     ),
+    # Telegram support chats exported by hand (otklik.sample.telegram_export), on top of ``items``.
+    "telegram_chat_export": Profile(
+        share=0.01,
+        kinds={"question": 45, "complaint": 35, "thanks": 12, "wish": 8},
+        topics={"delivery": 30, "store": 20, "website": 15, "returns": 15, "payment": 10, "app": 10},
+        colloquial=0.6,
+        greeting=0.15,
+        pii_in_text=0.03,
+    ),
     "vk_wall_comments": Profile(
         share=0.01,
         kinds={"complaint": 35, "thanks": 30, "question": 20, "wish": 15},
@@ -319,6 +328,16 @@ PROFILES: dict[str, Profile] = {
         topics={"corporate": 1.0},
         hours=CALL_CENTRE_HOURS,
         week=(1.1, 1.1, 1.1, 1.1, 1.0, 0.05, 0.02),
+    ),
+    # A review site's public reviews, written on top of the month's items (generate.ON_TOP_CHANNELS):
+    # its share sizes it against ``items`` but takes nothing from the other channels.
+    "review_site_feed": Profile(
+        share=0.01,
+        kinds={"complaint": 40, "thanks": 40, "wish": 12, "question": 8},
+        topics={"store": 30, "delivery": 25, "returns": 15, "website": 12, "call_centre": 10, "payment": 8},
+        week=STORE_WEEK,
+        colloquial=0.35,
+        pii_in_text=0.01,
     ),
 }
 # A feedback channel added to the registry later gets this until it has a profile of its own.

@@ -31,7 +31,7 @@ from warehouse.reader_copy import publish_reader_copy, reader_copy_path
 from warehouse.runs import finish_run, start_run
 
 WEB_FORM_ENTRY = "  - id: web_form\n    display_name: Website feedback form (every page)\n    format: {format}"
-FORMATS = "Input should be 'csv', 'json_pages', 'jsonl', 'xlsx', 'eml' or 'mbox'"
+FORMATS = "Input should be 'csv', 'json_pages', 'jsonl', 'xlsx', 'eml', 'mbox' or 'xml_feed'"
 WEB_FORM_CSV = (
     "id,created_at,page_url,topic,name,email,phone,call_me_back,message\n"
     "9000001,2026-10-05 14:03:27,https://instrument-market.ru/,Доставка,Иван,ivan@example.ru,,0,"

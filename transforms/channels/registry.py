@@ -6,6 +6,7 @@ entities (see ``transforms.schemas``). Adding a channel with an existing format 
 YAML entry; unknown keys are rejected so that a typo fails at load time.
 """
 
+import codecs
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from transforms.schemas import CUSTOMER_FIELDS, ENTITY_SCHEMAS
 
 REGISTRY_PATH = Path(__file__).with_name("channels.yaml")
 
-Format = Literal["csv", "json_pages", "jsonl", "xlsx", "eml", "mbox"]
+Format = Literal["csv", "json_pages", "jsonl", "xlsx", "eml", "mbox", "xml_feed"]
 Entity = Literal["feedback", "case_event", "order_count", "customer_status"]
 ScheduleGroup = Literal["every_15_minutes", "hourly", "daily"]
 ScoreScale = Literal["0-10", "1-5", "1-7", "yes_no", "none"]
@@ -40,10 +41,25 @@ class ReaderOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     file_glob: str = "*"
-    encoding: str | None = None  # None: detect (BOM, UTF-8, then cp1251)
+    encoding: str | None = None  # None: detect (BOM, UTF-8, then cp1251); e-mail: see fallback_encodings
+    # eml/mbox: the charsets to try, in order, after a part's declared one (a label can lie: KOI8-R
+    # bytes sent as UTF-8); the first whose text is plausible wins (transforms.readers.encoding).
+    fallback_encodings: tuple[str, ...] = ("utf-8", "cp1251", "koi8-r")
     delimiter: str | None = None  # csv only; None: sniff
-    records_path: str | None = None  # json_pages: dotted path to the list of records in a page
+    # json_pages: dotted path to the list of records in a page; ``[]`` after a key walks every item
+    # of that list ("chats.list[].messages": the messages of every chat of a Telegram export).
+    records_path: str | None = None
+    # json_pages: record key -> dotted path in the parent, the object that holds the records' list
+    # (the chat of "chats.list[].messages", the document of "messages"), copied onto every record:
+    # {chat_id: id} keeps the chat of a message whose id is unique only within its chat.
+    parent_fields: dict[str, str] = {}
+    # Records kept only when each dotted path has one of the values ({type: message} drops a
+    # messenger's service messages); the others are dropped by rule and counted (ReadResult.filtered).
+    record_filter: dict[str, str | list[str]] = {}
     sheet: str | None = None  # xlsx: sheet name; None: the first sheet
+    # xml_feed: prefix -> namespace URI; elements of that namespace are keyed "<prefix>:<name>" whatever
+    # prefix the feed writes (transforms/readers/xml_feed.py)
+    namespaces: dict[str, str] = {}
     # Limits against hostile or broken files (docs/adding-a-channel.md): a file over max_file_bytes
     # is quarantined unread (too_large); a record (a line, a row, a message) over max_record_bytes
     # is a record error (record_too_large) and the rest of the file lands; a workbook whose sheet
@@ -53,6 +69,30 @@ class ReaderOptions(BaseModel):
     max_file_bytes: int = Field(default=200 * 2**20, gt=0)
     max_record_bytes: int = Field(default=4 * 2**20, gt=0)
     max_cells: int = Field(default=5_000_000, gt=0)  # xlsx
+
+    @field_validator("fallback_encodings")
+    @classmethod
+    def _known_encodings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            try:
+                codecs.lookup(name)
+            except LookupError as exc:
+                raise ValueError(f"unknown encoding {name!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _records_path_is_walkable(self) -> "ReaderOptions":
+        if self.records_path is None:
+            return self
+        keys = self.records_path.split(".")
+        if any(not key.removesuffix("[]") for key in keys):
+            raise ValueError(f"records_path {self.records_path!r} has an empty key")
+        if keys[-1].endswith("[]"):
+            raise ValueError(
+                f"records_path {self.records_path!r} ends on []: name the list of records inside each item "
+                "(chats.list[].messages)"
+            )
+        return self
 
 
 class PullSpec(BaseModel):
@@ -193,6 +233,7 @@ class Channel(BaseModel):
             raise ValueError(
                 f"channel {self.id}: pull.auth {self.pull.auth} needs credentials_env or credentials_block"
             )
+        self._reader_fits_format()
         if self.entity == "feedback" and self.question_type != "none" and self.score_scale == "none":
             raise ValueError(f"channel {self.id}: question_type {self.question_type} needs a score_scale")
         if self.audience == "employee":
@@ -206,6 +247,21 @@ class Channel(BaseModel):
                 )
         return self
 
+    def _reader_fits_format(self) -> None:
+        """Reader options that the channel's format would ignore are refused, not silently dropped."""
+        email = self.format in ("eml", "mbox")
+        if email and self.reader.encoding is not None:
+            raise ValueError(
+                f"channel {self.id}: reader.encoding is not used by {self.format} (each part declares its charset); "
+                "list the charsets to try when a declaration lies in reader.fallback_encodings"
+            )
+        if not email and "fallback_encodings" in self.reader.model_fields_set:
+            raise ValueError(f"channel {self.id}: reader.fallback_encodings is for eml and mbox channels only")
+        if self.format != "json_pages" and (self.reader.parent_fields or "[]" in (self.reader.records_path or "")):
+            raise ValueError(f"channel {self.id}: reader.parent_fields and [] in records_path are for json_pages only")
+        if self.reader.parent_fields and not self.reader.records_path:
+            raise ValueError(f"channel {self.id}: reader.parent_fields needs records_path (the records' parent)")
+
 
 class ChannelRegistry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -214,8 +270,15 @@ class ChannelRegistry(BaseModel):
 
 
 def parse_channels(text: str, source: str = "channels.yaml") -> tuple[Channel, ...]:
-    """Validate registry YAML text; raise ValueError naming the offending entry."""
-    channels = tuple(ChannelRegistry.model_validate(yaml.safe_load(text)).channels)
+    """Validate registry YAML text; raise ConfigError (a ValueError) naming ``source`` and the channel id.
+
+    A problem reads ``channels.yaml: channel vk_messages: format: ...``, never ``channels.33.format``
+    (``transforms.config_errors``), however the text was loaded (a file, a run's recorded config).
+    """
+    from transforms.config_errors import config_errors
+
+    with config_errors(source, text):
+        channels = tuple(ChannelRegistry.model_validate(yaml.safe_load(text)).channels)
     duplicates = sorted(id_ for id_, n in Counter(c.id for c in channels).items() if n > 1)
     if duplicates:
         raise ValueError(f"duplicate channel ids in {source}: {duplicates}")

@@ -12,6 +12,9 @@ bad_count). Among the records that pass, those with the same key (feedback_id; c
 event_type + event_at; report_month + directorate_id) are:
 - a ``duplicate`` (reject) when their content is identical to an earlier one's in load order,
   which is kept;
+- an ``id_collision`` (reject) when their content differs and nothing says the later one is an
+  edit of the first (``_collisions``: no updated_at, or the same one, and another received_at or
+  customer): another item that shares the id, never merged as an edit;
 - for versioned entities (feedback), otherwise *versions* of one item: ordered by the plan's
   ``version_order`` (updated_at, when the channel maps it; nulls first), then by load order, the
   last is the current row (``is_edited`` when there was more than one), the earlier ones go to
@@ -88,6 +91,7 @@ def normalize_channel(payloads: pl.DataFrame, channel: Channel, *, pii_key: byte
     # Only keys seen more than once need the (costlier) duplicate and version logic.
     repeated = passed.select(pl.len().over(plan.key) > 1).to_series()
     distinct, duplicates = _deduplicate(passed.filter(repeated), plan)
+    distinct, collisions = _collisions(distinct, plan)
     current, history = _versions(distinct, plan)
     single = passed.filter(~repeated)
     current = pl.concat(
@@ -96,7 +100,9 @@ def normalize_channel(payloads: pl.DataFrame, channel: Channel, *, pii_key: byte
 
     schema = ENTITY_SCHEMAS[channel.entity]
     rows = current.sort([*plan.sort, *ORIGIN]).select(_cast(schema.columns))
-    rejects = pl.concat([_rejects(failed, channel), _rejects(duplicates, channel)]).sort(ORIGIN)
+    rejects = pl.concat([_rejects(failed, channel), _rejects(duplicates, channel), _rejects(collisions, channel)]).sort(
+        ORIGIN
+    )
     contacts = (
         current.filter(plan.has_contacts).select(**plan.contacts).sort("feedback_id")
         if plan.contacts
@@ -122,6 +128,48 @@ def _deduplicate(repeated: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame
         _detail=pl.format("duplicate of {} first seen at {}", plan.key_text, pl.col("_first_at")),
     )
     return marked.filter(pl.col("_first")).drop("_first", "_first_at"), duplicates
+
+
+def _collisions(distinct: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the records that are versions of their key's first record, the ``id_collision`` rejects).
+
+    ``distinct`` holds records whose key repeats with other content. The first of a key in load order
+    is the item; a later one is an edit of it when its edit marker (updated_at) differs from the
+    first's, both given; when both give the same marker it is another item (the source says it is
+    the same version, yet it differs). Without a marker on either side it is an edit only when it
+    keeps the first's ``origin`` (received_at and customer: an edit changes what was said, not
+    when or by whom), else another item that only shares the id, e.g. message 7 of another chat
+    when the channel's source_item_id lacks the chat. Such records are quarantined, never merged as
+    edits; the first stays.
+    """
+    if plan.content is None or plan.edit_marker is None or distinct.is_empty():
+        return distinct, distinct.clear()
+    marker = pl.col(plan.edit_marker)
+    first_marker = marker.first().over(plan.key)
+    both_marked = marker.is_not_null() & first_marker.is_not_null()
+    same_origin = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).first().over(plan.key)) for c in plan.origin)
+    is_edit = (
+        pl.int_range(pl.len()).over(plan.key).eq(0)
+        | (both_marked & marker.ne(first_marker))
+        | (~both_marked & same_origin)
+    )
+    clash = pl.when(both_marked).then(pl.lit("the same updated_at"))
+    ordered = distinct.sort(LOAD_ORDER, nulls_last=False, maintain_order=True).with_columns(
+        _edit=is_edit,
+        _clash=clash.otherwise(pl.lit("no edit time, and another received_at or customer")),
+        _first_at=pl.format("{}#{}", pl.col("_source_file").first(), pl.col("_record_index").first()).over(plan.key),
+    )
+    collisions = ordered.filter(~pl.col("_edit")).with_columns(
+        _reason=pl.lit("id_collision"),
+        _detail=pl.format(
+            "{} is another item than the one first seen at {}: other content with {}; if ids are unique "
+            "only within a chat or thread, map the parent into source_item_id (e.g. [chat_id, id])",
+            plan.key_text,
+            pl.col("_first_at"),
+            pl.col("_clash"),
+        ),
+    )
+    return ordered.filter(pl.col("_edit")).drop("_edit", "_clash", "_first_at"), collisions
 
 
 def _versions(distinct: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -54,6 +54,10 @@ class EntityPlan:
     late: dict[str, pl.Expr] = field(default_factory=dict)
     content: list[str] | None = None  # None: a second record with the key is always a duplicate
     version_order: list[str] = field(default_factory=list)
+    # Versioned plans: the edit marker (a column; null when the source gives none) and the columns an
+    # edit never changes (when and by whom the item was first said). See normalize._collisions.
+    edit_marker: str | None = None
+    origin: list[str] = field(default_factory=list)
     contacts: dict[str, pl.Expr] = field(default_factory=dict)  # CUSTOMER_CONTACT_COLUMNS
     has_contacts: pl.Expr = field(default_factory=lambda: pl.lit(False))
 
@@ -115,7 +119,9 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
     ``self_service_outcome`` is lower-cased; a channel that maps it must say one of
     SELF_SERVICE_OUTCOMES for every record (blank: missing_field, else bad_outcome), so that a
     non-null outcome marks exactly the self-service sessions.
-    Versioned: the same feedback_id with other content is an edit (the later one wins).
+    Versioned: the same feedback_id with other content is an edit (the later one wins) when an edit
+    marker says so (updated_at differs) or, without one, when it keeps the item's received_at and
+    customer; otherwise it is another item under the same id (``id_collision``, quarantined).
     """
     names = ("source_item_id", "received_at", "score", "customer_ref", "contact_phone", "contact_email")
     names += (
@@ -251,6 +257,8 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
         # What the item says and who said it; not when it was edited, nor derived labels.
         content=[c for c in FEEDBACK.columns if c not in (*LOAD_METADATA, *DERIVED_LABELS)] + CONTACT_VALUES,
         version_order=["_updated_at"],
+        edit_marker="_updated_at",
+        origin=["received_at", "customer_key"],
         contacts={
             "customer_key": pl.col("customer_key"),
             "channel_id": pl.col("channel_id"),

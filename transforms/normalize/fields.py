@@ -3,7 +3,9 @@
 A source is a dotted path into one record ("description.comment"); every segment is a key
 (keys may hold spaces, colons, Cyrillic: "№ записи", "im:rating"). A list of sources is joined,
 skipping empty parts. Values come back as text: strings as they are, numbers and booleans as
-their JSON text ("7", "4.5", "true"), objects and lists as JSON; blank text becomes null.
+their JSON text ("7", "4.5", "true"), objects and lists as JSON; blank text becomes null. Rich
+text given as a list of runs (``["Hello ", {"type": "bold", "text": "world"}]``, a Telegram
+export's ``text``) is flattened to its plain text ("Hello world"), not kept as JSON.
 
 Each payload is parsed once, in one pass that pulls every source the channel maps
 (``extract_sources``). That is the one per-row Python step of normalization, chosen on
@@ -46,7 +48,24 @@ def _as_text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list) and is_rich_text(value):
+        return "".join(part if isinstance(part, str) else part["text"] for part in value)
     return json.dumps(value, ensure_ascii=False)  # floats as JSON writes them, objects, lists
+
+
+def is_rich_text(value: list[Any]) -> bool:
+    """A list of text runs: strings and entity objects with a ``text`` string, at least one object.
+
+    Telegram's exports and Bot API write formatted text so: ``["Check this ", {"type": "bold",
+    "text": "important"}, " message"]``. A list of plain strings (tags) is not text and stays JSON.
+    """
+    entities = 0
+    for part in value:
+        if isinstance(part, dict) and isinstance(part.get("text"), str):
+            entities += 1
+        elif not isinstance(part, str):
+            return False
+    return entities > 0
 
 
 def extract_sources(payloads: pl.Series, source_paths: list[str]) -> pl.DataFrame:

@@ -4,9 +4,13 @@
 channel's ``reader`` options. Records are what the source said (JSON-serialisable values, no
 renaming or typing); ``transforms.normalize`` maps them onto the canonical entities.
 
+``reader.record_filter`` ({type: message}) then drops the records that are not the channel's by
+rule (a messenger's service messages), counted in ``ReadResult.filtered``, whatever the format.
+
 Limits (``ReaderOptions``): a file over ``max_file_bytes`` is ``UnreadableFile("too_large")``
-before any reader sees it; no record over ``max_record_bytes`` leaves ``read_file`` (csv, jsonl and
-xlsx check their rows and lines themselves and say which; the others are checked here). Readers of
+before any reader sees it; no record over ``max_record_bytes`` leaves ``read_file`` (csv, jsonl,
+xlsx and xml_feed check their rows, lines and entries themselves and say which; the others are
+checked here). Readers of
 container formats (xlsx) check the container and run in a child process with memory and time
 limits (``transforms.readers.guard``); the text readers run in this process, the fast path, and
 an exception other than UnreadableFile from one of them (a bug, or a RecursionError on a hostile
@@ -15,8 +19,8 @@ file) is ``UnreadableFile("reader_crashed")``: one file is quarantined, the run 
 
 from transforms.channels.registry import Channel
 from transforms.privacy import mask_pii
-from transforms.readers import csv_export, eml, json_pages, jsonl, mbox, xlsx
-from transforms.readers.base import Reader, ReadResult, RecordError, UnreadableFile, limit_records
+from transforms.readers import csv_export, eml, json_pages, jsonl, mbox, xlsx, xml_feed
+from transforms.readers.base import Reader, ReadResult, RecordError, UnreadableFile, filter_records, limit_records
 from transforms.readers.encoding import decode_text
 
 READERS: dict[str, Reader] = {
@@ -26,11 +30,12 @@ READERS: dict[str, Reader] = {
     "xlsx": xlsx.read,
     "eml": eml.read,
     "mbox": mbox.read,
+    "xml_feed": xml_feed.read,
 }
 
 
 # Formats whose readers apply reader.max_record_bytes themselves, naming the row or line.
-CHECKS_RECORD_SIZE = frozenset({"csv", "jsonl", "xlsx"})
+CHECKS_RECORD_SIZE = frozenset({"csv", "jsonl", "xlsx", "xml_feed"})
 # Formats read in the reader child process (transforms.readers.guard).
 CONTAINER_FORMATS = frozenset({"xlsx"})
 
@@ -51,6 +56,7 @@ def read_file(data: bytes, channel: Channel) -> ReadResult:
         raise UnreadableFile(
             "reader_crashed", f"the {channel.format} reader failed: {type(exc).__name__}: {message}"
         ) from exc
+    result = filter_records(result, options.record_filter)
     # A record is no larger than its file here (text is decoded, never inflated), so small files need no check.
     if channel.format not in CHECKS_RECORD_SIZE and len(data) > options.max_record_bytes // 2:
         result = limit_records(result, options.max_record_bytes)

@@ -12,6 +12,7 @@ the ``restricted`` schema; the whole record stays in the archived file. Names ca
 other words and stay as written.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ class ReadResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     attachments_count: int = 0  # e-mail attachments seen (and ignored) in the file
+    filtered: int = 0  # records dropped by the channel's reader.record_filter (not feedback by rule)
     # Position of records[i] in the file, counted over good and bad records alike, so that a
     # record and an error never share an index. Empty means "records[i] is at position i".
     record_indexes: list[int] = field(default_factory=list)
@@ -134,7 +136,7 @@ def too_large(index: int, preview: str, size: int, limit: int, where: str) -> Re
 
 def limit_records(result: ReadResult, limit: int, what: str = "record") -> ReadResult:
     """``result`` with every record over ``limit`` bytes moved to its errors (``record_too_large``)."""
-    kept = ReadResult(errors=list(result.errors), attachments_count=result.attachments_count)
+    kept = ReadResult(errors=list(result.errors), attachments_count=result.attachments_count, filtered=result.filtered)
     moved = False
     for index, record in result.indexed_records():
         size = record_bytes(record, limit)
@@ -156,6 +158,7 @@ def result_to_json(result: ReadResult) -> dict[str, Any]:
         "record_indexes": result.record_indexes,
         "errors": [[e.record_index, e.raw_excerpt, e.reason, e.detail] for e in result.errors],
         "attachments_count": result.attachments_count,
+        "filtered": result.filtered,
     }
 
 
@@ -165,4 +168,33 @@ def result_from_json(value: dict[str, Any]) -> ReadResult:
         errors=[RecordError(int(i), str(x), str(r), str(d)) for i, x, r, d in value["errors"]],
         attachments_count=int(value["attachments_count"]),
         record_indexes=[int(i) for i in value["record_indexes"]],
+        filtered=int(value.get("filtered", 0)),
     )
+
+
+def filter_records(result: ReadResult, record_filter: dict[str, str | list[str]]) -> ReadResult:
+    """``result`` without the records that ``reader.record_filter`` rules out, counted in ``filtered``.
+
+    A record is kept when the value at every dotted path of the filter is one of its values (text as
+    the mapping reads it: numbers and booleans by their JSON text); a record without the path is
+    dropped too. Kept records keep their positions in the file.
+    """
+    if not record_filter:
+        return result
+    wanted = {path: {values} if isinstance(values, str) else set(values) for path, values in record_filter.items()}
+    kept = ReadResult(errors=result.errors, attachments_count=result.attachments_count, filtered=result.filtered)
+    for index, record in result.indexed_records():
+        if all(_text_at(record, path) in values for path, values in wanted.items()):
+            kept.add(index, record)
+        else:
+            kept.filtered += 1
+    return kept
+
+
+def _text_at(record: dict[str, Any], path: str) -> str | None:
+    value: Any = record
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

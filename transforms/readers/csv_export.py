@@ -8,6 +8,8 @@ of only empty cells are skipped; a row with more or fewer cells than the header 
 ``reader.max_record_bytes`` (``record_too_large``): the csv module's own 128 KiB field cap is
 lifted, so that a 10 MB field is read to its end and only its row is rejected. A rejected row keeps
 only the masked start of its cells (``base.excerpt``), and its detail says which row and line.
+A file that plainly is another format (XML, HTML, JSON, a workbook: ``transforms.readers.sniff``),
+which the csv module would read as rows of nonsense, fails whole (``wrong_format``) saying so.
 """
 
 import csv
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from transforms.channels.registry import ReaderOptions
 from transforms.readers.base import ReadResult, RecordError, UnreadableFile, excerpt, text_bytes, too_large
 from transforms.readers.encoding import decode_text
+from transforms.readers.sniff import wrong_format_bytes, wrong_format_text
 
 SNIFF_DELIMITERS = ",;\t|"
 SNIFF_SAMPLE_CHARS = 64 * 1024
@@ -27,7 +30,13 @@ _FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def read(data: bytes, options: ReaderOptions) -> ReadResult:
+    other = wrong_format_bytes(data, "CSV")
+    if other:
+        raise UnreadableFile("wrong_format", other)
     text = decode_text(data, options.encoding)
+    other = wrong_format_text(text, "CSV")
+    if other:
+        raise UnreadableFile("wrong_format", other)
     delimiter = options.delimiter or sniff_delimiter(text)
     if len(delimiter) != 1:
         raise UnreadableFile("bad_delimiter", f"reader.delimiter must be one character, got {delimiter!r}")

@@ -7,10 +7,15 @@ stable across re-landings), ``date`` (the Date header as written; the normalizer
 2822), ``from_address``, ``from_name``, ``subject`` (RFC 2047 decoded), ``body`` and
 ``attachments_count``.
 
-The body prefers text/plain, else text/html turned into text. Each part is decoded with its
-declared charset (cp1251, KOI8-R, UTF-8, ...); a part whose charset is missing, unknown or wrong
-falls back to the same detection as the text formats (UTF-8, else Russian cp1251), and only then
-to replacement characters. Headers with raw 8-bit bytes (no RFC 2047) are recovered the same way.
+The body prefers text/plain, else text/html turned into text. It is decoded with its declared
+charset (cp1251, KOI8-R, UTF-8, ...) when that gives plausible text, else with the first of the
+channel's ``reader.fallback_encodings`` (default UTF-8, cp1251, KOI8-R) that does
+(``transforms.readers.encoding.decode_declared``: no replacement or control characters, Russian
+letters where there is Cyrillic, and the KOI8-R vs cp1251 letter-frequency test), so a KOI8-R body
+labelled UTF-8 is read as KOI8-R, not staged as mojibake. A body that no candidate decodes
+plausibly is ``UnreadableFile("undecodable_text")``: the .eml file is quarantined (and can be
+retried after its charset is added to the fallbacks), an mbox quarantines that message. Headers
+with raw 8-bit bytes (no RFC 2047) are recovered like the text formats (UTF-8, else Russian cp1251).
 Attachments are not read, only counted.
 
 Speed: the message is parsed with the ``compat32`` policy, which keeps headers as the raw text it
@@ -31,18 +36,23 @@ from typing import Any
 from transforms.channels.registry import ReaderOptions
 from transforms.normalize.text import html_to_text
 from transforms.readers.base import ReadResult, UnreadableFile
-from transforms.readers.encoding import decode_text
+from transforms.readers.encoding import decode_declared, decode_text
 
+DEFAULT_FALLBACKS: tuple[str, ...] = ReaderOptions().fallback_encodings
 KNOWN_HEADERS = ("from", "date", "subject", "message-id", "to", "received", "mime-version")
 
 
 def read(data: bytes, options: ReaderOptions) -> ReadResult:
-    record = parse_message(data)
+    record = parse_message(data, options.fallback_encodings)
     return ReadResult(records=[record], attachments_count=record["attachments_count"], record_indexes=[0])
 
 
-def parse_message(data: bytes) -> dict[str, Any]:
-    """The record of one RFC 5322 message; UnreadableFile("not_an_email") when it is not one."""
+def parse_message(data: bytes, fallbacks: tuple[str, ...] = DEFAULT_FALLBACKS) -> dict[str, Any]:
+    """The record of one RFC 5322 message; UnreadableFile("not_an_email") when it is not one.
+
+    The body is decoded with its declared charset or the first of ``fallbacks`` that gives plausible
+    text; UnreadableFile("undecodable_text") when none does.
+    """
     if not data.strip():
         raise UnreadableFile("not_an_email", "the message is empty")
     message = email.message_from_bytes(data, policy=policy.compat32)
@@ -58,7 +68,7 @@ def parse_message(data: bytes) -> dict[str, Any]:
         "from_address": from_address,
         "from_name": from_name,
         "subject": _header(message, "Subject"),
-        "body": _part_text(body_part) if body_part is not None else None,
+        "body": _part_text(body_part, fallbacks) if body_part is not None else None,
         "attachments_count": _count_attachments(message, body_part),
     }
 
@@ -163,36 +173,17 @@ def _body_part(message: Message) -> Message | None:
     return None
 
 
-def _part_text(part: Message) -> str | None:
+def _part_text(part: Message, fallbacks: tuple[str, ...]) -> str | None:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return None
-    text = _decode_part(payload, part.get_content_charset())
+    try:
+        text = decode_declared(payload, part.get_content_charset(), fallbacks)
+    except UnreadableFile as exc:
+        raise UnreadableFile(exc.reason, f"the body ({part.get_content_type()}): {exc.detail}") from None
     if part.get_content_subtype() == "html":
         text = html_to_text(text)
     return text
-
-
-def _decode_part(payload: bytes, charset: str | None) -> str:
-    if charset:
-        try:
-            return payload.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    try:
-        return decode_text(payload)
-    except UnreadableFile:
-        return payload.decode(_known(charset) or "utf-8", "replace")
-
-
-def _known(charset: str | None) -> str | None:
-    if not charset:
-        return None
-    try:
-        "".encode(charset)
-    except LookupError:
-        return None
-    return charset
 
 
 def _count_attachments(message: Message, body_part: Message | None) -> int:

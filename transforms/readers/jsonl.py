@@ -2,19 +2,28 @@
 
 Blank lines are ignored and do not count as records. Lines are split on \\n only (a JSON
 string may hold U+2028), and a trailing \\r is dropped (CRLF files). A line over
-``reader.max_record_bytes`` is a ``record_too_large`` RecordError, not parsed.
+``reader.max_record_bytes`` is a ``record_too_large`` RecordError, not parsed. A file that plainly
+is another format (XML, HTML, an e-mail, a ZIP or PDF: ``transforms.readers.sniff``) fails whole
+(``wrong_format``), saying what it looks like, instead of one broken_json error per line.
 """
 
 import json
 
 from transforms.channels.registry import ReaderOptions
-from transforms.readers.base import ReadResult, RecordError, excerpt, text_bytes, too_large
+from transforms.readers.base import ReadResult, RecordError, UnreadableFile, excerpt, text_bytes, too_large
 from transforms.readers.encoding import decode_text
 from transforms.readers.json_pages import loads
+from transforms.readers.sniff import wrong_format_bytes, wrong_format_text
 
 
 def read(data: bytes, options: ReaderOptions) -> ReadResult:
+    other = wrong_format_bytes(data, "JSON Lines")
+    if other:
+        raise UnreadableFile("wrong_format", other)
     text = decode_text(data, options.encoding)
+    other = wrong_format_text(text, "JSON Lines")
+    if other:
+        raise UnreadableFile("wrong_format", other)
     result = ReadResult()
     limit = options.max_record_bytes
     index = 0

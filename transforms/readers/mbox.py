@@ -8,9 +8,11 @@ LF and CRLF files are both read; the empty line that separates two messages is n
 
 Each message is parsed exactly like one .eml file (``transforms.readers.eml.parse_message``), so a
 record has the same fields (``message_id``, ``date``, ``from_address``, ``from_name``, ``subject``,
-``body``, ``attachments_count``) and the same charset handling (cp1251, KOI8-R, UTF-8, 8-bit
-headers). A message without a Message-ID gets ``"sha256:<32 hex of the message's bytes>"``, which
-is stable however the mailbox around it grows. A message that is not an e-mail is a RecordError,
+``body``, ``attachments_count``) and the same charset handling (the declared charset, then
+``reader.fallback_encodings``, only plausible text kept; 8-bit headers); a message whose body no
+charset decodes plausibly is a RecordError (``undecodable_text``), the others still load. A
+message without a Message-ID gets ``"sha256:<32 hex of the message's bytes>"``, which is stable
+however the mailbox around it grows. A message that is not an e-mail is a RecordError,
 the others still load. A file whose first non-blank line is not a ``From `` line is not an mbox.
 """
 
@@ -28,7 +30,7 @@ def read(data: bytes, options: ReaderOptions) -> ReadResult:
     result = ReadResult()
     for index, message in enumerate(split_messages(data)):
         try:
-            record = parse_message(message)
+            record = parse_message(message, options.fallback_encodings)
         except UnreadableFile as exc:
             text = message.decode("utf-8", "replace")
             result.errors.append(RecordError(index, excerpt(text), exc.reason, f"message {index + 1}: {exc.detail}"))

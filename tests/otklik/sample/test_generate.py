@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import fastexcel
@@ -21,10 +22,13 @@ import pytest
 
 from otklik.sample import GenerationSummary, generate_landing, texts
 from otklik.sample.cases import EMAIL_REF_KEEPS_ANGLE_BRACKETS
-from otklik.sample.generate import BAD_PLAN
+from otklik.sample.generate import BAD_PLAN, ON_TOP_WRITERS
+from otklik.sample.items import profile_for
 from transforms.channels import Channel, load_channels
 from transforms.normalize import normalize_channel
 from transforms.readers import UnreadableFile, read_file
+from transforms.readers.base import ReadResult, filter_records
+from transforms.readers.json_pages import parent_values, records_with_parents
 
 ITEMS = 400
 MONTH = "2026-10"
@@ -88,11 +92,10 @@ def _records(channel: Channel, path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
         return records
-    if channel.format == "json_pages":
-        page: Any = json.loads(data)
-        for key in (channel.reader.records_path or "").split("."):
-            page = page[key] if key else page
-        return list(page)
+    if channel.format == "json_pages":  # as the reader walks it: parents' fields copied on, the filter applied
+        pairs = records_with_parents(json.loads(data), channel.reader.records_path)
+        records = [record | parent_values(parent, channel.reader) for parent, record in pairs]
+        return filter_records(ReadResult(records=records), channel.reader.record_filter).records
     if channel.format == "xlsx":
         frame = fastexcel.read_excel(data).load_sheet(0, dtypes="string").to_polars()
         return frame.to_dicts()
@@ -102,7 +105,33 @@ def _records(channel: Channel, path: Path) -> list[dict[str, Any]]:
     if channel.format == "mbox":
         box = mailbox.mbox(str(path), create=False)
         return [{"message_id": (m["Message-ID"] or "").strip("<>"), "date": m["Date"]} for m in box]
+    if channel.format == "xml_feed":
+        return _feed_entries(channel, data)
     raise AssertionError(f"no test reader for {channel.format}")
+
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def _feed_entries(channel: Channel, data: bytes) -> list[dict[str, Any]]:
+    """Atom entries in the xml_feed reader's shape (@attributes, #text, the first of repeated elements)."""
+    prefixes = {uri: prefix for prefix, uri in channel.reader.namespaces.items()}
+
+    def key(tag: str) -> str:
+        uri, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        return local if uri in ("", ATOM) else f"{prefixes.get(uri, uri)}:{local}"
+
+    def value(element: ElementTree.Element) -> Any:
+        if not element.attrib and not len(element):
+            return element.text or ""
+        record: dict[str, Any] = {f"@{name}": text for name, text in element.attrib.items()}
+        for child in element:
+            record.setdefault(key(child.tag), value(child))
+        if (element.text or "").strip():
+            record["#text"] = element.text
+        return record
+
+    return [value(entry) for entry in ElementTree.fromstring(data).iter(f"{{{ATOM}}}entry")]
 
 
 def _get(record: dict[str, Any], path: str) -> Any:
@@ -215,12 +244,14 @@ def test_ivr_comments_exercise_quoting(large: Path) -> None:
 
 def test_valid_items_add_up_to_the_items_asked_for(landing) -> None:
     root, summary = landing
-    assert summary.items == ITEMS
+    on_top = sum(summary.channel(channel_id).valid for channel_id in ON_TOP_WRITERS)  # review site, Telegram chats
+    assert on_top == sum(round(ITEMS * profile_for(channel_id).share) for channel_id in ON_TOP_WRITERS) > 0
+    assert summary.items == ITEMS + on_top
     feedback = [c for c in load_channels() if c.entity == "feedback"]
-    assert sum(summary.channel(c.id).valid for c in feedback) == ITEMS
+    assert sum(summary.channel(c.id).valid for c in feedback) == ITEMS + on_top
     planted = sum(1 for b in summary.bad_records if b.problem != "broken_json")  # the test reader skips those
     written = sum(len(_channel_records(root, c)) for c in feedback)
-    assert written == ITEMS + planted
+    assert written == ITEMS + on_top + planted
     assert summary.channel("web_form").valid > summary.channel("store_complaint_book").valid
 
 
@@ -354,7 +385,7 @@ def test_generation_refuses_to_mix_with_existing_files_unless_told(landing, tmp_
     summary = generate_landing(tmp_path, items=50, seed=2, overwrite=True)
     assert not (tmp_path / "email_inbox" / "stale.eml").exists()
     assert (tmp_path / "keep_me.txt").exists()
-    assert summary.items == 50
+    assert summary.items - summary.channel("review_site_feed").valid == 50
 
 
 def test_summary_prints_as_a_table(landing) -> None:
@@ -446,6 +477,13 @@ channels:
     fields: {source_item_id: ID, received_at: Answered, score: Solved, body_text: Comment}
     score_scale: yes_no
     question_type: ces_solved
+  - id: forum_feed
+    display_name: A forum's Atom feed with its ratings in an extension namespace
+    format: xml_feed
+    reader: {file_glob: "*.xml", namespaces: {r: "urn:example:rating"}}
+    fields: {source_item_id: id, received_at: updated, score: r:stars.@value, body_text: [title, content]}
+    score_scale: "1-5"
+    question_type: rating
   - id: crm_case_events
     display_name: CRM
     entity: case_event
@@ -476,6 +514,9 @@ def test_a_channel_added_to_the_registry_gets_files_from_its_fields_map(tmp_path
     assert {e["feedback_id"] for e in _channel_records(tmp_path, channels[-1])} <= known
     kiosk = next((tmp_path / "kiosk_survey").iterdir()).read_bytes()
     assert kiosk.decode("cp1251").startswith("Номер;День;Час;Балл;Отзыв\n")
+    feed = next((tmp_path / "forum_feed").iterdir()).read_bytes()
+    assert b'xmlns:r="urn:example:rating"' in feed
+    assert len(read_file(feed, channels[-2]).records) == summary.channel("forum_feed").valid
 
 
 # -- the channels added for the 24+ channel registry
@@ -575,7 +616,7 @@ NOT_GENERATED = {
 REAL_RECORDS = (
     ("ozon_reviews", "real/ozon/ozon-api-client_v1_review_list_response.json", "reviews"),
     ("wildberries_feedbacks", "documented/wildberries/feedbacks_page.json", "data.feedbacks"),
-    ("app_store_reviews", "documented/app_store/customerreviews_ru_page1.json", "feed.entry"),
+    ("app_store_reviews", "documented/app_store/customer_reviews_page1.json", "data"),
     ("bitrix24_activities", "real/bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result"),
     ("zendesk_tickets", "documented/zendesk/ticket.json", None),
     ("freshdesk_tickets", "real/freshdesk/python-freshdesk_v2_ticket_1.json", None),
@@ -760,3 +801,43 @@ def test_months_generated_one_by_one_never_reuse_a_source_id(landing, tmp_path: 
         assert not october & september, f"{channel.id}: {sorted(october & september)[:3]}"
         if all(i.isdigit() for i in october | september):  # a numbered sequence goes on from month to month
             assert min(map(int, october)) > max(map(int, september)), channel.id
+
+
+# -- the review site's Atom feed (otklik.sample.feeds)
+
+
+def test_the_review_feed_is_atom_in_windows_1251_newest_first_and_opens_no_case(landing) -> None:
+    root, summary = landing
+    channel = next(c for c in load_channels() if c.id == "review_site_feed")
+    files = summary.channel(channel.id).files
+    staged = 0
+    for path in files:
+        data = path.read_bytes()
+        assert data.startswith(b'<?xml version="1.0" encoding="windows-1251"?>')
+        assert "Отзывы о компании".encode("cp1251") in data
+        result = read_file(data, channel)
+        assert result.errors == []
+        times = [datetime.fromisoformat(r["published"]) for r in result.records]
+        assert times == sorted(times, reverse=True)  # as the feed serves them: newest first
+        assert {r["gd:rating"]["@value"] for r in result.records} <= {"1", "2", "3", "4", "5"}
+        assert all(r["content"]["@type"] == "html" and r["content"]["#text"].startswith("<p>") for r in result.records)
+        staged += len(result.records)
+    assert staged == summary.channel(channel.id).valid
+    truth = list(csv.DictReader((root / ".truth" / "items.csv").open(encoding="utf-8")))
+    mine = [t for t in truth if t["channel_id"] == channel.id]
+    assert len(mine) == staged and {t["opens_case"] for t in mine} == {"0"}
+
+
+def test_adding_the_review_feed_left_every_other_channel_byte_identical(tmp_path: Path) -> None:
+    """The feed is written on top of ``items``: the other channels' files are those of a registry without it."""
+    channels = load_channels()
+    without = tuple(c for c in channels if c.id not in ON_TOP_WRITERS)
+    generate_landing(tmp_path / "with", month=MONTH, items=ITEMS, seed=9, channels=channels)
+    generate_landing(tmp_path / "without", month=MONTH, items=ITEMS, seed=9, channels=without)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    with_feed, without_feed = files(tmp_path / "with"), files(tmp_path / "without")
+    assert {name for name in with_feed if name.split("/")[0] in ON_TOP_WRITERS}
+    assert {name: data for name, data in with_feed.items() if name.split("/")[0] not in ON_TOP_WRITERS} == without_feed

@@ -118,30 +118,33 @@ def test_ozon_reviews(real_samples: Path, sample: str, records_path: str | None)
     ]
 
 
-APP_STORE_PAGE = "app_store/customerreviews_ru_page1.json"
+APP_STORE_PAGE = "app_store/customer_reviews_page1.json"
+APP_STORE_IDS = [f"00000028-b08c-0014-9e3a-5c1f0000000{n}" for n in (1, 2, 3)]
 
 
-def test_app_store_entries_stage_in_utc(documented_samples: Path) -> None:
+def test_app_store_reviews_stage_in_utc(documented_samples: Path) -> None:
+    """An App Store Connect API page: createdDate in Pacific time with its offset, staged in UTC."""
     result = _normalize((documented_samples / APP_STORE_PAGE).read_bytes(), get_channel("app_store_reviews"))
     assert result.rejects.height == 0
-    assert _rows(result, "source_item_id", "received_at", "score_raw", "score_10", "device") == [
-        ("11890000001", _utc("2026-10-05T11:03:27+00:00"), 1.0, 0.0, "5.12.0"),  # Pacific daylight time, -07:00
-        ("11890000002", _utc("2026-10-06T16:15:00+00:00"), 5.0, 10.0, "5.12.0"),
-        ("11890000003", _utc("2026-10-08T05:40:51+00:00"), 3.0, 5.0, "5.11.3"),
+    assert _rows(result, "source_item_id", "received_at", "score_raw", "score_10") == [
+        (APP_STORE_IDS[0], _utc("2026-10-05T11:03:27+00:00"), 1.0, 0.0),  # Pacific daylight time, -07:00
+        (APP_STORE_IDS[1], _utc("2026-10-06T16:15:00+00:00"), 5.0, 10.0),
+        (APP_STORE_IDS[2], _utc("2026-10-08T05:40:51+00:00"), 3.0, 5.0),
     ]
     first = result.rows.row(0, named=True)
     assert first["body_text"].startswith("Вылетает при оплате\nПосле обновления приложение закрывается")
-    assert first["customer_key"] is not None  # the reviewer's profile URI, keyed
+    assert first["customer_key"] is None  # the API names a nickname only: no stable reviewer id
+    assert sorted(result.contacts["customer_name"].to_list()) == sorted(["Марина К.", "serg_77", "Алексей"])
 
 
-def test_app_store_entry_without_its_date_is_rejected_with_its_id(documented_samples: Path) -> None:
-    """Trimmed copies of the feed that lose "updated" (the live feed has it on every entry) must not
-    stage with a guessed time: the entry is rejected as missing its time, with its id."""
+def test_app_store_review_without_its_date_is_rejected_with_its_id(documented_samples: Path) -> None:
+    """A review that loses createdDate (the API gives it on every review) must not stage with a
+    guessed time: it is rejected as missing its time, with its id."""
     document = json.loads((documented_samples / APP_STORE_PAGE).read_bytes())
-    del document["feed"]["entry"][1]["updated"]
+    del document["data"][1]["attributes"]["createdDate"]
     result = _normalize(json.dumps(document, ensure_ascii=False).encode(), get_channel("app_store_reviews"))
-    assert result.rows["source_item_id"].to_list() == ["11890000001", "11890000003"]
-    assert result.rejects.select("reason", "source_item_id").rows() == [("missing_field", "11890000002")]
+    assert result.rows["source_item_id"].to_list() == [APP_STORE_IDS[0], APP_STORE_IDS[2]]
+    assert result.rejects.select("reason", "source_item_id").rows() == [("missing_field", APP_STORE_IDS[1])]
     assert "received_at" in result.rejects["detail"][0]
 
 

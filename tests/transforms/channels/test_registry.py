@@ -1,8 +1,8 @@
 import polars as pl
 import pytest
-from pydantic import ValidationError
 
 from transforms.channels import get_channel, load_channels, parse_channels
+from transforms.config_errors import ConfigError
 
 MINIMAL = """
 channels:
@@ -50,7 +50,7 @@ def test_a_minimal_entry_is_enough_to_add_a_channel() -> None:
     ],
 )
 def test_a_broken_entry_fails_at_load_naming_the_problem(change: tuple[str, str], message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ConfigError, match=message):
         parse_channels(MINIMAL.replace(*change))
 
 
@@ -96,14 +96,14 @@ def test_audience_is_customer_unless_said_and_employees_answer_the_pulse_survey(
 )  # fmt: skip
 def test_an_employee_channel_may_not_map_a_customer_field(field: str) -> None:
     broken = SURVEY.replace("segment: Team}", f"segment: Team, {field}: X}}")
-    with pytest.raises(ValidationError) as failure:
+    with pytest.raises(ConfigError) as failure:
         parse_channels(broken)
     (line,) = [line for line in str(failure.value).splitlines() if "staff_pulse" in line]
     assert f"channel staff_pulse: audience employee may not map customer field {field} " in line
 
 
 def test_audience_is_one_of_two_and_employee_is_for_feedback_only() -> None:
-    with pytest.raises(ValidationError, match="audience"):
+    with pytest.raises(ConfigError, match="audience"):
         parse_channels(SURVEY.replace("audience: employee", "audience: partner"))
     events = """
 channels:
@@ -114,7 +114,7 @@ channels:
     format: csv
     fields: {case_id: id, event_type: e, event_at: at}
 """
-    with pytest.raises(ValidationError, match="hr_events: audience employee is for feedback channels only"):
+    with pytest.raises(ConfigError, match="hr_events: audience employee is for feedback channels only"):
         parse_channels(events)
 
 
@@ -171,7 +171,6 @@ def test_a_load_error_names_the_file_and_the_channel_id_not_its_position(tmp_pat
     broken.write_text(text[:at] + "    format: xml" + text[end:], encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_channels(broken)
-    assert str(caught.value) == (
-        f"{broken}: channel vk_messages: format: "
-        "Input should be 'csv', 'json_pages', 'jsonl', 'xlsx', 'eml' or 'mbox' (got 'xml')"
-    )
+    message = str(caught.value)  # the list of formats grows with the readers
+    assert message.startswith(f"{broken}: channel vk_messages: format: Input should be 'csv', 'json_pages', ")
+    assert message.endswith(" (got 'xml')") and "\n" not in message

@@ -32,7 +32,7 @@ def _read(path: Path, records_path: str | None) -> list[dict]:
         ),
         ("real/ozon/ozon-api-client_v1_review_comment_list_response.json", "comments", 1, "text", "string"),
         ("documented/wildberries/feedbacks_page.json", "data.feedbacks", 2, "id", "Xq7mTn31kPLgWc5aRzHd"),
-        ("documented/app_store/customerreviews_ru_page1.json", "feed.entry", 3, "im:rating", {"label": "1"}),
+        ("documented/app_store/customer_reviews_page1.json", "data", 3, "type", "customerReviews"),
         ("real/bitrix24/b24-rest-docs_crm.activity.list_response_example.json", "result", 1, "SUBJECT", None),
     ],
     ids=[
@@ -65,10 +65,10 @@ def test_samples(
 
 
 def test_app_store_values_keep_their_nesting(documented_samples: Path) -> None:
-    records = _read(documented_samples / "app_store/customerreviews_ru_page1.json", "feed.entry")
-    assert records[0]["im:rating"] == {"label": "1"}
-    assert records[0]["id"] == {"label": "11890000001"}
-    assert records[0]["title"]["label"] == "Вылетает при оплате"
+    records = _read(documented_samples / "app_store/customer_reviews_page1.json", "data")
+    assert records[0]["attributes"]["rating"] == 3  # a number, as JSON:API gives it
+    assert records[0]["id"] == "00000028-b08c-0014-9e3a-5c1f00000003"  # newest first
+    assert records[2]["attributes"]["title"] == "Вылетает при оплате"
 
 
 def test_bitrix24_cyrillic_subject(real_samples: Path) -> None:
