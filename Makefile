@@ -40,7 +40,8 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/otklik demo
 
-# A local Prefect server with the deployments of prefect.yaml and a worker; Ctrl-C stops them.
+# A local Prefect server with the deployments of prefect.yaml, a worker and the webhook receiver
+# (otklik receive, docs/webhooks.md); Ctrl-C stops them.
 serve: setup
 	$(VENV)/bin/python -m otklik.serve
 

@@ -466,6 +466,9 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(sla_app, name="sla")
 app.add_typer(qa_app, name="qa")
 app.add_typer(classify_app, name="classify")
+from otklik.receive_cli import receive  # noqa: E402  (the webhook receiver; imports no web framework until run)
+
+app.command()(receive)
 app.add_typer(channels_app, name="channels")
 
 

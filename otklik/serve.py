@@ -5,9 +5,11 @@
 Starts ``prefect server start`` on 127.0.0.1 (SQLite under .prefect/ unless
 PREFECT_API_DATABASE_CONNECTION_URL is set), waits for /api/health, creates the process work
 pool if it is missing, runs ``prefect --no-prompt deploy --all`` with OTKLIK_PROJECT_DIR set to
-this checkout, starts a worker on the pool, and prints the UI and the next scheduled runs.
-Ctrl-C stops the worker and the server: SIGINT first, SIGTERM after a grace period (the worker
-only escalates on a second signal), then SIGKILL of the whole process group.
+this checkout, starts a worker on the pool, and prints the UI and the next scheduled runs. The
+webhook receiver (``otklik receive``, docs/webhooks.md) starts first, on --receiver-port (8088 or
+$OTKLIK_RECEIVER_PORT), and is up when /health answers.
+Ctrl-C stops the worker, the receiver and the server: SIGINT first, SIGTERM after a grace period
+(the worker only escalates on a second signal), then SIGKILL of the whole process group.
 
 Prefect is driven through its CLI and REST API only, so this module never imports prefect
 (tests/integration/test_serve.py reuses it without touching the test harness of tests/flows).
@@ -33,6 +35,8 @@ from otklik.prefect_env import DEFAULTS, PROJECT_ROOT
 
 WORK_POOL = "local-process"  # prefect.yaml: definitions.work_pools.local_process
 DEFAULT_PORT = 4200
+DEFAULT_RECEIVER_PORT = 8088  # otklik/receive_cli.py
+RECEIVER_TIMEOUT_SECONDS = 60.0
 # A new SQLite database takes about 16 s on an idle machine; a loaded CI box, more.
 HEALTH_TIMEOUT_SECONDS = 180.0
 CLI_TIMEOUT_SECONDS = 300.0
@@ -139,7 +143,7 @@ def _transient(exc: BaseException) -> bool:
 
 @dataclass
 class Stack:
-    """A Prefect server, the project's deployments and one worker, as child processes."""
+    """A Prefect server, the project's deployments, one worker and the webhook receiver, as child processes."""
 
     env: dict[str, str]
     host: str = "127.0.0.1"
@@ -148,6 +152,8 @@ class Stack:
     log_dir: Path | None = None  # server.log and worker.log; None: the worker writes to our stdout
     server: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
+    receiver_port: int | None = None  # None: a free port, chosen when the receiver starts
+    receiver: subprocess.Popen | None = None
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
@@ -157,6 +163,11 @@ class Stack:
     @property
     def ui_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def receiver_url(self) -> str:
+        """The receiver's root: deliveries go to ``{receiver_url}/hooks/<channel id>``."""
+        return f"http://{self.host}:{self.receiver_port}"
 
     def _log(self, name: str) -> IO[bytes] | None:
         if self.log_dir is None:
@@ -169,9 +180,15 @@ class Stack:
     def log_tail(self, name: str) -> str:
         return _tail(self.log_dir / f"{name}.log" if self.log_dir else None)
 
-    def _spawn(self, args: list[str], log: IO[bytes] | None, extra_env: Mapping[str, str] | None = None):
+    def _spawn(
+        self,
+        args: list[str],
+        log: IO[bytes] | None,
+        extra_env: Mapping[str, str] | None = None,
+        program: list[str] | None = None,  # None: the prefect CLI
+    ):
         return subprocess.Popen(
-            [prefect_executable(), *args],
+            [*(program or [prefect_executable()]), *args],
             cwd=self.project_dir,
             env={**self.env, **(extra_env or {})},
             stdin=subprocess.DEVNULL,
@@ -235,7 +252,34 @@ class Stack:
     def start_worker(self, pool: str = WORK_POOL, extra_env: Mapping[str, str] | None = None) -> None:
         self.worker = self._spawn(["worker", "start", "--pool", pool], self._log("worker"), extra_env)
 
+    def start_receiver(self, timeout: float = RECEIVER_TIMEOUT_SECONDS) -> None:
+        """``otklik receive`` on ``receiver_port``, landing where the stack's OTKLIK_LANDING says."""
+        if self.receiver_port is None:
+            self.receiver_port = free_port(self.host)
+        elif port_in_use(self.host, self.receiver_port):
+            raise ServeError(f"port {self.receiver_port} on {self.host} is already in use (another receiver?)")
+        self.receiver = self._spawn(
+            ["--host", self.host, "--port", str(self.receiver_port)],
+            self._log("receiver") or subprocess.DEVNULL,
+            program=[sys.executable, "-m", "otklik.receive_cli"],
+        )
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=5) as client:
+            while time.monotonic() < deadline:
+                if self.receiver.poll() is not None:
+                    raise ServeError(
+                        f"the webhook receiver exited with {self.receiver.returncode}\n{self.log_tail('receiver')}"
+                    )
+                try:
+                    if client.get(f"{self.receiver_url}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.3)
+        raise ServeError(f"the webhook receiver did not answer after {timeout:.0f} s\n{self.log_tail('receiver')}")
+
     def start(self, worker_env: Mapping[str, str] | None = None) -> None:
+        self.start_receiver()
         self.start_server()
         self.ensure_work_pool()
         self.deploy_all()
@@ -293,14 +337,15 @@ class Stack:
             time.sleep(1)
 
     def alive(self) -> bool:
-        return all(p is not None and p.poll() is None for p in (self.server, self.worker))
+        receiver = (self.receiver,) if self.receiver is not None else ()
+        return all(p is not None and p.poll() is None for p in (self.server, self.worker, *receiver))
 
     # --- stop -----------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Worker first (it may be running a flow that reports to the server), then the server."""
+        """Worker first (it may be running a flow that reports to the server), the receiver, then the server."""
         try:
-            for proc in (self.worker, self.server):
+            for proc in (self.worker, self.receiver, self.server):
                 if proc is not None:
                     stop_process(proc)
         finally:
@@ -323,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m otklik.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("OTKLIK_PREFECT_PORT", DEFAULT_PORT)))
+    parser.add_argument(
+        "--receiver-port", type=int, default=int(os.environ.get("OTKLIK_RECEIVER_PORT", DEFAULT_RECEIVER_PORT))
+    )
     args = parser.parse_args(argv)
 
     prefect_home = Path(os.environ.get("PREFECT_HOME", PROJECT_ROOT / ".prefect")).resolve()
@@ -332,12 +380,15 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         log_dir=prefect_home / "serve",
+        receiver_port=args.receiver_port,
     )
     # Explicit handlers: `kill <pid>` stops the stack as cleanly as Ctrl-C, and SIGINT works (and
     # is not ignored by the children either) even when we were started in the background.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
+        stack.start_receiver()
+        print(f"webhook receiver on {stack.receiver_url}/hooks/<channel id> (log: {stack.log_dir / 'receiver.log'})")
         print(f"starting the Prefect server on {stack.ui_url} (log: {stack.log_dir / 'server.log'}) ...", flush=True)
         stack.start_server()
         if stack.ensure_work_pool():
@@ -352,14 +403,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {d['name']:<40} {schedules}")
             nxt = d["next_runs"][:3]
             print(f"  {'':<40} next: {', '.join(nxt) if nxt else '(the scheduler has not created runs yet)'}")
-        print("\nCtrl-C stops the worker and the server.", flush=True)
+        print("\nCtrl-C stops the worker, the receiver and the server.", flush=True)
         while stack.alive():
             time.sleep(1)
-        print("a Prefect process exited on its own; stopping", file=sys.stderr)
-        print(stack.log_tail("server"), stack.log_tail("worker"), sep="\n", file=sys.stderr)
+        print("a process of the stack exited on its own; stopping", file=sys.stderr)
+        print(*(stack.log_tail(name) for name in ("server", "worker", "receiver")), sep="\n", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nstopping the worker and the server ...", flush=True)
+        print("\nstopping the worker, the receiver and the server ...", flush=True)
         return 0
     except ServeError as exc:
         print(f"otklik serve: {exc}", file=sys.stderr)
