@@ -23,9 +23,9 @@ def _load_block(name: str) -> str | None:
         value = Secret.load(name).get()
     except ValueError:  # Prefect's "Unable to find block document named ..."
         return None
-    if isinstance(value, dict | list):  # Secret.get() parses JSON; a token must be a plain string
-        raise MissingSecretError(f"Secret block {name!r} holds JSON {type(value).__name__}, not a string")
-    return value if isinstance(value, str) else json.dumps(value)
+    # Secret.get() parses a JSON value (a service-account key file); the channel gets it back as the
+    # JSON text it was saved as, which the provider that expects a key file parses again.
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def resolve_secret(

@@ -1,10 +1,12 @@
 """Marketplaces, app stores and maps: Ozon and Wildberries review API pages, the Google Play CSV
-export (UTF-16), App Store RSS pages, a Yandex Maps review-monitoring export and 2GIS pages.
+export (UTF-16), App Store Connect API customer review pages, a Yandex Maps review-monitoring
+export and 2GIS pages.
 
 Shapes follow the sample payloads in tests/fixtures where there is one (Ozon, Wildberries, App
 Store); channels.yaml says which are assumed.
 """
 
+import base64
 import random
 import string
 import uuid
@@ -229,10 +231,12 @@ def write_google_play(ctx: Context, channel: Channel, n: int, bad: dict[str, int
     return result
 
 
-# ------------------------------------------------ app_store_reviews (iTunes customer-reviews RSS JSON)
+# ------------------------------------ app_store_reviews (App Store Connect API customerReviews pages)
 
 APP_ID = 1478925364
-APPLE_TZ = ZoneInfo("America/Los_Angeles")  # the feed writes Cupertino time with its offset
+ASC_API = "https://api.appstoreconnect.apple.com/v1"
+ASC_PAGE_SIZE = 200  # the limit the puller asks for (Apple's maximum)
+APPLE_TZ = ZoneInfo("America/Los_Angeles")  # createdDate is written in Cupertino time with its offset
 APP_STORE_TITLES = {
     "thanks": ("Отличное приложение", "Удобно", "Всё супер", "Пользуюсь постоянно"),
     "complaint": ("Не работает", "Вылетает", "Ужасно", "Разочарован", "Не могу войти"),
@@ -245,69 +249,63 @@ def write_app_store(ctx: Context, channel: Channel, n: int, bad: dict[str, int])
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, channel.score_scale, n, rng)
     next_id = ctx.first_id(rng, 11_800_000_000, 11_900_000_000, stride=10**11)
-    entries = []
+    reviews = []
     for item in items:
         next_id += rng.randint(1, 50_000)  # the id space is the whole store's
-        item.source_item_id = str(next_id)
-        title = rng.choice(APP_STORE_TITLES[item.kind])  # the feed lists written reviews only
-        entries.append(_app_store_entry(item, title, rng))
-    entries.reverse()  # sortby=mostrecent: newest first
+        item.source_item_id = str(uuid.UUID(int=(0x28 << 96) | (0xB08C0014 << 64) | next_id))
+        title = rng.choice(APP_STORE_TITLES[item.kind])  # the API lists written reviews only
+        reviews.append(_app_store_review(item, title, rng))
+    reviews.reverse()  # sort=-createdDate: newest first
     result = ChannelResult(channel.id, items=items)
-    chunks = pages(entries, _page_size(channel, 50))
+    chunks = pages(reviews, ASC_PAGE_SIZE)
     for number, chunk in enumerate(chunks, start=1):
-        path = channel_dir(ctx, channel) / f"customerreviews_page_{number:02d}.json"
-        path.write_bytes(json_page(_app_store_feed(ctx, chunk, number, len(chunks))))
+        path = channel_dir(ctx, channel) / f"customer_reviews_page_{number:02d}.json"
+        path.write_bytes(json_page(_app_store_page(chunk, number, len(chunks), len(reviews))))
         result.files.append(path)
         result.records += len(chunk)
     return result
 
 
-def _app_store_entry(item: Item, title: str, rng: random.Random) -> dict[str, object]:
-    author_id = 200_000_000 + item.customer.number * 37
+def _app_store_review(item: Item, title: str, rng: random.Random) -> dict[str, object]:
     nickname = rng.choice((item.customer.first_name, f"{translit(item.customer.first_name)}{rng.randint(1, 999)}"))
+    review_id = item.source_item_id
     return {
-        "author": {
-            "uri": {"label": f"https://itunes.apple.com/ru/reviews/id{author_id}"},
-            "name": {"label": nickname},
-            "label": "",
+        "type": "customerReviews",
+        "id": review_id,
+        "attributes": {
+            "rating": _rating(item),
+            "title": title,
+            "body": item.text,
+            "reviewerNickname": nickname,
+            "createdDate": item.at.astimezone(APPLE_TZ).isoformat(timespec="seconds"),
+            "territory": "RUS",
         },
-        "updated": {"label": item.at.astimezone(APPLE_TZ).isoformat(timespec="seconds")},
-        "im:rating": {"label": str(_rating(item))},
-        "im:version": {"label": rng.choice(APP_VERSIONS)[0]},
-        "id": {"label": item.source_item_id},
-        "title": {"label": title},
-        "content": {"label": item.text, "attributes": {"type": "text"}},
-        "link": {
-            "attributes": {
-                "rel": "related",
-                "href": f"https://itunes.apple.com/ru/review?id={APP_ID}&type=Purple%20Software",
+        "relationships": {
+            "response": {
+                "links": {
+                    "self": f"{ASC_API}/customerReviews/{review_id}/relationships/response",
+                    "related": f"{ASC_API}/customerReviews/{review_id}/response",
+                }
             }
         },
-        "im:voteSum": {"label": "0"},
-        "im:contentType": {"attributes": {"term": "Application", "label": "Приложение"}},
-        "im:voteCount": {"label": str(rng.choice((0, 0, 1, 2)))},
+        "links": {"self": f"{ASC_API}/customerReviews/{review_id}"},
     }
 
 
-def _app_store_feed(ctx: Context, entries: list[dict[str, object]], number: int, last: int) -> dict[str, object]:
-    base = f"https://itunes.apple.com/ru/rss/customerreviews/page={{}}/id={APP_ID}/sortby=mostrecent/json"
-    links = [
-        {"attributes": {"rel": rel, "href": base.format(page)}}
-        for rel, page in (("self", number), ("first", 1), ("last", last))
-    ]
+def _app_store_page(reviews: list[dict[str, object]], number: int, last: int, total: int) -> dict[str, object]:
+    url = f"{ASC_API}/apps/{APP_ID}/customerReviews"
+    links = {"self": f"{url}?sort=-createdDate&limit={ASC_PAGE_SIZE}"}
+    if number > 1:
+        links["self"] = f"{url}?cursor={_asc_cursor(number - 1)}&limit={ASC_PAGE_SIZE}&sort=-createdDate"
     if number < last:
-        links.append({"attributes": {"rel": "next", "href": base.format(number + 1)}})
-    feed: dict[str, object] = {
-        "author": {"name": {"label": "iTunes Store"}, "uri": {"label": "http://www.apple.com/ru/itunes/"}},
-        "entry": entries,
-        "updated": {"label": ctx.month.end.astimezone(APPLE_TZ).isoformat(timespec="seconds")},
-        "rights": {"label": "Copyright 2008 Apple Inc."},
-        "title": {"label": "iTunes Store: Отзывы покупателей"},
-        "icon": {"label": "http://itunes.apple.com/favicon.ico"},
-        "link": links,
-        "id": {"label": base.format(number)},
-    }
-    return {"feed": feed}
+        links["next"] = f"{url}?cursor={_asc_cursor(number)}&limit={ASC_PAGE_SIZE}&sort=-createdDate"
+    return {"data": reviews, "links": links, "meta": {"paging": {"total": total, "limit": ASC_PAGE_SIZE}}}
+
+
+def _asc_cursor(pages_before: int) -> str:
+    """An opaque cursor as Apple's look (base64 of the offset, a dot, a checksum-like tail)."""
+    offset = str(pages_before * ASC_PAGE_SIZE).encode()
+    return base64.urlsafe_b64encode(offset).decode().rstrip("=") + ".AJ6qT9s"
 
 
 # ------------------------------------------ yandex_maps_reviews (review-monitoring CSV, ";", Moscow)

@@ -1,11 +1,18 @@
-"""`make serve` end to end: a real Prefect server, `prefect deploy --all`, a worker, deployment runs
-(one alone, then two at once on the same warehouse).
+"""`make serve` end to end: a real Prefect server, `prefect deploy --all`, a worker, the webhook
+receiver, deployment runs (one alone, then two at once on the same warehouse).
+
+Extraction through the real stack: the daily ingest run pulls the e-mail NPS survey (its shipped
+channel entry) from Typeform's Responses API on loopback, and a signed SMS-gateway delivery posted to
+the receiver lands in the landing folder and is loaded by the hourly ingest run.
 
 Everything Prefect runs in subprocesses with an environment of their own (temporary PREFECT_HOME,
 warehouse, landing, archive, reports), so this test neither needs nor disturbs the test harness
 of tests/flows. About a minute on an idle machine; the timeouts allow for a loaded 2-core CI box.
 """
 
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import time
@@ -15,10 +22,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
 
 from otklik.serve import Stack, free_port, group_alive, stack_env
+from tests.flows.extract.providers.fake_typeform import TOKEN as TYPEFORM_TOKEN
+from tests.flows.extract.providers.fake_typeform import FakeTypeform, nps_response
 from warehouse import connect
 from warehouse.reader_copy import connect_reader
+
+SMS_SECRET = "sms-gateway-PLANTED-secret-41c7"
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden_landing"
 RUN_TIMEOUT_SECONDS = 180
@@ -43,7 +55,17 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def stack(workspace: Path) -> Iterator[Stack]:
+def typeform(httpserver: HTTPServer) -> FakeTypeform:
+    """The survey tool on loopback: three NPS responses; the licence survey's form has none yet."""
+    nps = FakeTypeform([nps_response(n, comment=f"Доставка {n}: курьер опоздал") for n in range(3)])
+    licence = FakeTypeform([], form_id="proExp75d")
+    httpserver.expect_request(f"/forms/{nps.form_id}/responses").respond_with_handler(nps.handle)
+    httpserver.expect_request(f"/forms/{licence.form_id}/responses").respond_with_handler(licence.handle)
+    return nps
+
+
+@pytest.fixture
+def stack(workspace: Path, httpserver: HTTPServer, typeform: FakeTypeform) -> Iterator[Stack]:
     port = free_port()
     # Nothing of this process's Prefect or otklik settings leaks into the stack.
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "OTKLIK_"))}
@@ -57,6 +79,9 @@ def stack(workspace: Path) -> Iterator[Stack]:
             "OTKLIK_ARCHIVE": str(workspace / "archive"),
             "OTKLIK_REPORTS": str(workspace / "reports"),
             "OTKLIK_PII_KEY": "test-key-not-a-secret-0123456789",
+            "OTKLIK_TYPEFORM_API_URL": httpserver.url_for("/").rstrip("/"),
+            "OTKLIK_SURVEY_API_TOKEN": TYPEFORM_TOKEN,
+            "OTKLIK_SMS_GATEWAY_TOKEN": SMS_SECRET,
         },
     )
     started = Stack(env=env, port=port, log_dir=workspace / "logs")
@@ -75,6 +100,18 @@ def _wait_for_run(stack: Stack, flow_run_id: str, states: set[str] = TERMINAL) -
         assert stack.worker is not None and stack.worker.poll() is None, f"worker exited\n{stack.log_tail('worker')}"
         time.sleep(1)
     pytest.fail(f"flow run not {sorted(states)} after {RUN_TIMEOUT_SECONDS} s\n{stack.log_tail('worker')}")
+
+
+def _deliver_sms_reply(stack: Stack) -> httpx.Response:
+    """The SMS gateway's callback, signed as flows/extract/webhooks/hmac_sha256.py checks it."""
+    now = int(time.time())
+    reply = {"id": "sms-77001", "phone": "79001234567", "mes": "2 курьер опоздал", "to": "INSTRUMENT",
+             "sent": str(now - 60), "time": str(now - 30), "survey": "delivery_csat", "score": "2",
+             "comment": "курьер опоздал"}  # fmt: skip
+    body = json.dumps(reply, ensure_ascii=False).encode()
+    signature = hmac.new(SMS_SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"X-Otklik-Timestamp": str(now), "X-Otklik-Signature": f"sha256={signature}"}
+    return httpx.post(f"{stack.receiver_url}/hooks/sms_survey_replies", content=body, headers=headers, timeout=30)
 
 
 def _create_run(stack: Stack, deployment_name: str, parameters: dict) -> dict:
@@ -111,9 +148,21 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
     with connect(workspace / "warehouse.duckdb", read_only=True) as con:
         payloads = con.execute("select count(*) from raw.channel_payloads").fetchone()[0]
         channels = {row[0] for row in con.execute("select distinct channel_id from raw.batches").fetchall()}
+        pulled = con.execute(
+            "select p.payload ->> 'response_id' from raw.channel_payloads p join raw.batches b"
+            " on b.batch_id = p._batch_id where b.channel_id = 'nps_email_survey' and b.source_uri like 'http%'"
+        ).fetchall()
     assert payloads > 0
     assert "nps_email_survey" in channels
     assert "ivr_post_call_survey" not in channels  # hourly: not in this run
+    # The worker pulled the survey tool as shipped: its three responses, with the token in a header only.
+    assert sorted(r[0] for r in pulled) == sorted(r["response_id"] for r in typeform.responses)
+    assert typeform.requests and all(r["path"] == "/forms/nps4ftrBuy/responses" for r in typeform.requests)
+
+    # A signed webhook delivery lands in the landing folder; the hourly run below loads it.
+    delivered = _deliver_sms_reply(stack)
+    assert delivered.status_code == 200, delivered.text
+    assert (workspace / "landing" / delivered.headers["X-Otklik-Landed"]).is_file()
 
     # Two flows at once: a build and an ingest start together on one warehouse. DuckDB admits one
     # read-write process; the second queues on the warehouse lock instead of failing with
@@ -143,12 +192,23 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
     with connect(workspace / "warehouse.duckdb", read_only=True) as con:
         states = con.execute("select flow, state from audit.runs order by started_at").fetchall()
     assert states.count(("build-warehouse", "completed")) == 1
-    assert states.count(("ingest-channels", "completed")) == 2
+    # Two ingest runs of ours; a scheduled 15-minute ingest may have started meanwhile on a slow box.
+    assert states.count(("ingest-channels", "completed")) >= 2
+    assert ("ingest-channels", "failed") not in states
+    with connect(workspace / "warehouse.duckdb", read_only=True) as con:
+        sms = con.execute(
+            "select payload ->> 'mes' from raw.channel_payloads where channel_id = 'sms_survey_replies'"
+            " and payload ->> 'id' = 'sms-77001'"
+        ).fetchall()
+    assert sms == [("2 курьер опоздал",)]
+    for log in ("worker", "receiver", "server"):
+        text = (workspace / "logs" / f"{log}.log").read_text(errors="replace")
+        assert SMS_SECRET not in text and TYPEFORM_TOKEN not in text, f"a secret in {log}.log"
     # The completed build left the readers' copy, which opens without waiting for any writer.
     with connect_reader(workspace / "warehouse.duckdb") as reader:
         assert reader.execute("select count(*) from core.fct_feedback").fetchone()[0] > 0
 
-    processes = [p for p in (stack.worker, stack.server) if p is not None]
+    processes = [p for p in (stack.worker, stack.receiver, stack.server) if p is not None]
     stack.stop()
     t_stopped = time.monotonic()
     for proc in processes:

@@ -42,7 +42,9 @@ def staged_payloads(con: duckdb.DuckDBPyConnection, channel_id: str) -> list[dic
     import json
 
     rows = con.execute(
-        "select payload from raw.channel_payloads where channel_id = ? order by _batch_id, _record_index", [channel_id]
+        "select p.payload from raw.channel_payloads p join raw.batches b on b.batch_id = p._batch_id"
+        " where p.channel_id = ? order by b.batch_seq, p._record_index",
+        [channel_id],
     ).fetchall()
     return [json.loads(r[0]) for r in rows]
 
