@@ -37,7 +37,6 @@ from transforms.review.periods import add_months, parse_month
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-OTKLIK = str(Path(PYTHON).parent / "otklik")
 TIME = "/usr/bin/time"
 PII_KEY = "bench-pii-key-not-a-secret-0123456789"
 
@@ -48,26 +47,34 @@ def shift(month: str, by: int) -> str:
 
 
 def generate(folder: Path, month: str, items: int, seed: int) -> Path:
-    """``otklik generate`` into ``folder`` unless a complete earlier generation of the same size is there."""
-    marker = folder / f".complete-{month}-{items}-{seed}"  # a dot-file: ingestion skips it
+    """Sample data of ``items`` into ``folder`` unless a complete earlier generation of the same size is there.
+
+    The marker file (a dot-file: ingestion skips it) holds how many feedback items the generator
+    wrote: ``items`` plus what the channels written on top of them add (generate.ON_TOP_WRITERS).
+    """
+    marker = folder / f".complete-{month}-{items}-{seed}"
     if marker.exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
-    command = [
-        OTKLIK,
-        "generate",
-        "--month",
-        month,
-        "--items",
-        str(items),
-        "--seed",
-        str(seed),
-        "--landing",
-        str(folder),
-    ]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=_env())
-    marker.touch()
+    script = (
+        "import sys; from pathlib import Path; from otklik.sample.generate import generate_landing; "
+        "s = generate_landing(Path(sys.argv[1]), month=sys.argv[2], items=int(sys.argv[3]), seed=int(sys.argv[4])); "
+        "print(s.items)"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", script, str(folder), month, str(items), str(seed)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    marker.write_text(done.stdout.strip().splitlines()[-1])
     return folder
+
+
+def generated_items(folder: Path) -> int:
+    """The feedback items ``generate`` wrote into ``folder`` (from its marker)."""
+    return sum(int(marker.read_text()) for marker in folder.glob(".complete-*"))
 
 
 def _env() -> dict[str, str]:
@@ -217,14 +224,16 @@ def main() -> None:
         month=None if args.no_review else args.last_month,
         name="full",
     )
-    if full["counts"]["feedback_items"] != args.items:  # nothing lost, nothing counted twice
-        raise SystemExit(f"the warehouse holds {full['counts']['feedback_items']:,} of {args.items:,} generated items")
+    expected = sum(generated_items(landing) for landing in landings)
+    if full["counts"]["feedback_items"] != expected:  # nothing lost, nothing counted twice
+        raise SystemExit(f"the warehouse holds {full['counts']['feedback_items']:,} of {expected:,} generated items")
     print(
         f"full rebuild: {full['wall_seconds']} s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB, {full['stages']}"
     )
     results = {
         "label": label,
         "items": args.items,
+        "generated_items": expected,  # items plus the channels written on top of them
         "months": args.months,
         "machine": machine(),
         "floor": floor,
@@ -235,7 +244,13 @@ def main() -> None:
         # the new items are of the month after the history: the clock moves to the end of that month
         as_of = f"{shift(extra_month, 1)}-01T00:00:00+00:00"
         incremental = run_stages(run_dir, [increment], as_of=as_of, month=None, name="incremental")
-        results["incremental"] = {"items": args.incremental, **incremental}
+        added = generated_items(increment)
+        if incremental["counts"]["feedback_items"] != expected + added:
+            raise SystemExit(
+                f"after the increment the warehouse holds {incremental['counts']['feedback_items']:,}"
+                f" of {expected + added:,} generated items"
+            )
+        results["incremental"] = {"items": args.incremental, "generated_items": added, **incremental}
         print(f"incremental (+{args.incremental:,}): {incremental['wall_seconds']} s, {incremental['stages']}")
     target = args.results or ROOT / "bench" / "results" / f"pipeline-{label}.json"
     target.parent.mkdir(parents=True, exist_ok=True)

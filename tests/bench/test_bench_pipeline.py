@@ -31,7 +31,12 @@ def test_the_pipeline_benchmark_measures_every_stage_and_the_report_renders_it(t
     measured = json.loads(results.read_text())
     full, incremental, floor = measured["full"], measured["incremental"], measured["floor"]
     assert STAGES | {"review"} <= set(full["stages"]) and set(incremental["stages"]) >= STAGES
-    assert full["counts"]["feedback_items"] == 300 and incremental["counts"]["feedback_items"] == 340
+    # 300 and 40 asked; the channels written on top of them (generate.ON_TOP_WRITERS) add a few each
+    generated, added = measured["generated_items"], incremental["generated_items"]
+    assert 300 <= generated < 330 and 40 <= added < 50
+    assert (
+        full["counts"]["feedback_items"] == generated and incremental["counts"]["feedback_items"] == generated + added
+    )
     assert 0 < floor["seconds"] < full["wall_seconds"] and floor["files"] > 0 and floor["jsonl_records"] > 0
     assert full["peak_rss_bytes"] > 50 * 2**20 and full["models"]["core.int_feedback_classified"] > 0
     assert (tmp_path / "work" / "run-smoke" / "reports" / "monthly-review-2026-10.html").is_file()

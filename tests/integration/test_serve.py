@@ -119,7 +119,7 @@ def _create_run(stack: Stack, deployment_name: str, parameters: dict) -> dict:
     return stack.api("POST", f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters})
 
 
-def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: Path) -> None:
+def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: Path, typeform: FakeTypeform) -> None:
     t0 = time.monotonic()
     stack.start(worker_env={"PREFECT_WORKER_QUERY_SECONDS": "2"})
     t_started = time.monotonic()
@@ -149,7 +149,7 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
         payloads = con.execute("select count(*) from raw.channel_payloads").fetchone()[0]
         channels = {row[0] for row in con.execute("select distinct channel_id from raw.batches").fetchall()}
         pulled = con.execute(
-            "select p.payload ->> 'response_id' from raw.channel_payloads p join raw.batches b"
+            "select json_extract_string(p.payload, '$.response_id') from raw.channel_payloads p join raw.batches b"
             " on b.batch_id = p._batch_id where b.channel_id = 'nps_email_survey' and b.source_uri like 'http%'"
         ).fetchall()
     assert payloads > 0
@@ -197,8 +197,8 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
     assert ("ingest-channels", "failed") not in states
     with connect(workspace / "warehouse.duckdb", read_only=True) as con:
         sms = con.execute(
-            "select payload ->> 'mes' from raw.channel_payloads where channel_id = 'sms_survey_replies'"
-            " and payload ->> 'id' = 'sms-77001'"
+            "select json_extract_string(payload, '$.mes') from raw.channel_payloads"
+            " where channel_id = 'sms_survey_replies' and json_extract_string(payload, '$.id') = 'sms-77001'"
         ).fetchall()
     assert sms == [("2 курьер опоздал",)]
     for log in ("worker", "receiver", "server"):
