@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from flows.extract.http_pull import PullError, PullSummary
+from flows.extract.http_pull import PullError, PullRun, PullSummary
 from flows.extract.providers import options_of, puller_for
 from flows.extract.secrets import MissingSecretError, resolve_secret
 from transforms.channels import Channel
@@ -83,9 +83,7 @@ def pull_channel(
         )
 
     cursor = channel_cursor(con, channel.id) if channel.pull is None or channel.pull.resume else None
-    return puller.pull(
-        channel, base_url=url, cursor=cursor, land=land, secret=secret, client=client, sleep=sleep, log=log
-    )
+    return puller.pull(channel, PullRun(url, cursor, land, secret, client, sleep, log))
 
 
 def pullable_channels(

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from flows.extract.redact import Redactor, redactor
@@ -30,6 +31,7 @@ __all__ = [
     "Redactor",
     "Request",
     "RetryLater",
+    "RetryOptions",
     "RetryPolicy",
     "auth_headers",
     "env_header_secrets",
@@ -82,6 +84,15 @@ class RetryPolicy(Protocol):
 
     @property
     def timeout_seconds(self) -> float: ...
+
+
+class RetryOptions(BaseModel):
+    """The retry settings every provider's ``Options`` starts from (a RetryPolicy)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_retries: int = Field(default=5, ge=0)
+    timeout_seconds: float = Field(default=30, gt=0)  # per request (a connection and a query for sql)
 
 
 class _TransientStatus(Exception):

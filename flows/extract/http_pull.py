@@ -60,7 +60,7 @@ from transforms.readers.encoding import decode_text
 from transforms.readers.json_pages import loads, records_at
 from warehouse.ingest import BatchOutcome
 
-__all__ = ["Land", "PullError", "PullSummary", "pull", "pull_pages"]
+__all__ = ["Land", "PullError", "PullRun", "PullSummary", "pull", "pull_pages"]
 
 
 @dataclass
@@ -88,6 +88,36 @@ class Land(Protocol):
         cursor_before: str | None,
         cursor_after: str | None,
     ) -> BatchOutcome: ...
+
+
+@dataclass(frozen=True)
+class PullRun:
+    """What one pull of one channel is given: the provider contract's second argument.
+
+    Every puller (flows/extract/providers) is ``pull(channel, run) -> PullSummary``.
+    """
+
+    base_url: str  # the API root, mailbox URL or database DSN (from extraction.base_url_env)
+    cursor: str | None  # the channel's committed cursor; None at first
+    land: Land  # lands one page with its cursor in one transaction (land_batch)
+    secret: str | None  # the resolved secret; it goes into a header, a login or a signature only
+    client: httpx.Client | None = None  # an HTTP client to reuse (tests pass one with a transport)
+    sleep: Callable[[float], None] = time.sleep  # how retries wait (tests pass a recorder)
+    log: logging.Logger | logging.LoggerAdapter | None = None
+
+    def parts(
+        self,
+    ) -> tuple[
+        str,
+        str | None,
+        Land,
+        str | None,
+        httpx.Client | None,
+        Callable[[float], None],
+        logging.Logger | logging.LoggerAdapter | None,
+    ]:
+        """(base_url, cursor, land, secret, client, sleep, log), for a puller's first line."""
+        return self.base_url, self.cursor, self.land, self.secret, self.client, self.sleep, self.log
 
 
 @dataclass(frozen=True)
@@ -340,4 +370,9 @@ def _count(summary: PullSummary, outcome: BatchOutcome, channel_id: str, source_
     summary.rejected += outcome.rejected
 
 
-pull = pull_pages  # the provider contract of flows/extract/providers (provider rest_pages)
+def pull(channel: Channel, run: PullRun) -> PullSummary:
+    """The provider contract of flows/extract/providers for ``rest_pages`` (a channel's ``pull`` spec)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
+    return pull_pages(
+        channel, base_url=base_url, cursor=cursor, land=land, secret=secret, client=client, sleep=sleep, log=log
+    )

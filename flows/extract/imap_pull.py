@@ -53,11 +53,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from flows.extract.http_fetch import PullError, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, RetryOptions, secret_name
+from flows.extract.http_pull import Land, PullRun, PullSummary
 from flows.extract.pages import Page, drive
 from transforms.channels import Channel
 from warehouse.ingest import BatchOutcome
@@ -68,16 +68,12 @@ _UID = re.compile(rb"\bUID (\d+)")
 _QUOTED_FROM = re.compile(rb"^(>*From )", re.MULTILINE)
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of an ``imap`` channel."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     batch_messages: int = Field(default=50, ge=1, le=1000)  # per UID FETCH; an mbox page holds as many
     starttls: bool = False  # imap:// only: upgrade with STARTTLS before LOGIN
     ca_file: str | None = None  # a private CA's certificate (PEM) to verify the server with
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
 @dataclass(frozen=True)
@@ -138,21 +134,12 @@ def mboxrd(messages: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: Any = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the messages after ``cursor`` from the mailbox at ``base_url``; PullError when stuck.
 
-    ``client`` is unused (the contract's HTTP client); ``sleep`` is how connection retries wait.
+    ``run.client`` is unused (the contract's HTTP client); ``sleep`` is how connection retries wait.
     """
+    base_url, cursor, land, secret, _client, sleep, log = run.parts()
     log = log or logging.getLogger(__name__)
     options = Options.model_validate(channel.how_extracted.options)
     mailbox = mailbox_from_url(base_url, channel.id)

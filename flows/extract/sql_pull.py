@@ -42,18 +42,17 @@ import hashlib
 import io
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from flows.extract.http_fetch import PullError, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, RetryOptions, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import Page, drive
 from transforms.channels import Channel
 
@@ -69,18 +68,14 @@ _BUSY = (
 )
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a ``sql`` channel."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     query: str = Field(min_length=1)  # a SELECT; wrapped as a subquery, never edited
     columns: list[str] = Field(min_length=1)  # the CSV's header, in order
     cursor_column: str
     key_columns: list[str] = Field(min_length=1)  # with the cursor column: unique, the tie-breaker
     batch_rows: int = Field(default=1000, ge=1, le=100_000)
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)  # connecting, and each page's query
 
 
 def public_dsn(url: str, channel_id: str) -> str:
@@ -149,21 +144,12 @@ def rows_csv(channel: Channel, columns: list[str], rows: list[tuple[str | None, 
         ) from None
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: Any = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the rows after ``cursor`` from the database at ``base_url``; PullError when stuck.
 
-    ``client`` is unused (the contract's HTTP client); ``sleep`` is how connection retries wait.
+    ``run.client`` is unused (the contract's HTTP client); ``sleep`` is how connection retries wait.
     """
+    base_url, cursor, land, secret, _client, sleep, log = run.parts()
     log = log or logging.getLogger(__name__)
     options = Options.model_validate(channel.how_extracted.options)
     dsn = public_dsn(base_url, channel.id)

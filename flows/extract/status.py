@@ -20,6 +20,7 @@ import duckdb
 import httpx
 
 from flows.extract.http_fetch import PullError
+from flows.extract.http_pull import PullRun
 from flows.extract.providers import options_of, puller_for
 from flows.extract.secrets import MissingSecretError, resolve_secret
 from transforms.channels import Channel
@@ -169,16 +170,7 @@ def check_channel(
         raise _FirstPage(data, source_file)
 
     try:
-        summary = puller.pull(
-            channel,
-            base_url=url,
-            cursor=cursor,
-            land=land,
-            secret=secret,
-            client=client,
-            sleep=lambda seconds: None,
-            log=log,
-        )
+        summary = puller.pull(channel, PullRun(url, cursor, land, secret, client, lambda seconds: None, log))
     except _FirstPage as page:
         return _first_page_result(channel, page)
     except PullError as exc:

@@ -4,9 +4,9 @@ Every module here defines
 
 - ``Options``: a pydantic model (``extra="forbid"``) of the provider's settings, read from the
   channel's ``extraction.options`` (with ``max_retries`` and ``timeout_seconds``: a RetryPolicy);
-- ``pull(channel, *, base_url, cursor, land, secret, client=None, sleep=time.sleep, log=None)``
-  → ``PullSummary``: what is new after ``cursor``, landed page by page (usually through
-  ``flows.extract.pages.drive``), raising ``PullError`` when it cannot go on.
+- ``pull(channel, run)`` → ``PullSummary``, where ``run`` is a ``flows.extract.http_pull.PullRun``
+  (base_url, cursor, land, secret, client, sleep, log): what is new after ``cursor``, landed page
+  by page (usually through ``flows.extract.pages.drive``), raising ``PullError`` when it cannot go on.
 
 ``rest_pages`` is the generic page / offset / cursor puller of flows/extract/http_pull.py, driven by
 a channel's ``pull`` spec; the kinds ``imap`` and ``sql`` use the modules of the same name.

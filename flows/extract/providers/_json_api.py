@@ -1,7 +1,5 @@
-"""What the pullers of JSON APIs here share: their retry options, their HTTP client, their JSON answers.
+"""What the pullers of JSON APIs here share: their HTTP client and their JSON answers.
 
-- ``RetryOptions``: the base of a provider's ``Options`` (``max_retries``, ``timeout_seconds``: the
-  ``RetryPolicy`` of flows/extract/http_fetch.py), frozen and refusing unknown keys;
 - ``answer_hooks``: the pull's client (a new one that follows no redirect, unless one is given) with
   response hooks for the pull's length. A hook sees every answer before ``fetch`` does and may raise
   ``RetryLater`` (a rate limit that is not a 429, such as Yandex Market's 420, or a 429 whose wait is
@@ -17,22 +15,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
 from flows.extract.pages import NotAPage
 
-__all__ = ["RetryOptions", "answer_hooks", "json_answer", "json_lines"]
+__all__ = ["answer_hooks", "json_answer", "json_lines"]
 
 Hook = Callable[[httpx.Response], None]
-
-
-class RetryOptions(BaseModel):
-    """How often and how long one request may try (a RetryPolicy)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
 @contextmanager

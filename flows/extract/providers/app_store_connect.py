@@ -45,10 +45,10 @@ from typing import Any
 
 import httpx
 import jwt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from flows.extract.providers._transport import require_safe_url, same_origin
 from flows.extract.redact import Redactor, redactor
@@ -65,10 +65,8 @@ MAX_TOKEN_SECONDS = 20 * 60  # Apple refuses a token that lives longer
 RENEW_MARGIN_SECONDS = 60
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of an ``app_store_connect`` channel."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     app_id: str = Field(pattern=r"^[0-9]+$")  # the app's Apple ID (the apps resource id)
     key_id_env: str  # environment variable with the API key's id (the JWT header's kid)
@@ -76,8 +74,6 @@ class Options(BaseModel):
     page_size: int = Field(default=200, ge=1, le=200)  # limit: Apple's maximum is 200
     token_seconds: int = Field(default=MAX_TOKEN_SECONDS, ge=2 * RENEW_MARGIN_SECONDS, le=MAX_TOKEN_SECONDS)
     max_pages: int = Field(default=5_000, ge=1)  # a guard against links that never end
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
 @dataclass(frozen=True)
@@ -150,18 +146,9 @@ class Signer:
         return self._token
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the reviews created after ``cursor``, newest first; the cursor moves when the walk ends."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     key_id, issuer_id = _account_ids(channel, options)
     base = require_safe_url(

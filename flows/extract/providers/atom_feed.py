@@ -35,7 +35,6 @@ import hashlib
 import json
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,10 +42,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from transforms.channels import Channel
 from transforms.readers.base import UnreadableFile
@@ -58,16 +57,12 @@ ACCEPT = "application/atom+xml, application/rss+xml;q=0.9, application/xml;q=0.8
 _DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*\?>")
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of an atom_feed channel."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     path: str = ""  # appended to the base URL; empty: the base URL is the feed
     key_param: str | None = None  # query parameter that carries the secret (a private feed URL)
     max_pages: int = Field(default=50, ge=1)  # RFC 5005 pages followed in one pull
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
 @dataclass(frozen=True)
@@ -135,18 +130,9 @@ class _NotModified(Exception):
     pass
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the feed's entries newer than ``cursor``, oldest page first (see the module docstring)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     log = log or logging.getLogger(__name__)
     if options.key_param and not secret:

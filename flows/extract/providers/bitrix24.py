@@ -24,16 +24,24 @@ recounts the whole filter, and an offset kept between pulls says nothing once ro
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, RetryLater, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import (
+    PullError,
+    Request,
+    RetryLater,
+    RetryOptions,
+    fetch,
+    public_url,
+    redactor,
+    secret_name,
+)
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from transforms.channels import Channel
 from transforms.readers.json_pages import loads
@@ -45,28 +53,15 @@ PAGE_SIZE = 50  # fixed by Bitrix24
 _RATE_LIMITS = ("QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT")
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a Bitrix24 list channel."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    select: list[str] = []  # crm.activity.fields to return; empty: the method's default
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
+    select: list[str] = Field(default_factory=list)  # crm.activity.fields to return; empty: the method's default
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the activities with an ID above ``cursor`` (None: all of them), 50 a request."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     log = log or logging.getLogger(__name__)
     http = client or httpx.Client(follow_redirects=False)  # a redirect would carry the webhook key elsewhere

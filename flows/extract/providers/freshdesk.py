@@ -26,15 +26,14 @@ import base64
 import json
 import logging
 import re
-import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from flows.extract.watermark import Watermark, parse_time
 from transforms.channels import Channel
@@ -46,30 +45,17 @@ LIST_PATH = "/api/v2/tickets"
 LAST_PAGE = 300  # Freshdesk answers page > 300 with a 400
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a Freshdesk channel."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     updated_since: str = "2020-01-01T00:00:00Z"  # the first pull's start; later pulls use the cursor
     per_page: int = Field(default=100, ge=1, le=100)  # the API's maximum is 100
     include: str = "requester,description"
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the tickets changed after ``cursor`` (a watermark; None: since ``options.updated_since``)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     log = log or logging.getLogger(__name__)
     basic = _basic(secret, channel.id)

@@ -51,10 +51,10 @@ from urllib.parse import quote
 
 import httpx
 import jwt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from flows.extract.providers._transport import require_safe_url
 from flows.extract.redact import Redactor, redacting_logs, redactor, scrub_exception
@@ -71,16 +71,12 @@ ASSERTION_SECONDS = 3600  # Google's maximum
 MAX_LIST_PAGES = 10_000
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a ``google_play`` channel."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     bucket_env: str  # environment variable with the reports bucket (pubsite_prod_rev_<id>)
     package: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")  # the app's package name
     list_page_size: int = Field(default=1000, ge=1, le=1000)  # maxResults of the object listing
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
 @dataclass(frozen=True)
@@ -112,18 +108,9 @@ class ServiceAccount:
             raise PullError(refused) from None
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the monthly review exports that are new or changed since ``cursor``, one object a page."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     log = log or logging.getLogger(__name__)
     base = require_safe_url(

@@ -52,11 +52,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from flows.extract.csv_page import csv_page, export_timestamp
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, redactor, secret_name
+from flows.extract.http_pull import Land, PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from transforms.channels import Channel
 
@@ -65,10 +65,8 @@ __all__ = ["Options", "clock", "pull", "sign"]
 clock: Callable[[], float] = time.time  # "now" in Unix seconds (tests set it)
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a channel pulled from Mango Office call statistics."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     score_field: str = Field(min_length=1)  # the call field the IVR survey writes the pressed digit into
     comment_field: str | None = None  # the call field with the operator's note; None: the column stays empty
@@ -83,8 +81,6 @@ class Options(BaseModel):
     date_format: str = "%d.%m.%Y"  # the export's date column; with time_format, the channel's timestamp_format
     time_format: str = "%H:%M:%S"
     line_terminator: Literal["\n", "\r\n"] = "\r\n"
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
     @property
     def requested_fields(self) -> list[str]:
@@ -97,18 +93,9 @@ def sign(key: str, payload: str, salt: str) -> str:
     return hashlib.sha256((key + payload + salt).encode("utf-8")).hexdigest()
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the survey answers of the settled windows after ``cursor`` (module docstring)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     key, salt = _credentials(channel, secret)
     log = log or logging.getLogger(__name__)

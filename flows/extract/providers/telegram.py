@@ -31,7 +31,6 @@ status (401 Unauthorized: the token; 409 Conflict: a webhook is set, or another 
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,15 +41,16 @@ from flows.extract.http_fetch import (
     PullError,
     Request,
     RetryLater,
+    RetryOptions,
     fetch,
     public_url,
     redactor,
     retry_after_seconds,
     secret_name,
 )
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import Page, drive
-from flows.extract.providers._json_api import RetryOptions, answer_hooks, json_answer, json_lines
+from flows.extract.providers._json_api import answer_hooks, json_answer, json_lines
 from transforms.channels import Channel
 
 __all__ = ["Options", "pull"]
@@ -65,18 +65,9 @@ class Options(RetryOptions):
     max_pages: int = Field(default=1000, ge=1)  # a guard against an API that never runs dry
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the bot's updates after ``cursor`` (the last update_id landed), acknowledging each after it landed."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     if not secret:
         raise PullError(f"{channel.id}: no bot token; set {secret_name(channel) or 'the channel secret'}")

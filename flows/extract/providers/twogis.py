@@ -38,7 +38,6 @@ reviews but a ``next_link`` (hidden reviews) is passed; an answer that is not JS
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -48,10 +47,19 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 import httpx
 from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, RetryLater, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import (
+    PullError,
+    Request,
+    RetryLater,
+    RetryOptions,
+    fetch,
+    public_url,
+    redactor,
+    secret_name,
+)
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
-from flows.extract.providers._json_api import RetryOptions, answer_hooks, json_answer
+from flows.extract.providers._json_api import answer_hooks, json_answer
 from transforms.channels import Channel
 
 __all__ = ["Options", "pull"]
@@ -67,18 +75,9 @@ class Options(RetryOptions):
     max_pages_per_branch: int = Field(default=1000, ge=1)  # a guard; the next pull goes on
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land each branch's reviews created after its cursor, oldest first."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     if not secret:
         raise PullError(f"{channel.id}: no 2GIS key; set {secret_name(channel) or 'the channel secret'}")

@@ -42,11 +42,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from flows.extract.csv_page import csv_page, export_timestamp
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from transforms.channels import Channel
 
@@ -58,10 +58,8 @@ _SOURCES = ("answer", "hidden", "response")
 _NUMBER_TYPES = ("number",)  # opinion_scale, nps, rating and number fields answer {"type": "number"}
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a channel pulled from Typeform."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     form_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")  # the form's id, as in https://<account>.typeform.com/to/<id>
     columns: dict[str, str] = Field(min_length=1)  # CSV column -> answer.<ref> | hidden.<name> | response.<attr>
@@ -73,8 +71,6 @@ class Options(BaseModel):
     line_terminator: Literal["\n", "\r\n"] = "\n"
     min_interval_seconds: float = Field(default=0.5, ge=0)  # 2 requests per second
     max_pages: int = Field(default=10_000, ge=1)
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
     @field_validator("columns")
     @classmethod
@@ -86,18 +82,9 @@ class Options(BaseModel):
         return columns
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the form's responses after the token ``cursor``, a CSV page at a time (module docstring)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     if not secret:
         raise PullError(f"{channel.id}: Typeform needs a personal access token in {secret_name(channel)}")

@@ -43,17 +43,16 @@ stops the pull; an answer that is not JSON lands, is quarantined by the reader, 
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, RetryLater, fetch, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryLater, RetryOptions, fetch, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import Page, drive
-from flows.extract.providers._json_api import RetryOptions, answer_hooks, json_answer, json_lines
+from flows.extract.providers._json_api import answer_hooks, json_answer, json_lines
 from transforms.channels import Channel
 
 __all__ = ["Options", "pull"]
@@ -74,18 +73,9 @@ class Options(RetryOptions):
     page_size: int = Field(default=100, ge=1, le=100)  # comments per request, and per landed page
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the wall's comments with ids above ``cursor``, in ascending id."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     if not secret:
         raise PullError(f"{channel.id}: no access token; set {secret_name(channel) or 'the channel secret'}")

@@ -26,15 +26,14 @@ and the rate limits of https://dev.wildberries.ru/openapi/api-information (statu
 
 import json
 import logging
-import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from flows.extract.watermark import Watermark, parse_time
 from transforms.channels import Channel
@@ -47,29 +46,16 @@ MAX_SKIP_PLUS_TAKE = 199_990
 LISTS = ("false", "true")  # isAnswered: the unanswered list, then the answered one
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a Wildberries feedbacks channel."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     date_from: str = "2020-01-01T00:00:00Z"  # the first pull's start; later pulls use the cursor
     take: int = Field(default=5000, ge=1, le=5000)  # the API's maximum is 5,000
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the feedbacks created after ``cursor`` (a watermark per list; None: since ``date_from``)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     log = log or logging.getLogger(__name__)
     if not secret:

@@ -36,7 +36,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,15 +49,16 @@ from flows.extract.http_fetch import (
     PullError,
     Request,
     RetryLater,
+    RetryOptions,
     fetch,
     public_url,
     redactor,
     retry_after_seconds,
     secret_name,
 )
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
-from flows.extract.providers._json_api import RetryOptions, answer_hooks, json_answer
+from flows.extract.providers._json_api import answer_hooks, json_answer
 from transforms.channels import Channel
 
 __all__ = ["Options", "pull"]
@@ -73,18 +73,9 @@ class Options(RetryOptions):
     max_pages: int = Field(default=10_000, ge=1)  # a guard against an API that never stops
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the reviews published after ``cursor``, page by page."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     if not secret:
         raise PullError(f"{channel.id}: no Api-Key; set {secret_name(channel) or 'the channel secret'}")

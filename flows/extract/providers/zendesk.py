@@ -26,15 +26,14 @@ import base64
 import hashlib
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from flows.extract.http_fetch import PullError, Request, fetch, public_url, redactor, secret_name
-from flows.extract.http_pull import Land, PullSummary
+from flows.extract.http_fetch import PullError, Request, RetryOptions, fetch, public_url, redactor, secret_name
+from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from transforms.channels import Channel
 from transforms.readers.json_pages import loads
@@ -44,30 +43,17 @@ __all__ = ["EXPORT_PATH", "Options", "pull"]
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 
 
-class Options(BaseModel):
+class Options(RetryOptions):
     """``extraction.options`` of a Zendesk channel."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     start_time: int = Field(default=0, ge=0)  # the first pull's start (Unix seconds); later pulls use the cursor
     per_page: int = Field(default=1000, ge=1, le=1000)  # the export's maximum is 1,000
     exclude_deleted: bool = False
-    max_retries: int = Field(default=5, ge=0)
-    timeout_seconds: float = Field(default=30, gt=0)
 
 
-def pull(
-    channel: Channel,
-    *,
-    base_url: str,
-    cursor: str | None,
-    land: Land,
-    secret: str | None,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-) -> PullSummary:
+def pull(channel: Channel, run: PullRun) -> PullSummary:
     """Land the export's pages after ``cursor`` (an ``after_cursor``; None: from ``start_time``)."""
+    base_url, cursor, land, secret, client, sleep, log = run.parts()
     options = Options.model_validate(channel.how_extracted.options)
     log = log or logging.getLogger(__name__)
     headers = {"Accept": "application/json", "Authorization": _basic(secret, channel.id)}
