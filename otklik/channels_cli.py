@@ -81,3 +81,32 @@ def check(
         console.print(f"[bold red]error:[/] {escape(result.message)}", soft_wrap=True, highlight=False)
     if not result.ok:
         raise typer.Exit(code=1)
+
+
+@channels_app.command("reset-cursor")
+def reset_cursor(
+    name: Annotated[str, typer.Argument(help="The channel id.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with the run in audit.runs).")],
+    to: Annotated[str | None, typer.Option(help="The cursor to set; omitted: pull again from the start.")] = None,
+) -> None:
+    """Set or remove a channel's committed cursor, recorded as a run; already landed pages never land twice."""
+    from transforms.channels import get_channel
+    from warehouse import connect
+    from warehouse.ingest import reset_cursor as reset
+    from warehouse.runs import finish_run, new_run_id, start_run
+
+    try:
+        channel = get_channel(name)
+    except KeyError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc.args[0]))}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=1) from None
+    run_id = new_run_id()
+    with connect() as con:
+        start_run(con, run_id, "reset-cursor", {"channel": channel.id, "to": to, "reason": reason})
+        before = reset(con, channel.id, to, run_id=run_id)
+        finish_run(con, run_id, "completed", f"cursor {before!r} -> {to!r}: {reason}")
+    console.print(
+        f"{escape(channel.id)}: cursor {escape(repr(before))} -> {escape(repr(to))} (run {run_id})",
+        soft_wrap=True,
+        highlight=False,
+    )

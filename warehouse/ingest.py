@@ -140,6 +140,22 @@ def channel_cursor(con: duckdb.DuckDBPyConnection, channel_id: str) -> str | Non
     return row[0] if row else None
 
 
+def reset_cursor(con: duckdb.DuckDBPyConnection, channel_id: str, cursor: str | None, *, run_id: str) -> str | None:
+    """Set a channel's committed cursor by hand (None: remove it); return the cursor it replaced.
+
+    For an operator after a provider change (a cursor of the old interface means nothing to the new
+    one) or to pull again from the start: pages landed before are then skipped by their content
+    hash, so nothing counts twice. ``run_id`` is the run that records the reset (audit.runs); a
+    cursor set by hand names it as its batch (``reset:<run id>``).
+    """
+    before = channel_cursor(con, channel_id)
+    if cursor is None:
+        con.execute("delete from raw.channel_cursors where channel_id = ?", [channel_id])
+    else:
+        _advance_cursor(con, channel_id, cursor, f"reset:{run_id}")
+    return before
+
+
 def _already_landed(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
     return (
         con.execute(

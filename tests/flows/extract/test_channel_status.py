@@ -92,3 +92,37 @@ def test_check_names_what_is_missing() -> None:
     assert not unset.ok and "OTKLIK_OZON_API_URL" in unset.message
     file_channel = check_channel(get_channel("store_complaint_book"), cursor=None, environ={}, load_block=no_blocks)
     assert file_channel.ok and "landing folder" in file_channel.message
+
+
+def test_reset_cursor_sets_or_removes_it_and_records_why(tmp_path, archive, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from otklik.cli import app
+    from warehouse import connect
+    from warehouse.ingest import channel_cursor
+
+    monkeypatch.setenv("OTKLIK_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    channel = get_channel("ozon_reviews")
+    page = json.dumps({"reviews": [ozon_review(1)], "has_next": False, "last_id": "oz-0001"}).encode()
+    with connect() as con:
+        land_batch(
+            con, channel.id, channel, page, source_file="ozon_reviews/p.json", source_uri="http://x/",
+            archive_dir=archive, run_id="r", cursor_after="oz-0001",
+        )  # fmt: skip
+    runner = CliRunner()
+    to = runner.invoke(app, ["channels", "reset-cursor", "ozon_reviews", "--to", "oz-0000", "--reason", "re-read"])
+    assert to.exit_code == 0, to.output
+    assert "'oz-0001' -> 'oz-0000'" in to.output
+    gone = runner.invoke(app, ["channels", "reset-cursor", "ozon_reviews", "--reason", "provider changed"])
+    assert gone.exit_code == 0, gone.output
+    unknown = runner.invoke(app, ["channels", "reset-cursor", "no_such_channel", "--reason", "x"])
+    assert unknown.exit_code == 1 and "unknown channel" in unknown.output
+    with connect(read_only=True) as con:
+        assert channel_cursor(con, "ozon_reviews") is None
+        runs = con.execute(
+            "select state, message from audit.runs where flow = 'reset-cursor' order by started_at"
+        ).fetchall()
+    assert runs == [
+        ("completed", "cursor 'oz-0001' -> 'oz-0000': re-read"),
+        ("completed", "cursor 'oz-0000' -> None: provider changed"),
+    ]
