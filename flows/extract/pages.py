@@ -7,8 +7,9 @@ the channel's format. ``drive`` does the rest, the same way for all of them:
 - each ``Page`` lands through ``land`` (``warehouse.ingest.land_batch``) with ``cursor_before`` and
   ``cursor_after``; raw and the cursor commit together, so a crash (kill -9) between two pages
   loses nothing and repeats nothing: the next pull resumes after the last committed page;
-- a page with no records is not landed; ``cursor_after`` None keeps the cursor where it was (a
-  last page that may still grow is asked for again; unchanged, it is skipped by its content hash);
+- a page with no records is not landed, unless it says it ``moves_cursor_only``; ``cursor_after``
+  None keeps the cursor where it was (a last page that may still grow is asked for again;
+  unchanged, it is skipped by its content hash);
 - a puller that announces the cursor it started from again (an API that ignores it) stops with a
   ``PullError`` instead of looping; so does a page whose batch is quarantined;
 - the secrets (the resolved one and ``extra_secrets``) never leave: log lines (the puller's and
@@ -50,6 +51,9 @@ class Page:
     records: int  # records in ``data``; 0 is not landed
     cursor_after: str | None  # committed with the page; None: the cursor stays where it was
     extension: str = "json"
+    # A page without records that still moves the cursor (a re-export with nothing new: its new
+    # digest must be remembered) lands as an empty batch; its same bytes are skipped after once.
+    moves_cursor_only: bool = False
 
 
 Pages = Callable[[str | None], Iterable[Page]]
@@ -113,7 +117,7 @@ def _loop(
         if page is None:
             break
         summary.pages_fetched += 1
-        if page.records == 0:
+        if page.records == 0 and not (page.moves_cursor_only and page.cursor_after not in (None, cursor)):
             continue
         if page.cursor_after is not None and page.cursor_after != cursor and page.cursor_after in seen:
             raise PullError(

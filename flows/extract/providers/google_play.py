@@ -29,16 +29,32 @@ One access token serves the pull (an hour). The key's ``token_uri`` and the base
 (http only to loopback, where the tests' servers listen): flows/extract/providers/_transport.py.
 The private key, its id, the signed assertion and the access token are redacted everywhere.
 
-**Cursor.** ``{"<object name>": "<md5Hash>", ...}``: what was taken of each monthly object. An
-object whose md5Hash is the one taken is not downloaded again; a re-exported month (a new hash) is,
-and lands whole, with the cursor updated in the same transaction. Its rows land again: staging keys
-a review by submit time, device and language, drops an unchanged row as a ``duplicate`` and keeps
-an edited one as the newer version (ordered by "Review Last Update Date and Time").
+**Cursor.** ``{"<object name>": {"md5": "<md5Hash>", "since": <millis>, "ids": ["<id>", ...]}, ...}``:
+per monthly object, the md5Hash taken and a watermark (flows/extract/watermark.py) of "Review Last
+Update Millis Since Epoch": the newest landed, and the ids of the rows landed at exactly that
+millisecond (a row's id is the channel's ``source_item_id``: submit millis, device, language). An
+object whose md5Hash is the one taken is not downloaded again. A re-exported month (a new hash) is,
+and only its rows updated after the watermark, or at it with an id not landed yet, land: the page is
+Google's header and those rows, written back as Google writes the file (UTF-16 with the same
+byte-order mark, ",", minimal quoting, the same line ends). So an unchanged row does not land again
+(staging would reject it as a ``duplicate``), an edited review (a later last-update millis) does,
+and a tie at the boundary is neither lost nor repeated. A row whose only change is a developer reply
+(the Developer Reply columns) keeps its last-update millis and does NOT land again. A re-export with
+no new row lands nothing; its new md5 is still committed (by a header-only page, landed once and
+skipped by its content hash afterwards), so it is not downloaded again.
+
+The watermark assumes Google adds a month's reviews in last-update order (a review that first shows
+up in a later export with an older last-update millis than the watermark would be missed). A cursor
+of the earlier form ``{"<object name>": "<md5Hash>"}`` still reads: the md5 is known, the watermark
+is not, so a changed object lands whole once and takes the new form. An export that cannot be read
+as Google's CSV lands whole, to be quarantined by the reader.
 """
 
 import base64
 import binascii
+import csv
 import hashlib
+import io
 import json
 import logging
 import os
@@ -46,6 +62,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -58,6 +75,7 @@ from flows.extract.http_pull import PullRun, PullSummary
 from flows.extract.pages import NotAPage, Page, drive
 from flows.extract.providers._transport import require_safe_url
 from flows.extract.redact import Redactor, redacting_logs, redactor, scrub_exception
+from flows.extract.watermark import Watermark, parse_time
 from transforms.channels import Channel
 from transforms.readers import read_file
 from transforms.readers.base import UnreadableFile
@@ -69,6 +87,8 @@ SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_SECONDS = 3600  # Google's maximum
 MAX_LIST_PAGES = 10_000
+UPDATED_MILLIS = "Review Last Update Millis Since Epoch"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Options(RetryOptions):
@@ -234,16 +254,22 @@ class _Walk:
     redact: Redactor
 
     def pages(self, cursor: str | None) -> Iterator[Page]:
-        """Each monthly export not taken yet (or re-exported since), with the cursor that takes it."""
+        """Each monthly export not taken yet (or re-exported since): its rows not landed yet, with the cursor."""
         taken = _taken(cursor, self.channel.id)
         for item in self._objects():
             name, digest = item["name"], _digest(item)
-            if taken.get(name) == digest:
+            if taken.get(name, _Taken("")).md5 == digest:
                 continue
             data, source = self._download(item)
-            taken = {**taken, name: digest}
+            landed = taken.get(name, _Taken(""))
+            page, records, watermark = _fresh_rows(data, landed.watermark, _id_columns(self.channel))
+            taken = {**taken, name: _Taken(digest, watermark)}
             label = name.rsplit("/", 1)[-1].removesuffix(".csv")
-            yield Page(data, source, label, self._records(data), json.dumps(taken, sort_keys=True), extension="csv")
+            if page is None:  # unreadable: lands whole, for the reader to quarantine
+                page, records = data, self._records(data)
+            elif records == 0:  # nothing new: the header alone carries the new md5 (a skipped page after once)
+                label = "reviews_header"
+            yield Page(page, source, label, records, _cursor(taken), extension="csv", moves_cursor_only=records == 0)
 
     def _objects(self) -> Iterator[dict[str, Any]]:
         """The bucket's review exports of the package, listed page by page (names ascending: by month)."""
@@ -317,19 +343,134 @@ class _Walk:
             return 1
 
 
-def _taken(cursor: str | None, channel_id: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class _Taken:
+    """What was taken of one monthly object: its md5Hash and the watermark of the rows landed (None: not known)."""
+
+    md5: str
+    watermark: Watermark | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.watermark is None:
+            return {"md5": self.md5}
+        return {"md5": self.md5, "since": _millis(self.watermark.since), "ids": sorted(self.watermark.ids)}
+
+
+def _taken(cursor: str | None, channel_id: str) -> dict[str, _Taken]:
+    """The committed cursor by object; the earlier form (name → md5Hash) reads as md5s without watermarks."""
     if cursor is None:
         return {}
     try:
-        taken = json.loads(cursor)
-    except ValueError:
-        taken = None
-    if not isinstance(taken, dict) or not all(isinstance(v, str) for v in taken.values()):
+        document = json.loads(cursor)
+        return {str(name): _taken_object(value) for name, value in document.items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
         raise PullError(
-            f"{channel_id}: committed cursor {cursor!r} is not a map of object names to md5 hashes "
-            "(did the channel's extraction change?)"
-        )
-    return taken
+            f"{channel_id}: committed cursor {cursor!r} is not a map of object names to md5 hashes and "
+            "watermarks (did the channel's extraction change?)"
+        ) from None
+
+
+def _taken_object(value: Any) -> _Taken:
+    if isinstance(value, str):  # the earlier cursor: the md5 only
+        return _Taken(value)
+    md5 = value["md5"]
+    if not isinstance(md5, str):
+        raise TypeError(md5)
+    if "since" not in value:
+        return _Taken(md5)
+    ids = value["ids"]
+    if not isinstance(ids, list):
+        raise TypeError(ids)
+    return _Taken(md5, Watermark(_moment(str(int(value["since"]))), frozenset(str(i) for i in ids)))
+
+
+def _cursor(taken: dict[str, _Taken]) -> str:
+    return json.dumps({name: state.to_json() for name, state in taken.items()}, sort_keys=True)
+
+
+def _id_columns(channel: Channel) -> tuple[str, ...]:
+    """The columns that name a review: the channel's ``source_item_id``."""
+    columns = channel.fields["source_item_id"]
+    return (columns,) if isinstance(columns, str) else tuple(columns)
+
+
+def _fresh_rows(
+    data: bytes, watermark: Watermark | None, id_columns: tuple[str, ...]
+) -> tuple[bytes | None, int, Watermark | None]:
+    """(the page to land, its rows, the watermark after it); the page is None when ``data`` is not Google's CSV.
+
+    Without a watermark every row is fresh and the page is ``data`` itself. Rows whose last-update
+    millis is not a number always land (the reader judges them) and leave the watermark alone.
+    """
+    export = _Export.read(data)
+    if export is None or UPDATED_MILLIS not in export.header or not set(id_columns) <= set(export.header):
+        return None, 0, watermark
+    records = [dict(zip(export.header, row, strict=False)) for row in export.rows]
+    timed = [r for r in records if _is_millis(r.get(UPDATED_MILLIS))]
+    start = watermark or Watermark(_moment("0"))
+    fresh = start.fresh(timed, lambda r: _row_id(r, id_columns), _updated)
+    after = start.after(fresh, lambda r: _row_id(r, id_columns), _updated)
+    after = after if (fresh or watermark is not None) else None
+    if watermark is None:
+        return data, len(records), after
+    keep = {id(r) for r in fresh} | {id(r) for r in records if not _is_millis(r.get(UPDATED_MILLIS))}
+    rows = [row for row, record in zip(export.rows, records, strict=True) if id(record) in keep]
+    return export.write(rows), len(rows), after
+
+
+@dataclass(frozen=True)
+class _Export:
+    """A Play Console CSV as read: its header, rows, and how to write rows back the same way."""
+
+    header: list[str]
+    rows: list[list[str]]
+    encoding: str  # utf-16-le or utf-16-be: the byte-order mark says which
+    line_end: str
+
+    @classmethod
+    def read(cls, data: bytes) -> "_Export | None":
+        boms = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+        encoding = boms.get(data[:2])
+        if encoding is None:
+            return None
+        try:
+            text = data[2:].decode(encoding)
+            table = list(csv.reader(io.StringIO(text, newline=""), delimiter=","))
+        except (UnicodeDecodeError, csv.Error):
+            return None
+        if not table:
+            return None
+        first_line = text.split("\n", 1)[0]
+        line_end = "\r\n" if first_line.endswith("\r") else "\n"
+        return cls(table[0], [row for row in table[1:] if row], encoding, line_end)
+
+    def write(self, rows: list[list[str]]) -> bytes:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter=",", lineterminator=self.line_end, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(self.header)
+        writer.writerows(rows)
+        return ("\ufeff" + buffer.getvalue()).encode(self.encoding)
+
+
+def _row_id(record: dict[str, str], id_columns: tuple[str, ...]) -> str:
+    return "|".join(record.get(column, "") for column in id_columns)
+
+
+def _is_millis(value: str | None) -> bool:
+    return bool(value) and value.strip().isdigit()
+
+
+def _updated(record: dict[str, str]) -> str:
+    return _moment(record[UPDATED_MILLIS])
+
+
+def _moment(millis: str) -> str:
+    """Epoch milliseconds as the ISO 8601 time Watermark compares (exact to the millisecond)."""
+    return (EPOCH + timedelta(milliseconds=int(millis.strip()))).isoformat(timespec="milliseconds")
+
+
+def _millis(moment: str) -> int:
+    return (parse_time(moment) - EPOCH) // timedelta(milliseconds=1)
 
 
 def _digest(item: dict[str, Any]) -> str:

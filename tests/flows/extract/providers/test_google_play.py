@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -29,7 +29,7 @@ from otklik.sample.marketplaces import PLAY_HEADER
 from otklik.sample.writers import csv_bytes
 from tests.flows.extract.providers.conftest import cursor_chain, pull_as_shipped, shipped, staged_payloads
 from transforms.normalize import normalize_channel
-from warehouse.ingest import channel_cursor
+from warehouse.ingest import channel_cursor, reset_cursor
 from warehouse.staging import _payloads
 
 CHANNEL = "google_play_reviews"
@@ -78,7 +78,8 @@ def service_account_key(private_key: str, token_uri: str) -> str:
 
 def play_row(n: int, month: str, *, edited: bool = False) -> list[object]:
     submitted = datetime(int(month[:4]), int(month[4:]), 1 + n % 27, 10, n % 60, tzinfo=UTC)
-    updated = submitted + timedelta(hours=5) if edited else submitted
+    # an edit comes after the export that held the review: on the 28th, after every review submitted
+    updated = submitted.replace(day=28, hour=12) if edited else submitted
     z = "%Y-%m-%dT%H:%M:%SZ"
     text = f"Приложение вылетает при оплате ({n})" + (", после правки: уже лучше" if edited else "")
     return [PACKAGE, 51200, "5.12.0", "ru", f"device{n}", submitted.strftime(z), int(submitted.timestamp() * 1000),
@@ -261,8 +262,42 @@ def _batches(wh: duckdb.DuckDBPyConnection) -> int:
 
 
 def _taken(wh: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The md5Hash taken of each object (the committed cursor, of either form)."""
     cursor = channel_cursor(wh, CHANNEL)
-    return json.loads(cursor) if cursor else {}
+    taken = json.loads(cursor) if cursor else {}
+    return {name: value if isinstance(value, str) else value["md5"] for name, value in taken.items()}
+
+
+def _watermark(wh: duckdb.DuckDBPyConnection, month: str) -> dict[str, Any]:
+    cursor = json.loads(channel_cursor(wh, CHANNEL) or "{}")
+    return cursor[f"reviews/reviews_{PACKAGE}_{month}.csv"]
+
+
+def _last_page(wh: duckdb.DuckDBPyConnection) -> bytes:
+    path = wh.execute(
+        "select archive_path from raw.batches where channel_id = ? order by batch_seq desc limit 1", [CHANNEL]
+    ).fetchone()[0]
+    return Path(path).read_bytes()
+
+
+def _rejects(wh: duckdb.DuckDBPyConnection) -> list[str]:
+    result = normalize_channel(
+        _payloads(wh, CHANNEL), shipped(CHANNEL), pii_key=b"k", as_of=datetime(2026, 11, 1, tzinfo=UTC)
+    )
+    return sorted(result.rejects["reason"].to_list())
+
+
+def replied(row: list[object]) -> list[object]:
+    """The row once the developer replied: only the Developer Reply columns change."""
+    return [*row[:12], "2026-10-20T09:00:00Z", 1792486800000, "Спасибо, исправим", *row[15:]]
+
+
+def at_millis(n: int, month: str, millis: int) -> list[object]:
+    """Review ``n`` last updated at exactly ``millis`` (to tie rows at the watermark)."""
+    row = play_row(n, month)
+    row[7] = datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    row[8] = millis
+    return row
 
 
 # ------------------------------------------------------------------------------ paging, cursor
@@ -304,11 +339,11 @@ def test_an_unchanged_month_is_not_downloaded_and_a_reexported_one_lands_again(
     rows = [play_row(20, "202610", edited=True), play_row(21, "202610"), play_row(22, "202610"), play_row(23, "202610")]
     bucket.put("202610", export("202610", rows))
     summary = _pull(wh, archive, bucket, key)
-    assert (summary.pages_landed, summary.records) == (1, 4)
+    assert (summary.pages_landed, summary.records) == (1, 2)  # only the edit and the new review land
     assert bucket.downloads() == [f"reviews/reviews_{PACKAGE}_202610.csv"]
     assert cursor_chain(wh, CHANNEL)[-1][0] == before and channel_cursor(wh, CHANNEL) != before
 
-    # staging keeps one row per review: the edit as the newer version, unchanged rows as duplicates
+    # staging keeps one row per review: the edit as the newer version, and nothing is a duplicate
     result = normalize_channel(
         _payloads(wh, CHANNEL), shipped(CHANNEL), pii_key=b"k", as_of=datetime(2026, 11, 1, tzinfo=UTC)
     )
@@ -316,7 +351,113 @@ def test_an_unchanged_month_is_not_downloaded_and_a_reexported_one_lands_again(
     edited = result.rows.filter(result.rows["body_text"].str.contains("после правки"))
     assert edited.height == 1 and edited["is_edited"].to_list() == [True]
     assert result.history.height == 1  # the review as first written
-    assert sorted(result.rejects["reason"].to_list()) == ["duplicate", "duplicate"]
+    assert result.rejects["reason"].to_list() == []
+
+
+def test_a_reexport_lands_only_its_new_and_edited_rows_in_googles_format(
+    wh: duckdb.DuckDBPyConnection, archive: Path, bucket: PlayReportsBucket, key: str
+) -> None:
+    first = [play_row(n, "202610") for n in range(40, 45)]
+    bucket.put("202610", export("202610", first))
+    summary = _pull(wh, archive, bucket, key)
+    assert (summary.pages_landed, summary.records) == (1, 5)  # a first pull lands every row
+    assert _last_page(wh) == export("202610", first)  # the object itself
+    newest = max(int(row[8]) for row in first)
+    assert _watermark(wh, "202610")["since"] == newest
+
+    # two new reviews (one with a comma, quote and new line), review 41 edited, the rest unchanged
+    new = [play_row(45, "202610"), play_row(46, "202610")]
+    new[1][11] = 'Плохо, "очень"\nплохо'
+    edited = play_row(41, "202610", edited=True)
+    bucket.put("202610", export("202610", [first[0], edited, *first[2:], *new]))
+    summary = _pull(wh, archive, bucket, key)
+    assert (summary.pages_landed, summary.records) == (1, 3)
+    page = _last_page(wh)
+    assert page[:2] == b"\xff\xfe" and page == export("202610", [edited, *new])  # header + those rows, as Google writes
+    texts = [r["Review Text"] for r in staged_payloads(wh, CHANNEL)[5:]]
+    assert texts == [edited[11], new[0][11], 'Плохо, "очень"\nплохо']
+    assert _rejects(wh) == []  # no duplicate: nothing landed twice
+
+
+def test_a_developer_reply_alone_lands_nothing_and_the_new_md5_is_kept(
+    wh: duckdb.DuckDBPyConnection, archive: Path, bucket: PlayReportsBucket, key: str
+) -> None:
+    rows = [play_row(n, "202610") for n in range(3)]
+    bucket.put("202610", export("202610", rows))
+    _pull(wh, archive, bucket, key)
+    records = len(staged_payloads(wh, CHANNEL))
+    watermark = _watermark(wh, "202610")
+
+    bucket.put("202610", export("202610", [rows[0], replied(rows[1]), rows[2]]))  # same last-update millis
+    summary = _pull(wh, archive, bucket, key)
+    assert (summary.records, len(staged_payloads(wh, CHANNEL))) == (0, records)
+    name = f"reviews/reviews_{PACKAGE}_202610.csv"
+    assert _taken(wh)[name] == bucket._resource(name)["md5Hash"]
+    assert {k: v for k, v in _watermark(wh, "202610").items() if k != "md5"} == {
+        k: v for k, v in watermark.items() if k != "md5"
+    }
+    bucket.raw_paths.clear()
+    assert _pull(wh, archive, bucket, key).pages_landed == 0 and bucket.downloads() == []  # not downloaded again
+
+    # another reply-only re-export: its header-only page was landed once, so it is skipped; the cursor moves on
+    bucket.put("202610", export("202610", [replied(rows[0]), replied(rows[1]), rows[2]]))
+    summary = _pull(wh, archive, bucket, key)
+    assert (summary.pages_landed, summary.records) == (0, 0)
+    assert _taken(wh)[name] == bucket._resource(name)["md5Hash"] and _rejects(wh) == []
+
+
+def test_rows_tied_at_the_watermark_millisecond_are_neither_lost_nor_repeated(
+    wh: duckdb.DuckDBPyConnection, archive: Path, bucket: PlayReportsBucket, key: str
+) -> None:
+    tie = 1_791_000_000_123
+    a, b, c = at_millis(1, "202610", tie), at_millis(2, "202610", tie), at_millis(3, "202610", tie)
+    older = at_millis(4, "202610", tie - 1)
+    bucket.put("202610", export("202610", [older, a]))
+    _pull(wh, archive, bucket, key)
+    assert _watermark(wh, "202610")["since"] == tie and len(_watermark(wh, "202610")["ids"]) == 1
+
+    bucket.put("202610", export("202610", [older, a, b]))  # b arrived in the same millisecond as a
+    assert _pull(wh, archive, bucket, key).records == 1
+    assert _last_page(wh) == export("202610", [b])
+    assert len(_watermark(wh, "202610")["ids"]) == 2
+
+    bucket.put("202610", export("202610", [older, a, b, c]))
+    assert _pull(wh, archive, bucket, key).records == 1
+    assert _last_page(wh) == export("202610", [c])
+    devices = [r["Device"] for r in staged_payloads(wh, CHANNEL)]
+    assert sorted(devices) == ["device1", "device2", "device3", "device4"] and _rejects(wh) == []
+
+
+def test_a_cursor_of_the_earlier_form_still_reads(
+    wh: duckdb.DuckDBPyConnection, archive: Path, bucket: PlayReportsBucket, key: str
+) -> None:
+    _fill(bucket)
+    _pull(wh, archive, bucket, key)
+    names = [f"reviews/reviews_{PACKAGE}_{month}.csv" for month in MONTHS]
+    earlier = json.dumps({name: bucket._resource(name)["md5Hash"] for name in names}, sort_keys=True)
+    reset_cursor(wh, CHANNEL, earlier, run_id="earlier-installation")
+
+    bucket.raw_paths.clear()
+    assert _pull(wh, archive, bucket, key).pages_landed == 0 and bucket.downloads() == []  # md5s are known
+    rows = [play_row(20, "202610"), play_row(21, "202610"), play_row(22, "202610"), play_row(23, "202610")]
+    bucket.put("202610", export("202610", rows))
+    summary = _pull(wh, archive, bucket, key)
+    assert (summary.pages_landed, summary.records) == (1, 4)  # no watermark yet: the object lands whole, once
+    assert _watermark(wh, "202610")["since"] == int(rows[3][8])
+    assert isinstance(_watermark(wh, "202610"), dict)
+    assert _watermark(wh, "202608") == {"md5": bucket._resource(names[0])["md5Hash"]}  # still no watermark
+
+    bucket.put("202610", export("202610", [*rows, play_row(24, "202610")]))
+    assert _pull(wh, archive, bucket, key).records == 1  # then the new form takes over
+
+
+def test_a_cursor_of_another_kind_is_refused(
+    wh: duckdb.DuckDBPyConnection, archive: Path, bucket: PlayReportsBucket, key: str
+) -> None:
+    _fill(bucket)
+    reset_cursor(wh, CHANNEL, json.dumps({"since": "2026-10-01T00:00:00Z", "ids": []}), run_id="other")
+    with pytest.raises(PullError, match="not a map of object names"):
+        _pull(wh, archive, bucket, key)
 
 
 def test_an_empty_listing_page_with_a_token_does_not_end_the_listing(
