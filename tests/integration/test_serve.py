@@ -191,10 +191,13 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
     assert "warehousebusy" not in worker_log
     with connect(workspace / "warehouse.duckdb", read_only=True) as con:
         states = con.execute("select flow, state from audit.runs order by started_at").fetchall()
-    assert states.count(("build-warehouse", "completed")) == 1
-    # Two ingest runs of ours; a scheduled 15-minute ingest may have started meanwhile on a slow box.
+    # Our build and our two ingests completed in the ledger too. The deployments' schedules keep
+    # running meanwhile (a 15-minute ingest, an hourly build): a test that crosses one of their times
+    # finds their runs beside ours, so the ledger is checked for ours and for no failure.
+    assert states.count(("build-warehouse", "completed")) >= 1
     assert states.count(("ingest-channels", "completed")) >= 2
-    assert ("ingest-channels", "failed") not in states
+    ours = ("build-warehouse", "ingest-channels")
+    assert not [row for row in states if row[0] in ours and row[1] != "completed"], states
     with connect(workspace / "warehouse.duckdb", read_only=True) as con:
         sms = con.execute(
             "select json_extract_string(payload, '$.mes') from raw.channel_payloads"
