@@ -5,13 +5,42 @@ versions table (feedback: earlier versions of edited items, ``staging.stg_channe
 or ``quarantine.staging_rejects``; records of channels no longer in the registry are rejected as
 'unknown_channel' rather than dropped. Feedback contacts go to ``restricted.customer_contacts``.
 All of an entity's tables and its rejects are replaced in one transaction.
+
+**Only what is new** (feedback and case events, the entities that grow with the history). A build
+after another on the same configuration normalizes only the batches the last one did not see, and
+re-resolves only the *keys* those batches touch (``transforms.normalize.resolve_records``: the
+records of one key resolve among themselves only):
+
+- ``staging.stg__normalized_records`` indexes every raw record the last build read: its channel,
+  origin (batch, file, index), the key it has when it passed its checks (``key_text``), else the check
+  it failed. It is derived state, rebuilt by every build from nothing.
+- ``staging.stg__normalized_state`` holds, per entity, the digest of what normalization depends on
+  besides the records (the channels' configuration, the customer-key secret, the normalization code,
+  Polars' version) and the clock of the last build.
+- A later build re-stages the new batches' records, the earlier records that share a key with one
+  of them (an edit, a duplicate, a late event), and every record rejected as ``future_date`` (its
+  verdict and detail depend on the clock); it deletes what those records produced before, by origin,
+  and inserts what they produce now, in one transaction.
+- Anything else is a build from nothing: no state, another digest, a clock that went back, or a batch
+  the index holds that raw no longer has.
+
+``tests/warehouse/test_staging_incremental.py`` builds batch after batch this way and compares every
+table with a build from nothing, row for row: late edits, duplicates, id collisions, future dates
+that come due, late events of old cases, a removed batch.
 """
+
+import hashlib
+import importlib.metadata
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from transforms.channels.registry import Channel
 from transforms.dag import BuildContext, StagedEntity
-from transforms.normalize import normalize_channel
+from transforms.normalize import NormalizeResult, channel_plan, resolve_records, stage_records
 from transforms.schemas import (
     CUSTOMER_CONTACT_COLUMNS,
     CUSTOMER_CONTACTS_TABLE,
@@ -21,23 +50,49 @@ from transforms.schemas import (
     VERSION_COLUMNS,
 )
 
+INDEX_TABLE = "staging.stg__normalized_records"
+STATE_TABLE = "staging.stg__normalized_state"
+# The entities that grow with the history; the others are small and always built from nothing.
+INCREMENTAL_ENTITIES = frozenset({"feedback", "case_event"})
+ORIGIN = ["_batch_id", "_source_file", "_record_index"]
+INDEX_COLUMNS: dict[str, pl.DataType] = {
+    "entity": pl.String(),
+    "channel_id": pl.String(),
+    "_batch_id": pl.String(),
+    "_source_file": pl.String(),
+    "_record_index": pl.Int64(),
+    "key_text": pl.String(),  # the key when the record passed its checks, else null
+    "check_reason": pl.String(),  # the check it failed (or unknown_channel), else null
+}
+_PROJECT = Path(__file__).resolve().parent.parent
+# What normalization is made of besides the records: a change of any of these is a build from nothing.
+_NORMALIZE_CODE = (
+    "transforms/normalize",
+    "transforms/privacy.py",
+    "transforms/schemas.py",
+    "transforms/channels/registry.py",
+    "warehouse/staging.py",
+)
 
-def _payloads(con: duckdb.DuckDBPyConnection, channel_id: str) -> pl.DataFrame:
+
+def _payloads(con: duckdb.DuckDBPyConnection, channel_id: str, where: str = "", params: Iterable = ()) -> pl.DataFrame:
     # A left join: a payload whose batch is missing from the ledger (which the raw checks report)
     # is still normalized, with a null load order, rather than silently left out.
     return con.execute(
         "select p.payload::varchar as payload, p._batch_id, p._source_file, p._record_index,"
         " b.batch_seq as _batch_seq"
         " from raw.channel_payloads as p left join raw.batches as b on b.batch_id = p._batch_id"
-        " where p.channel_id = ? order by p._source_file, p._record_index",
-        [channel_id],
+        f" where p.channel_id = ? {where} order by p._source_file, p._record_index",
+        [channel_id, *params],
     ).pl()
 
 
-def _unknown_channel_rejects(con: duckdb.DuckDBPyConnection, known: list[str], entity: str) -> pl.DataFrame:
+def _unknown_channel_rejects(
+    con: duckdb.DuckDBPyConnection, known: list[str], entity: str, where: str = ""
+) -> pl.DataFrame:
     rows = con.execute(
-        "select channel_id, _batch_id, _source_file, _record_index from raw.channel_payloads"
-        " where not list_contains(?, channel_id)",
+        "select channel_id, _batch_id, _source_file, _record_index from raw.channel_payloads as p"
+        f" where not list_contains(?, channel_id) {where}",
         [known],
     ).pl()
     return rows.select(
@@ -52,40 +107,259 @@ def _unknown_channel_rejects(con: duckdb.DuckDBPyConnection, known: list[str], e
     ).cast(REJECT_COLUMNS)
 
 
-def build_staged_entity(con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext) -> dict[str, int]:
-    """Normalize every channel of ``model.entity``; return row counts by table written."""
-    schema = ENTITY_SCHEMAS[model.entity]
-    parts: dict[str, list[pl.DataFrame]] = {
+def _empty_parts(entity: str) -> dict[str, list[pl.DataFrame]]:
+    schema = ENTITY_SCHEMAS[entity]
+    return {
         "rows": [pl.DataFrame(schema=schema.columns)],
         "history": [pl.DataFrame(schema={**schema.columns, **VERSION_COLUMNS})],
         "contacts": [pl.DataFrame(schema=CUSTOMER_CONTACT_COLUMNS)],
         "rejects": [pl.DataFrame(schema=REJECT_COLUMNS)],
+        "index": [pl.DataFrame(schema=INDEX_COLUMNS)],
     }
+
+
+def _index_rows(staged: pl.DataFrame, channel: Channel, key_text: pl.Expr) -> pl.DataFrame:
+    passed = pl.col("_reason").is_null()
+    return staged.select(
+        entity=pl.lit(channel.entity),
+        channel_id=pl.lit(channel.id),
+        _batch_id=pl.col("_batch_id"),
+        _source_file=pl.col("_source_file"),
+        _record_index=pl.col("_record_index"),
+        key_text=pl.when(passed).then(key_text),
+        check_reason=pl.col("_reason"),
+    ).cast(INDEX_COLUMNS)
+
+
+def _add(parts: dict[str, list[pl.DataFrame]], result: NormalizeResult, index: pl.DataFrame) -> None:
+    for name in ("rows", "history", "contacts", "rejects"):
+        parts[name].append(getattr(result, name))
+    parts["index"].append(index)
+
+
+def state_digest(entity: str, ctx: BuildContext) -> str:
+    """What the entity's normalization depends on besides its records (module docstring)."""
+    digest = hashlib.sha256(entity.encode())
+    digest.update(hashlib.sha256(ctx.pii_key).digest())
+    digest.update(importlib.metadata.version("polars").encode())
+    for channel in ctx.channels:  # every id: records of unregistered channels are rejected
+        digest.update(channel.id.encode())
+        if channel.entity == entity:
+            digest.update(channel.model_dump_json().encode())
+    for root in _NORMALIZE_CODE:
+        path = _PROJECT / root
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(_PROJECT).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    return con.execute(query, [schema, name]).fetchone()[0] > 0
+
+
+def _can_add(con: duckdb.DuckDBPyConnection, model: StagedEntity, digest: str, as_of: datetime) -> bool:
+    """Whether the last build's tables of ``model.entity`` can be brought up to date by adding to them."""
+    tables = [INDEX_TABLE, STATE_TABLE, f"staging.{model.name}"]
+    if model.entity == "feedback":
+        tables += [FEEDBACK_VERSIONS_TABLE, CUSTOMER_CONTACTS_TABLE]
+    if not all(_table_exists(con, t) for t in tables):
+        return False
+    state = con.execute(f"select digest, as_of from {STATE_TABLE} where entity = ?", [model.entity]).fetchone()
+    if state is None or state[0] != digest or state[1] > as_of:
+        return False
+    removed = con.execute(
+        f"select count(*) from (select distinct _batch_id from {INDEX_TABLE} where entity = ?"
+        " except select distinct _batch_id from raw.channel_payloads)",
+        [model.entity],
+    ).fetchone()[0]
+    return removed == 0
+
+
+def build_staged_entity(con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext) -> dict[str, int]:
+    """Normalize ``model.entity`` (only what is new when it can: module docstring); return row counts by
+    table written."""
+    if model.entity in INCREMENTAL_ENTITIES:
+        digest = state_digest(model.entity, ctx)
+        if _can_add(con, model, digest, ctx.as_of):
+            return _add_new_batches(con, model, ctx, digest)
+        return _build_from_nothing(con, model, ctx, digest)
+    return _build_from_nothing(con, model, ctx, None)
+
+
+def _build_from_nothing(
+    con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext, digest: str | None
+) -> dict[str, int]:
+    parts = _empty_parts(model.entity)
     for channel in ctx.channels:
         if channel.entity != model.entity:
             continue
-        result = normalize_channel(_payloads(con, channel.id), channel, pii_key=ctx.pii_key, as_of=ctx.as_of)
-        for name, frames in parts.items():
-            frames.append(getattr(result, name))
+        plan = channel_plan(channel, pii_key=ctx.pii_key, as_of=ctx.as_of)
+        staged = stage_records(_payloads(con, channel.id), channel, plan)
+        _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
+    known = [c.id for c in ctx.channels]
     if model.entity == "feedback":  # raw rows of unregistered channels are counted once, here
-        parts["rejects"].append(_unknown_channel_rejects(con, [c.id for c in ctx.channels], model.entity))
+        unknown = _unknown_channel_rejects(con, known, model.entity)
+        parts["rejects"].append(unknown)
+        parts["index"].append(_unknown_index(unknown))
     frames = {name: pl.concat(frames, how="vertical") for name, frames in parts.items()}
-    tables = {f"staging.{model.name}": frames["rows"]}
-    if model.entity == "feedback":
-        tables |= {FEEDBACK_VERSIONS_TABLE: frames["history"], CUSTOMER_CONTACTS_TABLE: frames["contacts"]}
+    tables = _entity_tables(model, frames)
     con.execute("begin transaction")
     try:
         for table, frame in tables.items():
-            con.register("_frame", frame)
-            con.execute(f"create or replace table {table} as select * from _frame")
+            _replace_table(con, table, frame)
         con.execute("delete from quarantine.staging_rejects where entity = ?", [model.entity])
-        con.register("_rejected", frames["rejects"])
-        con.execute("insert into quarantine.staging_rejects by name select * from _rejected")
+        _insert(con, "quarantine.staging_rejects", frames["rejects"])
+        if digest is not None:
+            _record_state(con, model.entity, digest, ctx.as_of, frames["index"], replace=True)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return {table: frame.height for table, frame in tables.items()}
+
+
+def _unknown_index(unknown: pl.DataFrame) -> pl.DataFrame:
+    return unknown.select(
+        entity=pl.col("entity"),
+        channel_id=pl.col("channel_id"),
+        _batch_id=pl.col("_batch_id"),
+        _source_file=pl.col("_source_file"),
+        _record_index=pl.col("_record_index"),
+        key_text=pl.lit(None, pl.String),
+        check_reason=pl.col("reason"),
+    ).cast(INDEX_COLUMNS)
+
+
+def _entity_tables(model: StagedEntity, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    tables = {f"staging.{model.name}": frames["rows"]}
+    if model.entity == "feedback":
+        tables |= {FEEDBACK_VERSIONS_TABLE: frames["history"], CUSTOMER_CONTACTS_TABLE: frames["contacts"]}
+    return tables
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table {table} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.is_empty():
+        return
+    con.register("_frame", frame)
+    try:
+        con.execute(f"insert into {table} by name select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _record_state(
+    con: duckdb.DuckDBPyConnection, entity: str, digest: str, as_of: datetime, index: pl.DataFrame, *, replace: bool
+) -> None:
+    con.execute(
+        f"create table if not exists {STATE_TABLE} (entity varchar not null, digest varchar not null,"
+        " as_of timestamptz not null)"
+    )
+    con.execute(f"delete from {STATE_TABLE} where entity = ?", [entity])
+    con.execute(f"insert into {STATE_TABLE} values (?, ?, ?)", [entity, digest, as_of])
+    if replace or not _table_exists(con, INDEX_TABLE):
+        con.register("_frame", index.filter(pl.lit(False)))
+        try:
+            con.execute(f"create table if not exists {INDEX_TABLE} as select * from _frame")
+        finally:
+            con.unregister("_frame")
+        con.execute(f"delete from {INDEX_TABLE} where entity = ?", [entity])
+    _insert(con, INDEX_TABLE, index)
+
+
+def _add_new_batches(
+    con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext, digest: str
+) -> dict[str, int]:
+    """Bring the entity's tables up to date with the batches the last build did not read (module docstring)."""
+    con.execute(
+        "create or replace temp table _new_batches as select distinct _batch_id from raw.channel_payloads"
+        f" except select distinct _batch_id from {INDEX_TABLE} where entity = ?",
+        [model.entity],
+    )
+    is_new = "p._batch_id in (select _batch_id from _new_batches)"
+    parts = _empty_parts(model.entity)
+    redone: list[pl.DataFrame] = [pl.DataFrame(schema={k: INDEX_COLUMNS[k] for k in ["channel_id", *ORIGIN]})]
+    for channel in ctx.channels:
+        if channel.entity != model.entity:
+            continue
+        plan = channel_plan(channel, pii_key=ctx.pii_key, as_of=ctx.as_of)
+        # The new records, and those whose verdict hangs on the clock.
+        due = (
+            f"{is_new} or (p._batch_id, p._source_file, p._record_index) in (select (_batch_id, _source_file,"
+            f" _record_index) from {INDEX_TABLE} where channel_id = ? and check_reason = 'future_date')"
+        )
+        staged = stage_records(_payloads(con, channel.id, f"and ({due})", [channel.id]), channel, plan)
+        keys = staged.filter(pl.col("_reason").is_null()).select(key_text=plan.key_text).unique()
+        con.register("_keys", keys)
+        try:
+            earlier = _payloads(
+                con,
+                channel.id,
+                f"and not ({due}) and (p._batch_id, p._source_file, p._record_index) in (select (_batch_id,"
+                f" _source_file, _record_index) from {INDEX_TABLE} where channel_id = ? and key_text in"
+                " (select key_text from _keys))",
+                [channel.id, channel.id],
+            )
+        finally:
+            con.unregister("_keys")
+        staged = pl.concat([staged, stage_records(earlier, channel, plan)], how="vertical")
+        if staged.is_empty():
+            continue
+        _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
+        redone.append(staged.select(channel_id=pl.lit(channel.id), **{c: pl.col(c) for c in ORIGIN}))
+    if model.entity == "feedback":
+        unknown = _unknown_channel_rejects(con, [c.id for c in ctx.channels], model.entity, f"and {is_new}")
+        parts["rejects"].append(unknown)
+        parts["index"].append(_unknown_index(unknown))
+    frames = {name: pl.concat(frames, how="vertical") for name, frames in parts.items()}
+    return _merge(con, model, ctx, digest, frames, pl.concat(redone, how="vertical"))
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    model: StagedEntity,
+    ctx: BuildContext,
+    digest: str,
+    frames: dict[str, pl.DataFrame],
+    redone: pl.DataFrame,
+) -> dict[str, int]:
+    """Delete what the re-staged records produced before (by origin), insert what they produce now."""
+    by_origin = (
+        "(_batch_id, _source_file, _record_index) in (select (_batch_id, _source_file, _record_index) from _redone)"
+    )
+    tables = _entity_tables(model, frames)
+    con.execute("begin transaction")
+    try:
+        con.register("_redone", redone)
+        con.execute(f"delete from staging.{model.name} where {by_origin}")
+        if model.entity == "feedback":
+            con.execute(f"delete from {FEEDBACK_VERSIONS_TABLE} where {by_origin}")
+            con.register("_current", frames["rows"].select("feedback_id"))
+            con.execute(
+                f"delete from {CUSTOMER_CONTACTS_TABLE} where feedback_id in (select feedback_id from _current)"
+            )
+        con.execute(f"delete from quarantine.staging_rejects where entity = ? and {by_origin}", [model.entity])
+        con.execute(f"delete from {INDEX_TABLE} where {by_origin}")
+        for table, frame in tables.items():
+            _insert(con, table, frame)
+        _insert(con, "quarantine.staging_rejects", frames["rejects"])
+        _record_state(con, model.entity, digest, ctx.as_of, frames["index"], replace=False)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
-        con.unregister("_frame")
-        con.unregister("_rejected")
-    return {table: frame.height for table, frame in tables.items()}
+        con.unregister("_redone")
+        if model.entity == "feedback":
+            con.unregister("_current")
+    return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in tables}

@@ -32,14 +32,14 @@ def _orphan_payload(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPa
 
 
 def _normalizer_emits_duplicates(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = warehouse.staging.normalize_channel
+    real = warehouse.staging.resolve_records
 
     def doubled(*args, **kwargs):
         result = real(*args, **kwargs)
         result.rows = pl.concat([result.rows, result.rows.head(1)])
         return result
 
-    monkeypatch.setattr(warehouse.staging, "normalize_channel", doubled)
+    monkeypatch.setattr(warehouse.staging, "resolve_records", doubled)
 
 
 def _classifier_invents_a_kind(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:

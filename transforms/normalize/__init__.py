@@ -60,20 +60,32 @@ class NormalizeResult:
 def normalize_channel(payloads: pl.DataFrame, channel: Channel, *, pii_key: bytes, as_of: datetime) -> NormalizeResult:
     """Normalize one channel's payloads (columns payload, _batch_id, _source_file, _record_index,
     and optionally _batch_seq)."""
+    plan = channel_plan(channel, pii_key=pii_key, as_of=as_of)
+    return resolve_records(stage_records(payloads, channel, plan), channel, plan)
+
+
+def channel_plan(channel: Channel, *, pii_key: bytes, as_of: datetime) -> EntityPlan:
+    """How the channel's records are read and checked, on the clock ``as_of``."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+    return PLANS[channel.entity](channel, pii_key, as_of.astimezone(UTC))
+
+
+def stage_records(payloads: pl.DataFrame, channel: Channel, plan: EntityPlan) -> pl.DataFrame:
+    """Every payload read and checked on its own: the entity's columns, the load metadata, and
+    ``_reason``/``_detail`` of the first failing check (null when it passed). One row per payload, in
+    load order. A record's staged row depends on nothing but the record, the channel and the plan, so
+    records staged in different calls resolve together (``resolve_records``) as if staged at once."""
     missing = sorted(set(INPUT_COLUMNS) - set(payloads.columns))
     if missing:
         raise ValueError(f"payloads lack columns {missing}")
-    plan = PLANS[channel.entity](channel, pii_key, as_of.astimezone(UTC))
-
     checks = [Check(~pl.col(PAYLOAD_OK), "bad_payload", pl.lit("payload is not a JSON object")), *plan.checks]
     batch_seq = pl.col(BATCH_SEQ) if BATCH_SEQ in payloads.columns else pl.lit(None)
     frame = payloads.select(
         *[pl.col(name).cast(dtype) for name, dtype in INPUT_COLUMNS.items()], batch_seq.cast(pl.Int64).alias(BATCH_SEQ)
     ).sort([*LOAD_ORDER, "payload"], nulls_last=False, maintain_order=True)
     frame = pl.concat([frame, extract_sources(frame["payload"], all_sources(channel))], how="horizontal")
-    staged = (
+    return (
         frame.lazy()
         .with_columns(**plan.raw)
         .with_columns(**plan.derived)
@@ -85,6 +97,13 @@ def normalize_channel(payloads: pl.DataFrame, channel: Channel, *, pii_key: byte
         )
         .collect()
     )
+
+
+def resolve_records(staged: pl.DataFrame, channel: Channel, plan: EntityPlan) -> NormalizeResult:
+    """Staged records (``stage_records``) → the current rows, the superseded versions, the contacts and
+    the rejects. The records of one key resolve among themselves only: resolving any set of whole keys
+    gives exactly those keys' part of resolving everything."""
+    staged = staged.sort([*LOAD_ORDER, "payload"], nulls_last=False, maintain_order=True)
     passed = staged.filter(pl.col("_reason").is_null())
     failed = staged.filter(pl.col("_reason").is_not_null())
 
@@ -217,4 +236,4 @@ def _rejects(frame: pl.DataFrame, channel: Channel) -> pl.DataFrame:
     )
 
 
-__all__ = ["NormalizeResult", "normalize_channel"]
+__all__ = ["NormalizeResult", "channel_plan", "normalize_channel", "resolve_records", "stage_records"]
