@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> dict:
     from transforms.review.publishing import write_review_files
     from transforms.review.sources import monthly_tables
     from warehouse import connect
-    from warehouse.build import CHECKED_LAYERS, build_layer
+    from warehouse.build import CHECKED_LAYERS, build_layer, finish_build
     from warehouse.ingest import ingest_landing
     from warehouse.publish import publish_review
     from warehouse.reader_copy import publish_reader_copy
@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> dict:
                 with watch.timed("checks"):
                     validate_layer(con, layer, run_id=build_id, as_of=as_of, docs_dir=args.reports / "data_docs")
             with watch.timed("audit"):
+                finish_build(con)
                 finish_run(con, build_id, "completed")
                 publish_reader_copy(con, args.warehouse)
             counts["feedback_items"] = con.execute("select count(*) from core.fct_feedback").fetchone()[0]

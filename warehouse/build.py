@@ -1,5 +1,6 @@
 """Materialize models layer by layer: ``create or replace table <layer>.<name> as ...``."""
 
+import re
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -10,6 +11,7 @@ import polars as pl
 from expectations.validate import table_exists
 from transforms.dag import (
     BUILD_ORDER,
+    LAYER_ORDER,
     STAGED_FROM,
     BuildContext,
     ConfigModel,
@@ -19,7 +21,9 @@ from transforms.dag import (
     StagedEntity,
     model_inputs,
 )
-from warehouse.sql_models import materialize_sql, set_build_variables
+from transforms.incremental import SCOPES
+from warehouse import scoped_build
+from warehouse.sql_models import materialize_sql, render_model_sql, set_build_variables
 from warehouse.staging import build_staged_entity
 
 
@@ -50,6 +54,8 @@ def build_layer(
 ) -> dict[str, int]:
     """Build every model of ``layer`` in order; return row counts by qualified table name."""
     set_build_variables(con, as_of=ctx.as_of, reporting_timezone=ctx.reporting_timezone)
+    if layer == LAYER_ORDER[1]:
+        scoped_build.begin(con, ctx)
     built: dict[str, int] = {}
     for model in BUILD_ORDER[layer]:
         started = time.perf_counter()
@@ -59,21 +65,79 @@ def build_layer(
     return built
 
 
+def finish_build(con: duckdb.DuckDBPyConnection) -> None:
+    """Every layer is built and checked: the next build may bring this one up to date (warehouse/scoped_build.py)."""
+    scoped_build.finish(con)
+
+
 def build_model(con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: BuildContext) -> dict[str, int]:
-    """Build one model (the build variables set); return row counts of the tables it wrote."""
+    """Build one model (the build variables set); return row counts of the tables it wrote.
+
+    A model of ``transforms.incremental.SCOPES`` is rebuilt only for the keys whose inputs changed when
+    the build allows it (warehouse/scoped_build.py); every table written is recorded as changed.
+    """
     table = f"{layer}.{model.name}"
-    if isinstance(model, ConfigModel):
-        return {table: write_frame(con, table, model.frame(ctx))}
     if isinstance(model, StagedEntity):
-        return build_staged_entity(con, model, ctx)
-    if isinstance(model, SqlModel):
-        return {table: materialize_sql(con, layer, model.name)}
-    if not isinstance(model, PythonModel):
+        return build_staged_entity(con, model, ctx)  # records its own changes
+    if not isinstance(model, ConfigModel | SqlModel | PythonModel):
         raise TypeError(f"{table}: not a model kind the build knows ({type(model).__name__})")
-    inputs = {name: con.sql(f"select * from {name}").pl().lazy() for name in model.inputs}
+    scoped = scoped_build.rebuild_scoped(con, layer, model, lambda filters: _compute(con, layer, model, ctx, filters))
+    if scoped is not None:
+        return {table: scoped}
+    before = scoped_build.fingerprint_if_small(con, table)
+    if isinstance(model, ConfigModel):
+        rows = write_frame(con, table, model.frame(ctx))
+    elif isinstance(model, SqlModel):
+        rows = materialize_sql(con, layer, model.name)
+    else:
+        rows = write_frame(con, table, _python_model(con, layer, model, ctx, {}).collect())
+    scoped_build.record_rebuilt(con, table, before)
+    return {table: rows}
+
+
+def _python_model(
+    con: duckdb.DuckDBPyConnection, layer: str, model: PythonModel, ctx: BuildContext, filters: dict[str, str]
+) -> pl.LazyFrame:
+    table = f"{layer}.{model.name}"
+    inputs = {name: scoped_build.filtered_frame(con, name, filters.get(name)) for name in model.inputs}
     if model.reads_previous:
-        inputs[table] = con.sql(f"select * from {table}").pl().lazy() if table_exists(con, table) else None
-    return {table: write_frame(con, table, model.fn(inputs, ctx).collect())}
+        inputs[table] = (
+            scoped_build.filtered_frame(con, table, filters.get(table)) if table_exists(con, table) else None
+        )
+    return model.fn(inputs, ctx)
+
+
+def _compute(
+    con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: BuildContext, filters: dict[str, str]
+) -> str:
+    """A select of the model's rows, its inputs read through ``filters`` (a scoped rebuild)."""
+    if isinstance(model, SqlModel):
+        return filtered_sql(render_model_sql(layer, model.name).rstrip().rstrip(";"), filters)
+    if isinstance(model, PythonModel):
+        own = f"{layer}.{model.name}"
+        if model.reads_previous:  # its previous rows of the scope
+            filters = {**filters, own: f"{SCOPES[own].key} in (select k from _scope)"}
+        con.register("_computed", _python_model(con, layer, model, ctx, filters).collect())
+        return "select * from _computed"
+    raise TypeError(f"{layer}.{model.name}: a {type(model).__name__} is not rebuilt by key")
+
+
+_INPUT = re.compile(
+    r"\b(from|join)\s+((?:raw|staging|core|marts|restricted)\.([a-z_0-9]+))\b(\s+as\s+\w+)?", re.IGNORECASE
+)
+
+
+def filtered_sql(sql: str, filters: dict[str, str]) -> str:
+    """``sql`` with each ``from``/``join`` of a table in ``filters`` reading only the rows its predicate keeps."""
+
+    def swap(match: re.Match) -> str:
+        word, table, name, alias = match.group(1), match.group(2), match.group(3), match.group(4)
+        predicate = filters.get(table.lower())
+        if not predicate:
+            return match.group(0)
+        return f"{word} (select * from {table} where {predicate}){alias or f' as {name}'}"
+
+    return _INPUT.sub(swap, sql)
 
 
 def rebuild_layer(
@@ -156,4 +220,5 @@ def build_all(
     built: dict[str, int] = {}
     for layer in CHECKED_LAYERS:
         built.update(build_and_check_layer(con, layer, ctx, run_id=run_id, docs_dir=docs_dir))
+    finish_build(con)
     return built

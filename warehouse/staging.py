@@ -49,11 +49,12 @@ from transforms.schemas import (
     REJECT_COLUMNS,
     VERSION_COLUMNS,
 )
+from warehouse import scoped_build
 
 INDEX_TABLE = "staging.stg__normalized_records"
 STATE_TABLE = "staging.stg__normalized_state"
 # The entities that grow with the history; the others are small and always built from nothing.
-INCREMENTAL_ENTITIES = frozenset({"feedback", "case_event"})
+INCREMENTAL_ENTITIES = frozenset({"feedback", "case_event", "customer_status"})
 ORIGIN = ["_batch_id", "_source_file", "_record_index"]
 INDEX_COLUMNS: dict[str, pl.DataType] = {
     "entity": pl.String(),
@@ -214,6 +215,7 @@ def _build_from_nothing(
         _insert(con, "quarantine.staging_rejects", frames["rejects"])
         if digest is not None:
             _record_state(con, model.entity, digest, ctx.as_of, frames["index"], replace=True)
+        scoped_build.record_whole(con, tables)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -341,6 +343,9 @@ def _merge(
     con.execute("begin transaction")
     try:
         con.register("_redone", redone)
+        for table in tables:  # what the re-staged records produced before: changed, like what they produce now
+            if table != CUSTOMER_CONTACTS_TABLE:
+                scoped_build.record_keys(con, table, f"select * from {table} where {by_origin}")
         con.execute(f"delete from staging.{model.name} where {by_origin}")
         if model.entity == "feedback":
             con.execute(f"delete from {FEEDBACK_VERSIONS_TABLE} where {by_origin}")
@@ -352,6 +357,10 @@ def _merge(
         con.execute(f"delete from {INDEX_TABLE} where {by_origin}")
         for table, frame in tables.items():
             _insert(con, table, frame)
+            if table != CUSTOMER_CONTACTS_TABLE:
+                con.register("_inserted", frame)
+                scoped_build.record_keys(con, table, "select * from _inserted")
+                con.unregister("_inserted")
         _insert(con, "quarantine.staging_rejects", frames["rejects"])
         _record_state(con, model.entity, digest, ctx.as_of, frames["index"], replace=False)
         con.execute("commit")

@@ -1,6 +1,8 @@
 -- int_sla_calendar_intervals: every working interval (UTC) of every SLA calendar, with the working
 -- microseconds of the calendar before it. Grain: (calendar_id, start_at). Days run from a month before
--- the first case event to 400 days after as_of (or the last event), room for any due time.
+-- the first case event to the first of January two years after as_of's (or the last event's) year: room
+-- for any due time (at least 366 days), and the same table for every build of a year, so that a later clock
+-- changes no interval (a build then rebuilds only the SLA clocks that changed: warehouse/scoped_build.py).
 -- Local periods become UTC day by day, so DST switches are exact; business time between two instants
 -- is a difference of two positions (int_sla_clock_marks.sql), a due time the inverse lookup.
 
@@ -25,7 +27,7 @@ case_events as (
 bounds as (
     select
         (min(event_at) - interval 31 day)::date as first_day,
-        (greatest(max(event_at), getvariable('as_of')) + interval 400 day)::date as last_day
+        (date_trunc('year', greatest(max(event_at), getvariable('as_of'))) + interval 2 year)::date as last_day
     from case_events
 ),
 

@@ -1,0 +1,217 @@
+"""A build that costs what changed: the changes of every table, and the models rebuilt only for their keys.
+
+Every build records what it changed in ``staging.stg__build_changes`` (``table_name``, ``key_name``,
+``key_value``; a null key_name: the table changed as a whole):
+
+- a staged entity brought up to date from new batches (warehouse/staging.py) records the key values
+  (``transforms.incremental.KEY_NAMES``) of the rows it deleted and inserted;
+- a model declared in ``transforms.incremental.SCOPES`` is rebuilt only for the keys in its scope
+  (``rebuild_scoped``: delete those keys' rows, insert the model's rows for them, read from inputs
+  filtered to them) and records the keys of the rows that differ;
+- any other table is rebuilt whole; it is recorded as changed as a whole unless its fingerprint is
+  what it was (checked for tables of up to ``COMPARED_ROWS`` rows; a larger one counts as changed);
+- a raw table a model reads (QA samples and verdicts, manual labels, the batch ledger) is changed as a
+  whole when its fingerprint differs from the last build's.
+
+``staging.stg__build_state`` holds the digest of the build's configuration (the context but its
+clock), its clock, and whether it finished. A build starts by looking at it: after a finished build on
+the same configuration and an earlier or equal clock, scoped rebuilds are allowed; otherwise (the first
+build, a build that failed half-way, another configuration, a clock that went back) every model is built
+whole, as from nothing. The SLA clocks that the clock alone moves (cycles still open, marks later than the
+last clock) are recorded as the changes of ``CLOCK_CASES`` before any model is rebuilt.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable
+
+import duckdb
+import polars as pl
+
+from transforms.dag import BuildContext, Model, model_inputs
+from transforms.incremental import KEY_NAMES, SCOPES, KeyScope
+
+CHANGES = "staging.stg__build_changes"
+STATE = "staging.stg__build_state"
+CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves
+COMPARED_ROWS = 200_000
+_READ_RAW = ("raw.batches", "raw.qa_samples", "raw.qa_verdicts", "raw.manual_labels")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    return con.execute(query, [schema, name]).fetchone()[0] > 0
+
+
+def context_digest(ctx: BuildContext) -> str:
+    """Everything the build depends on besides the data and the clock."""
+    parts = {k: v for k, v in ctx.__dict__.items() if k != "as_of"}
+    return hashlib.sha256(repr(sorted(parts.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    from warehouse.build import fingerprint
+
+    count, digest = fingerprint(con, table)
+    return f"{count}:{digest}"
+
+
+def begin(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> bool:
+    """Start a build's record of changes; return whether scoped rebuilds are allowed (module docstring)."""
+    digest = context_digest(ctx)
+    state = None
+    if _exists(con, STATE):
+        state = con.execute(f"select digest, as_of, finished, raw_fingerprints from {STATE}").fetchone()
+    scoped = state is not None and state[0] == digest and state[2] and state[1] <= ctx.as_of
+    con.execute(f"create or replace table {CHANGES} (table_name varchar, key_name varchar, key_value varchar)")
+    raw_now = {t: _fingerprint(con, t) for t in _READ_RAW if _exists(con, t)}
+    if scoped:
+        before = dict(state[3] or {})
+        changed = [t for t, f in raw_now.items() if before.get(t) != f]
+        record_whole(con, changed)
+        if _exists(con, "core.int_sla_clock_marks"):
+            con.execute(
+                f"insert into {CHANGES} select distinct ?, 'case_id', case_id from core.int_sla_clock_marks"
+                " where mark = 'as_of' or mark_at > ?",
+                [CLOCK_CASES, state[1]],
+            )
+    con.execute(
+        f"create or replace table {STATE} (digest varchar, as_of timestamptz, finished boolean,"
+        " scoped boolean, raw_fingerprints map(varchar, varchar))"
+    )
+    con.execute(f"insert into {STATE} values (?, ?, false, ?, ?)", [digest, ctx.as_of, scoped, raw_now])
+    return scoped
+
+
+def finish(con: duckdb.DuckDBPyConnection) -> None:
+    """The build's last layer is built and checked: the next build may add to it."""
+    if _exists(con, STATE):
+        con.execute(f"update {STATE} set finished = true")
+
+
+def scoped_allowed(con: duckdb.DuckDBPyConnection) -> bool:
+    if not _exists(con, STATE) or not _exists(con, CHANGES):
+        return False
+    row = con.execute(f"select scoped and not finished from {STATE}").fetchone()
+    return bool(row and row[0])
+
+
+def record_whole(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
+    if _exists(con, CHANGES):
+        for table in tables:
+            con.execute(f"insert into {CHANGES} values (?, null, null)", [table])
+
+
+def record_keys(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> None:
+    """Record the key values (``KEY_NAMES``) of the rows ``rows_sql`` selects as changes of ``table``."""
+    if not _exists(con, CHANGES):
+        return
+    columns = {r[0] for r in con.execute(f"describe {rows_sql}").fetchall()}
+    for key in (k for k in KEY_NAMES if k in columns):
+        con.execute(
+            f"insert into {CHANGES} select distinct ?, ?, {key}::varchar from ({rows_sql}) where {key} is not null",
+            [table, key],
+        )
+
+
+def _changed_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(f"select distinct table_name from {CHANGES}").fetchall()}
+
+
+def _scope_sql(con: duckdb.DuckDBPyConnection, table: str, layer: str, model: Model, scope: KeyScope) -> str | None:
+    """The union of selects of the keys to rebuild, or None when the model must be built whole."""
+    changed = _changed_tables(con)
+    selects = []
+    for name in sorted(model_inputs(layer, model) & changed):
+        whole = con.execute(f"select count(*) from {CHANGES} where table_name = ? and key_name is null", [name])
+        if whole.fetchone()[0]:
+            return None
+        changes = f"(select key_name, key_value from {CHANGES} where table_name = '{name}') as _changed"
+        if name in scope.bridges:
+            selects.append(scope.bridges[name].replace("_changed", changes))
+        else:
+            has_key = con.execute(
+                f"select count(*) from {CHANGES} where table_name = ? and key_name = ?", [name, scope.key]
+            ).fetchone()[0]
+            if not has_key:
+                return None
+            selects.append(f"select key_value from {changes} where key_name = '{scope.key}'")
+    if scope.clock:
+        selects.append(f"select key_value from {CHANGES} where table_name = '{CLOCK_CASES}'")
+    return " union ".join(f"select * from ({s})" for s in selects) if selects else "select null::varchar where false"
+
+
+def rebuild_scoped(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    model: Model,
+    compute: Callable[[dict[str, str]], str],
+) -> int | None:
+    """Rebuild ``model`` for the keys in its scope; return its row count, or None when it must be built whole.
+
+    ``compute(filters)`` makes the model's rows for the scope readable as a select (a SQL text, or the
+    name of a registered frame), given the predicate per input that keeps what the scope needs.
+    """
+    table = f"{layer}.{model.name}"
+    scope = SCOPES.get(table)
+    if scope is None or not scoped_allowed(con) or not _exists(con, table):
+        return None
+    union = _scope_sql(con, table, layer, model, scope)
+    if union is None:
+        return None
+    con.execute(f"create or replace temp table _scope as select distinct k from ({union}) as s(k) where k is not null")
+    in_scope = f"{scope.key} in (select k from _scope)"
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create or replace temp table _old as select * from {table} where {in_scope}")
+        fresh = compute(scope.filters)
+        con.execute(f"create or replace temp table _new as select * from ({fresh}) where {in_scope}")
+        con.execute(f"delete from {table} where {in_scope}")
+        con.execute(f"insert into {table} by name select * from _new")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    differ = (
+        "(select * from _old except all select * from _new)"
+        " union all (select * from _new except all select * from _old)"
+    )
+    record_keys(con, table, differ)
+    for temp in ("_old", "_new", "_scope"):
+        con.execute(f"drop table if exists {temp}")
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def record_rebuilt(con: duckdb.DuckDBPyConnection, table: str, before: str | None) -> None:
+    """After ``table`` was rebuilt whole: changed as a whole unless its (small) content is what it was."""
+    if before is not None and _fingerprint(con, table) == before:
+        return
+    record_whole(con, [table])
+
+
+def fingerprint_if_small(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    if not _exists(con, CHANGES) or not _exists(con, table):
+        return None
+    if con.execute(f"select count(*) from {table}").fetchone()[0] > COMPARED_ROWS:
+        return None
+    return _fingerprint(con, table)
+
+
+def filtered_frame(con: duckdb.DuckDBPyConnection, table: str, predicate: str | None) -> pl.LazyFrame:
+    where = f" where {predicate}" if predicate else ""
+    return con.sql(f"select * from {table}{where}").pl().lazy()
+
+
+__all__ = [
+    "CHANGES",
+    "CLOCK_CASES",
+    "STATE",
+    "begin",
+    "filtered_frame",
+    "fingerprint_if_small",
+    "finish",
+    "rebuild_scoped",
+    "record_keys",
+    "record_rebuilt",
+    "record_whole",
+]
