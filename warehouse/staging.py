@@ -88,6 +88,17 @@ def _payloads(con: duckdb.DuckDBPyConnection, channel_id: str, where: str = "", 
     ).pl()
 
 
+def _entity_payloads(con: duckdb.DuckDBPyConnection, channel_ids: list[str], where: str) -> pl.DataFrame:
+    """``_payloads`` of several channels at once, with their channel_id, for the rows ``where`` keeps."""
+    return con.execute(
+        "select p.channel_id, p.payload::varchar as payload, p._batch_id, p._source_file, p._record_index,"
+        " b.batch_seq as _batch_seq"
+        " from raw.channel_payloads as p left join raw.batches as b on b.batch_id = p._batch_id"
+        f" where list_contains(?, p.channel_id) and {where} order by p._source_file, p._record_index",
+        [channel_ids],
+    ).pl()
+
+
 def _unknown_channel_rejects(
     con: duckdb.DuckDBPyConnection, known: list[str], entity: str, where: str = ""
 ) -> pl.DataFrame:
@@ -157,7 +168,7 @@ def state_digest(entity: str, ctx: BuildContext) -> str:
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    query = "select count(*) from duckdb_columns() where schema_name = ? and table_name = ?"
     return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 
@@ -289,34 +300,51 @@ def _add_new_batches(
         [model.entity],
     )
     is_new = "p._batch_id in (select _batch_id from _new_batches)"
+    channels = [c for c in ctx.channels if c.entity == model.entity]
+    plans = {c.id: channel_plan(c, pii_key=ctx.pii_key, as_of=ctx.as_of) for c in channels}
+    ids = [c.id for c in channels]
+    # The new records, and those whose verdict hangs on the clock: one read for every channel.
+    con.execute(
+        "create or replace temp table _due as select channel_id, _batch_id, _source_file, _record_index"
+        f" from {INDEX_TABLE} where entity = ? and check_reason = 'future_date'",
+        [model.entity],
+    )
+    due = (
+        f"({is_new} or (p._batch_id, p._source_file, p._record_index) in"
+        " (select (_batch_id, _source_file, _record_index) from _due))"
+    )
+    due_rows = _entity_payloads(con, ids, due)
+    staged_now: dict[str, pl.DataFrame] = {}
+    keys = [pl.DataFrame(schema={"channel_id": pl.String(), "key_text": pl.String()})]
+    for channel in channels:
+        plan = plans[channel.id]
+        rows = due_rows.filter(pl.col("channel_id") == channel.id).drop("channel_id")
+        if rows.is_empty():
+            continue
+        staged = stage_records(rows, channel, plan)
+        staged_now[channel.id] = staged
+        passed = staged.filter(pl.col("_reason").is_null())
+        keys.append(passed.select(channel_id=pl.lit(channel.id), key_text=plan.key_text).unique())
+    # The earlier records that share a key with them.
+    con.register("_keys", pl.concat(keys, how="vertical"))
+    try:
+        earlier_rows = _entity_payloads(
+            con,
+            ids,
+            f"not {due} and (p.channel_id, p._batch_id, p._source_file, p._record_index) in (select"
+            f" (i.channel_id, i._batch_id, i._source_file, i._record_index) from {INDEX_TABLE} as i"
+            " inner join _keys as k on i.channel_id = k.channel_id and i.key_text = k.key_text)",
+        )
+    finally:
+        con.unregister("_keys")
     parts = _empty_parts(model.entity)
     redone: list[pl.DataFrame] = [pl.DataFrame(schema={k: INDEX_COLUMNS[k] for k in ["channel_id", *ORIGIN]})]
-    for channel in ctx.channels:
-        if channel.entity != model.entity:
+    for channel in channels:
+        plan = plans[channel.id]
+        if channel.id not in staged_now:  # nothing new: no key of it was touched either
             continue
-        plan = channel_plan(channel, pii_key=ctx.pii_key, as_of=ctx.as_of)
-        # The new records, and those whose verdict hangs on the clock.
-        due = (
-            f"{is_new} or (p._batch_id, p._source_file, p._record_index) in (select (_batch_id, _source_file,"
-            f" _record_index) from {INDEX_TABLE} where channel_id = ? and check_reason = 'future_date')"
-        )
-        staged = stage_records(_payloads(con, channel.id, f"and ({due})", [channel.id]), channel, plan)
-        keys = staged.filter(pl.col("_reason").is_null()).select(key_text=plan.key_text).unique()
-        con.register("_keys", keys)
-        try:
-            earlier = _payloads(
-                con,
-                channel.id,
-                f"and not ({due}) and (p._batch_id, p._source_file, p._record_index) in (select (_batch_id,"
-                f" _source_file, _record_index) from {INDEX_TABLE} where channel_id = ? and key_text in"
-                " (select key_text from _keys))",
-                [channel.id, channel.id],
-            )
-        finally:
-            con.unregister("_keys")
-        staged = pl.concat([staged, stage_records(earlier, channel, plan)], how="vertical")
-        if staged.is_empty():
-            continue
+        earlier = earlier_rows.filter(pl.col("channel_id") == channel.id).drop("channel_id")
+        staged = pl.concat([staged_now[channel.id], stage_records(earlier, channel, plan)], how="vertical")
         _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
         redone.append(staged.select(channel_id=pl.lit(channel.id), **{c: pl.col(c) for c in ORIGIN}))
     if model.entity == "feedback":
