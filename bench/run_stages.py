@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> dict:
     from transforms.review.publishing import write_review_files
     from transforms.review.sources import monthly_tables
     from warehouse import connect
-    from warehouse.build import CHECKED_LAYERS, build_layer, finish_build
+    from warehouse.build import CHECKED_LAYERS, build_layer, finish_build, tables_to_check
     from warehouse.ingest import ingest_landing
     from warehouse.publish import publish_review
     from warehouse.reader_copy import publish_reader_copy
@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> dict:
                 with watch.timed("audit"):
                     record_fingerprints(con, build_id, list(built))
                 with watch.timed("checks"):
-                    validate_layer(con, layer, run_id=build_id, as_of=as_of, docs_dir=args.reports / "data_docs")
+                    tables = tables_to_check(con, layer, built)  # the flow's choice (warehouse/build.py)
+                    docs = args.reports / "data_docs" if tables is None else None
+                    validate_layer(con, layer, run_id=build_id, as_of=as_of, docs_dir=docs, tables=tables)
             with watch.timed("audit"):
                 finish_build(con)
                 finish_run(con, build_id, "completed")

@@ -174,7 +174,12 @@ _COMMENT = re.compile(r"--[^\n]*")
 
 def sql_references(layer: str, name: str) -> set[str]:
     """The tables ``transforms/sql/<layer>/<name>.sql`` reads, as ``layer.table``."""
-    text = _COMMENT.sub("", (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8"))
+    return references_in((SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8"))
+
+
+def references_in(sql: str) -> set[str]:
+    """The tables a select reads (its ``from`` and ``join`` of ``<layer>.<table>``), as ``layer.table``."""
+    text = _COMMENT.sub("", sql)
     return {f"{schema.lower()}.{table.lower()}" for schema, table in _REFERENCE.findall(text)}
 
 

@@ -20,6 +20,7 @@ from transforms.dag import (
     SqlModel,
     StagedEntity,
     model_inputs,
+    references_in,
 )
 from transforms.incremental import SCOPES
 from warehouse import scoped_build
@@ -193,8 +194,30 @@ def build_and_check_layer(
     built = {} if layer == "raw" else build_layer(con, layer, ctx)
     if run_id is not None:
         record_fingerprints(con, run_id, list(built))
-    validate_layer(con, layer, run_id=run_id, as_of=ctx.as_of, docs_dir=docs_dir)
+    tables = tables_to_check(con, layer, built)
+    if tables is None:
+        validate_layer(con, layer, run_id=run_id, as_of=ctx.as_of, docs_dir=docs_dir)
+    else:  # the Data Docs stay those of the last whole check of the layer, as after a partial build
+        validate_layer(con, layer, run_id=run_id, as_of=ctx.as_of, tables=tables)
     return built
+
+
+def tables_to_check(con: duckdb.DuckDBPyConnection, layer: str, built: Collection[str]) -> set[str] | None:
+    """What a build checks of ``layer``: None for every table, unless the build is scoped
+    (warehouse/scoped_build.py); then the tables it changed and those whose SQL checks read a changed one.
+
+    A table no build changed keeps its verdicts: its checks read nothing that changed, and the checks
+    that read the clock hold the more as the clock moves on (nothing received after as_of; no SLA event
+    later than as_of), and a scoped build never moves the clock back.
+    """
+    from expectations.validate import sql_checks
+
+    if layer == "raw" or not scoped_build.scoped_allowed(con):
+        return None
+    changed = scoped_build.changed_tables(con)
+    picked = {table for table in built if table in changed}
+    picked |= {check.table for check in sql_checks(layer) if (references_in(check.sql) | {check.table}) & changed}
+    return picked
 
 
 def rebuild_and_check_layer(

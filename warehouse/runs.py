@@ -191,8 +191,10 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, state: str, message:
 
 
 def record_fingerprints(con: duckdb.DuckDBPyConnection, run_id: str, tables: list[str]) -> None:
-    for table in tables:
-        rows, digest = fingerprint(con, table)
+    from warehouse.scoped_build import fingerprint_by_difference
+
+    for table in tables:  # a table a scoped build left alone or rebuilt by key: by difference from the last
+        rows, digest = fingerprint_by_difference(con, table) or fingerprint(con, table)
         con.execute(
             "insert into audit.table_fingerprints (run_id, table_name, row_count, content_hash) values (?, ?, ?, ?)",
             [run_id, table, rows, digest],

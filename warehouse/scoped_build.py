@@ -31,6 +31,9 @@ from transforms.dag import BuildContext, Model, model_inputs
 from transforms.incremental import KEY_NAMES, SCOPES, KeyScope
 
 CHANGES = "staging.stg__build_changes"
+# (table_name, row_count, hash_sum): what the build's scoped rebuilds added to and removed from a table's
+# fingerprint (warehouse.build.fingerprint is a sum of row hashes, so it follows by difference)
+FINGERPRINT_DELTAS = "staging.stg__build_fingerprint_deltas"
 STATE = "staging.stg__build_state"
 CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves
 COMPARED_ROWS = 200_000
@@ -39,7 +42,7 @@ _READ_RAW = ("raw.batches", "raw.qa_samples", "raw.qa_verdicts", "raw.manual_lab
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    query = "select count(*) from duckdb_columns() where schema_name = ? and table_name = ?"
     return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 
@@ -64,10 +67,15 @@ def begin(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> bool:
         state = con.execute(f"select digest, as_of, finished, raw_fingerprints from {STATE}").fetchone()
     scoped = state is not None and state[0] == digest and state[2] and state[1] <= ctx.as_of
     con.execute(f"create or replace table {CHANGES} (table_name varchar, key_name varchar, key_value varchar)")
+    con.execute(
+        f"create or replace table {FINGERPRINT_DELTAS} (table_name varchar, row_count bigint, hash_sum hugeint)"
+    )
     raw_now = {t: _fingerprint(con, t) for t in _READ_RAW if _exists(con, t)}
     if scoped:
         before = dict(state[3] or {})
         changed = [t for t, f in raw_now.items() if before.get(t) != f]
+        if "raw.batches" in changed:  # new batches: their payloads too (the staging checks reconcile with them)
+            changed.append("raw.channel_payloads")
         record_whole(con, changed)
         if _exists(con, "core.int_sla_clock_marks"):
             con.execute(
@@ -114,13 +122,14 @@ def record_keys(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> No
         )
 
 
-def _changed_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+def changed_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables (and pseudo-tables) this build recorded changes of."""
     return {r[0] for r in con.execute(f"select distinct table_name from {CHANGES}").fetchall()}
 
 
 def _scope_sql(con: duckdb.DuckDBPyConnection, table: str, layer: str, model: Model, scope: KeyScope) -> str | None:
     """The union of selects of the keys to rebuild, or None when the model must be built whole."""
-    changed = _changed_tables(con)
+    changed = changed_tables(con)
     selects = []
     for name in sorted(model_inputs(layer, model) & changed):
         whole = con.execute(f"select count(*) from {CHANGES} where table_name = ? and key_name is null", [name])
@@ -172,6 +181,7 @@ def rebuild_scoped(
     except Exception:
         con.execute("rollback")
         raise
+    record_fingerprint_delta(con, table, removed="_old", added="_new")
     differ = (
         "(select * from _old except all select * from _new)"
         " union all (select * from _new except all select * from _old)"
@@ -180,6 +190,49 @@ def rebuild_scoped(
     for temp in ("_old", "_new", "_scope"):
         con.execute(f"drop table if exists {temp}")
     return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def record_fingerprint_delta(con: duckdb.DuckDBPyConnection, table: str, *, removed: str, added: str) -> None:
+    """Record how the rows of ``added`` replacing those of ``removed`` (selects or tables) move ``table``'s
+    fingerprint."""
+    if not _exists(con, FINGERPRINT_DELTAS):
+        return
+    con.execute(
+        f"insert into {FINGERPRINT_DELTAS} select ?,"
+        f" (select count(*) from {added}) - (select count(*) from {removed}),"
+        f" (select coalesce(sum(hash(t)::hugeint), 0) from {added} as t)"
+        f" - (select coalesce(sum(hash(t)::hugeint), 0) from {removed} as t)",
+        [table],
+    )
+
+
+def fingerprint_by_difference(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str] | None:
+    """``table``'s fingerprint from the last one recorded and this build's changes, without reading it:
+    when the build is scoped and the table was either untouched or changed only by scoped rebuilds.
+    None when it must be computed from the table."""
+    if not scoped_allowed(con) or not _exists(con, FINGERPRINT_DELTAS):
+        return None
+    whole = con.execute(f"select count(*) from {CHANGES} where table_name = ? and key_name is null", [table])
+    if whole.fetchone()[0]:
+        return None
+    last = con.execute(
+        "select row_count, content_hash from audit.table_fingerprints where table_name = ?"
+        " order by built_at desc limit 1",
+        [table],
+    ).fetchone()
+    if last is None:
+        return None
+    keyed = con.execute(
+        f"select count(*) from {CHANGES} where table_name = ? and key_name is not null", [table]
+    ).fetchone()[0]
+    rows, hash_sum, deltas = con.execute(
+        f"select coalesce(sum(row_count), 0), coalesce(sum(hash_sum), 0), count(*) from {FINGERPRINT_DELTAS}"
+        " where table_name = ?",
+        [table],
+    ).fetchone()
+    if keyed and not deltas:
+        return None  # changed, by a writer that recorded no difference
+    return last[0] + rows, f"{(int(last[1], 16) + int(hash_sum)) % 2**64:016x}"
 
 
 def record_rebuilt(con: duckdb.DuckDBPyConnection, table: str, before: str | None) -> None:

@@ -371,9 +371,10 @@ def _merge(
     con.execute("begin transaction")
     try:
         con.register("_redone", redone)
-        for table in tables:  # what the re-staged records produced before: changed, like what they produce now
+        for number, table in enumerate(tables):  # what the re-staged records produced before: changed too
             if table != CUSTOMER_CONTACTS_TABLE:
-                scoped_build.record_keys(con, table, f"select * from {table} where {by_origin}")
+                con.execute(f"create or replace temp table _gone_{number} as select * from {table} where {by_origin}")
+                scoped_build.record_keys(con, table, f"select * from _gone_{number}")
         con.execute(f"delete from staging.{model.name} where {by_origin}")
         if model.entity == "feedback":
             con.execute(f"delete from {FEEDBACK_VERSIONS_TABLE} where {by_origin}")
@@ -383,12 +384,18 @@ def _merge(
             )
         con.execute(f"delete from quarantine.staging_rejects where entity = ? and {by_origin}", [model.entity])
         con.execute(f"delete from {INDEX_TABLE} where {by_origin}")
-        for table, frame in tables.items():
+        for number, (table, frame) in enumerate(tables.items()):
             _insert(con, table, frame)
             if table != CUSTOMER_CONTACTS_TABLE:
                 con.register("_inserted", frame)
                 scoped_build.record_keys(con, table, "select * from _inserted")
+                scoped_build.record_fingerprint_delta(
+                    con, table, removed=f"_gone_{number}", added=f"(select * from {table} where {by_origin})"
+                )
                 con.unregister("_inserted")
+                con.execute(f"drop table _gone_{number}")
+        if CUSTOMER_CONTACTS_TABLE in tables:
+            scoped_build.record_whole(con, [CUSTOMER_CONTACTS_TABLE])  # read by no model; fingerprinted whole
         _insert(con, "quarantine.staging_rejects", frames["rejects"])
         _record_state(con, model.entity, digest, ctx.as_of, frames["index"], replace=False)
         con.execute("commit")

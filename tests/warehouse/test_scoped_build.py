@@ -20,11 +20,12 @@ from transforms.channels import get_channel, load_channels
 from transforms.dag import BUILD_ORDER
 from transforms.incremental import SCOPES
 from warehouse import connect_memory, scoped_build
-from warehouse.build import build_layer, finish_build
+from warehouse.build import build_all, build_layer, fingerprint, finish_build
 from warehouse.ingest import ingest_landing, land_batch
+from warehouse.runs import record_fingerprints
 from warehouse.staging import INDEX_TABLE, STATE_TABLE
 
-STATE = [STATE_TABLE, scoped_build.STATE, scoped_build.CHANGES]
+STATE = [STATE_TABLE, scoped_build.STATE, scoped_build.CHANGES, scoped_build.FINGERPRINT_DELTAS]
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -40,12 +41,21 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 
 
 def _build(con: duckdb.DuckDBPyConnection, as_of: datetime, *, from_nothing: bool) -> None:
+    """Build every layer, recording each table's fingerprint as a build run does; check that a fingerprint
+    taken by difference (scoped_build.fingerprint_by_difference) is the table's."""
     if from_nothing:
         for table in STATE:
             con.execute(f"drop table if exists {table}")
     ctx = golden_context(as_of)
     for layer in BUILD_ORDER:
-        build_layer(con, layer, ctx)
+        built = build_layer(con, layer, ctx)
+        record_fingerprints(con, f"build at {as_of}", list(built))
+        recorded = con.execute(
+            "select table_name, row_count, content_hash from audit.table_fingerprints where run_id = ?",
+            [f"build at {as_of}"],
+        ).fetchall()
+        wrong = [(t, (n, h), fingerprint(con, t)) for t, n, h in recorded if fingerprint(con, t) != (n, h)]
+        assert wrong == [], wrong
     finish_build(con)
 
 
@@ -158,3 +168,17 @@ def test_every_scoped_model_is_rebuilt_by_key_after_new_batches(months: list[Pat
         for r in con.execute(f"select table_name from {scoped_build.CHANGES} where key_name is not null").fetchall()
     }
     assert set(SCOPES) <= keyed
+
+
+def test_a_scoped_build_checks_what_it_changed(months: list[Path], tmp_path: Path) -> None:
+    con = connect_memory()
+    checked = "select distinct suite from audit.validation_results where run_id = ?"
+    ingest_landing(con, months[0], load_channels(), archive_dir=tmp_path / "archive")
+    build_all(con, golden_context(datetime(2026, 10, 1, 6, tzinfo=UTC)), run_id="first")
+    ingest_landing(con, months[1], load_channels(), archive_dir=tmp_path / "archive")
+    build_all(con, golden_context(datetime(2026, 11, 1, 6, tzinfo=UTC)), run_id="second")
+    first = {r[0] for r in con.execute(checked, ["first"]).fetchall()}
+    second = {r[0] for r in con.execute(checked, ["second"]).fetchall()}
+    assert {"raw.batches", "staging.stg_channels__feedback", "core.fct_feedback", "core.fct_case_sla"} <= second
+    assert "core.dim_channels" in first and "core.dim_channels" not in second  # the same channels: not checked again
+    assert second < first
