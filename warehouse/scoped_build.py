@@ -48,8 +48,13 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def context_digest(ctx: BuildContext) -> str:
     """Everything the build depends on besides the data and the clock."""
+    from transforms.classify.engine import DEFAULT_MODEL_PATH
+
     parts = {k: v for k, v in ctx.__dict__.items() if k != "as_of"}
-    return hashlib.sha256(repr(sorted(parts.items(), key=lambda kv: kv[0])).encode()).hexdigest()
+    digest = hashlib.sha256(repr(sorted(parts.items(), key=lambda kv: kv[0])).encode())
+    if ctx.classifier_model is None:  # the build reads the committed model
+        digest.update(DEFAULT_MODEL_PATH.read_bytes())
+    return digest.hexdigest()
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
