@@ -19,10 +19,11 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup demo test lint format clean serve
+.PHONY: help setup demo demo-ducklake test lint format clean serve
 
 help:
 	@echo "make demo    set up the environment, generate sample data, run ingest → build → checks → review"
+	@echo "make demo-ducklake  the same demo on a DuckLake: the project's PostgreSQL (.postgres/) as its catalog, data in data/lake/"
 	@echo "make test    lint (ruff, sqlfluff) and run every test (pytest)"
 	@echo "make clean   remove the warehouse, the sample data and the reports (keeps .venv)"
 
@@ -38,6 +39,16 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 setup: $(STAMP)
 
 demo: setup
+	$(VENV)/bin/otklik demo
+
+# The demo on the DuckLake backend (warehouse/lake.py): `otklik postgres start` creates and starts the
+# project's PostgreSQL on 127.0.0.1 (.postgres/, git-ignored) and prints the OTKLIK_WAREHOUSE value of
+# its catalog; the catalog's password goes by environment, never on a command line.
+demo-ducklake: setup
+	$(VENV)/bin/otklik postgres start >/dev/null
+	OTKLIK_WAREHOUSE="$$($(VENV)/bin/otklik postgres status 2>/dev/null)" \
+	OTKLIK_LAKE_PASSWORD="$$(cat .postgres/otklik.password)" \
+	OTKLIK_LAKE_DATA_PATH="$(CURDIR)/data/lake/" \
 	$(VENV)/bin/otklik demo
 
 # A local Prefect server with the deployments of prefect.yaml, a worker and the webhook receiver

@@ -86,8 +86,10 @@ def add_duckdb_datasource(
     def creator() -> Any:
         cursor = con.cursor()
         # Settings are per connection: keep the caller's zone, in which GX's samples print timestamps.
-        zone = con.execute("select current_setting('TimeZone')").fetchone()[0]
+        zone, catalog = con.execute("select current_setting('TimeZone'), current_database()").fetchone()
         cursor.execute(f"set TimeZone = '{zone.replace(chr(39), '')}'")
+        # and its default catalog: a DuckLake warehouse is attached and USEd (warehouse/lake.py)
+        cursor.execute(f'use "{catalog.replace(chr(34), chr(34) * 2)}"')
         return ConnectionWrapper(cursor)
 
     # The URL only selects the dialect; with the patch GX pairs it with a StaticPool, so the

@@ -271,7 +271,9 @@ def record_results(con: duckdb.DuckDBPyConnection, report: LayerReport) -> None:
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    query = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    # duckdb_columns(), not information_schema.tables: on a DuckLake (warehouse/lake.py) the latter asks
+    # the catalog for every table's statistics, ~60 ms a call against ~8 ms (a table has a column).
+    query = "select count(*) from duckdb_columns() where schema_name = ? and table_name = ?"
     return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 

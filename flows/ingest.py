@@ -17,7 +17,8 @@ from warehouse.runs import finish_run, new_run_id, start_run
 def land_files(landing: str, schedule_group: str | None, run_id: str) -> dict:
     channels = load_channels()
     only = {c.id for c in channels_in_group(schedule_group)} if schedule_group else None
-    with connect() as con:
+    # One group's channels: on a DuckLake other groups' ingests write meanwhile (warehouse/lake.py)
+    with connect(channels=only) as con:
         start_run(con, run_id, "ingest-channels", {"schedule_group": schedule_group, "landing": landing})
         try:
             summary = ingest_landing(con, Path(landing), channels, archive_dir=archive_dir(), run_id=run_id, only=only)
@@ -45,7 +46,7 @@ def _worth_retrying(task: object, task_run: object, state: State) -> bool:
 def pull_channel_task(channel_id: str, run_id: str) -> dict:
     channel = get_channel(channel_id)
     secret = resolve_secret(channel)
-    with connect() as con:
+    with connect(channels=[channel_id]) as con:
         summary = pull_channel(
             con, channel, archive_dir=archive_dir(), run_id=run_id, secret=secret, log=get_run_logger()
         )

@@ -2,7 +2,10 @@
 
 | variable            | default                          | what                                   |
 | ------------------- | -------------------------------- | -------------------------------------- |
-| OTKLIK_WAREHOUSE    | warehouse/otklik.duckdb          | the DuckDB file (read in warehouse/)   |
+| OTKLIK_WAREHOUSE    | warehouse/otklik.duckdb          | the DuckDB file, or ducklake:postgres:<dsn> |
+| OTKLIK_LAKE_DATA_PATH | the catalog's                  | a DuckLake's data: a folder, s3://b/prefix/ |
+| OTKLIK_LAKE_PASSWORD | PGPASSWORD                      | a DuckLake catalog's password (secret)  |
+| OTKLIK_S3_ENDPOINT, _KEY_ID, _SECRET |                 | the S3 store of s3:// data (secret)     |
 | OTKLIK_WAREHOUSE_LOCK_TIMEOUT | 1800                   | seconds to wait for another process's lock (warehouse/) |
 | OTKLIK_LANDING      | data/landing                     | where channel exports land             |
 | OTKLIK_ARCHIVE      | data/archive                     | every landed file or page, by sha256   |

@@ -16,7 +16,10 @@ console = Console()
 def _open_warehouse():
     """The warehouse read-only, or None when there is none yet (a fresh checkout)."""
     from warehouse import connect, warehouse_path
+    from warehouse.connection import lake_target
 
+    if lake_target() is not None:  # a DuckLake: its catalog says whether it was ever migrated
+        return connect(read_only=True)
     path = Path(warehouse_path())
     if not path.exists():
         return None

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from otklik.channels_cli import channels_app
 from otklik.classify_cli import classify_app
+from otklik.local_postgres import postgres_app
 from otklik.prefect_env import configure_prefect_env
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ def demo(
 
     from flows.pipeline import otklik_pipeline
     from flows.settings import landing_dir
-    from warehouse import warehouse_path
+    from warehouse.connection import warehouse_label
 
     landing = landing_dir()
     started = time.perf_counter()
@@ -224,7 +225,7 @@ def demo(
     _print_ingest(result["ingest"])
     _print_counts("Tables built", result["build"])
     console.print(f"Pipeline finished in {time.perf_counter() - started:.1f} s")
-    console.print(f"Warehouse: [bold]{escape(str(warehouse_path()))}[/]")
+    console.print(f"Warehouse: [bold]{escape(warehouse_label())}[/]")
     console.print(f"Review:    [bold]{escape(str(result['review']))}[/]")
 
 
@@ -470,6 +471,7 @@ from otklik.receive_cli import receive  # noqa: E402  (the webhook receiver; imp
 
 app.command()(receive)
 app.add_typer(channels_app, name="channels")
+app.add_typer(postgres_app, name="postgres")
 
 
 @quarantine_app.command("list")
@@ -580,12 +582,23 @@ OPERATOR_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, FileExist
 
 def _operator_errors() -> tuple[type[BaseException], ...]:
     from expectations import DataQualityError
+    from otklik.local_postgres import PostgresUnavailable
     from warehouse.connection import OutdatedWarehouse
+    from warehouse.lake import LakeUnavailable
     from warehouse.lineage import LineageError
     from warehouse.locking import WarehouseBusy
     from warehouse.runs import NotPublishable
 
-    return (*OPERATOR_ERRORS, DataQualityError, OutdatedWarehouse, NotPublishable, LineageError, WarehouseBusy)
+    return (
+        *OPERATOR_ERRORS,
+        DataQualityError,
+        OutdatedWarehouse,
+        NotPublishable,
+        LineageError,
+        WarehouseBusy,
+        LakeUnavailable,
+        PostgresUnavailable,
+    )
 
 
 def operator_message(error: BaseException) -> str | None:

@@ -69,9 +69,12 @@ def record_alerts(
         con.execute(
             """
             insert into audit.sla_alert_deliveries (alert_id, channel, target, status)
-            select alert_id, channel, target, 'pending' from _deliveries
+            select distinct alert_id, channel, target, 'pending' from _deliveries as d
             where alert_id in (select unnest($fresh::varchar[]))
-            on conflict do nothing
+              and not exists (
+                  select 1 from audit.sla_alert_deliveries as s
+                  where s.alert_id = d.alert_id and s.channel = d.channel and s.target = d.target
+              )
             """,
             {"fresh": fresh},
         )

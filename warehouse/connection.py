@@ -1,17 +1,25 @@
-"""The one place the warehouse file is opened. Path from OTKLIK_WAREHOUSE.
+"""The one place the warehouse is opened: a DuckDB file, or a DuckLake, as OTKLIK_WAREHOUSE says.
 
 Every writer goes through ``connect()``; readers that must never write use
 ``connect(read_only=True)``. Migrations are applied on every read-write open, so a new or
-old file is always at the current schema.
+old warehouse is always at the current schema.
+
+``OTKLIK_WAREHOUSE`` is a file path (default warehouse/otklik.duckdb), or
+``ducklake:postgres:<libpq dsn>`` for a DuckLake with a PostgreSQL catalog, which several processes
+and hosts write at once (warehouse/lake.py). On the lake the same SQL runs unchanged (the lake is the
+connection's default catalog); the file lock becomes PostgreSQL advisory locks, and readers need no
+lock at all (each query reads one committed snapshot).
 """
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
 
+from warehouse import lake
+from warehouse.lake import LakeTarget, LakeUnavailable  # noqa: F401 (re-exported: the error an operator reads)
 from warehouse.locking import warehouse_lock
 from warehouse.migrate import apply_migrations, migration_files
 
@@ -21,8 +29,38 @@ DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "otklik.duckdb"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800
 
 
+def warehouse_setting() -> str:
+    return os.environ.get("OTKLIK_WAREHOUSE", str(DEFAULT_WAREHOUSE))
+
+
 def warehouse_path() -> Path:
-    return Path(os.environ.get("OTKLIK_WAREHOUSE", DEFAULT_WAREHOUSE)).expanduser().resolve()
+    """The warehouse file; a ValueError when OTKLIK_WAREHOUSE names a DuckLake (it has no one file)."""
+    setting = warehouse_setting()
+    if lake.is_lake_setting(setting):
+        raise ValueError(f"the warehouse is a DuckLake ({lake_target()}), not a file")
+    return Path(setting).expanduser().resolve()
+
+
+def lake_target(setting: str | None = None) -> LakeTarget | None:
+    """The DuckLake that OTKLIK_WAREHOUSE (or ``setting``) names; None when it names a file."""
+    setting = warehouse_setting() if setting is None else setting
+    return lake.parse_target(setting) if lake.is_lake_setting(setting) else None
+
+
+def warehouse_label() -> str:
+    """The warehouse as an operator reads it: the file's path, or the lake's catalog (no password)."""
+    target = lake_target()
+    return str(target) if target is not None else str(warehouse_path())
+
+
+def _resolve(path: Path | str | LakeTarget | None) -> Path | LakeTarget:
+    if isinstance(path, LakeTarget):
+        return path
+    if path is None:
+        return lake_target() or warehouse_path()
+    if isinstance(path, str) and lake.is_lake_setting(path):
+        return lake.parse_target(path)
+    return Path(path)
 
 
 def session_defaults(con: duckdb.DuckDBPyConnection) -> None:
@@ -36,13 +74,25 @@ def lock_timeout_seconds() -> float:
 
 
 @contextmanager
-def connect(path: Path | str | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path | str | LakeTarget | None = None,
+    *,
+    read_only: bool = False,
+    channels: Collection[str] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (migrated when read-write) and close it on exit.
 
     Other processes queue behind it (warehouse/locking.py): writers one at a time, readers
-    together, for up to OTKLIK_WAREHOUSE_LOCK_TIMEOUT seconds.
+    together, for up to OTKLIK_WAREHOUSE_LOCK_TIMEOUT seconds. ``channels``: a writer that lands
+    batches of these channels only (a schedule group's ingest, one channel's pull); on a DuckLake it
+    writes beside other such writers, each channel held by one of them at a time, while a build waits
+    for all of them (and they for it). On a file it is an ordinary writer.
     """
-    target = Path(path) if path is not None else warehouse_path()
+    target = _resolve(path)
+    if isinstance(target, LakeTarget):
+        with _connect_lake(target, read_only=read_only, channels=channels) as con:
+            yield con
+        return
     if read_only and not target.exists():
         raise FileNotFoundError(f"no warehouse at {target}: run `otklik ingest` and `otklik build` first")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -59,10 +109,83 @@ def hold_warehouse(what: str, path: Path | str | None = None) -> Iterator[None]:
     the warehouse until it ends: a build reads the same batches in every layer as it records as its
     inputs, so a replay of it sees what it saw.
     """
-    target = Path(path) if path is not None else warehouse_path()
+    target = _resolve(path)
+    if isinstance(target, LakeTarget):
+        with lake.lake_lock(
+            target, [lake.WAREHOUSE_LOCK], exclusive=True, timeout_seconds=lock_timeout_seconds(), holder=what
+        ):
+            yield
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(target, exclusive=True, timeout_seconds=lock_timeout_seconds(), holder=what):
         yield
+
+
+@contextmanager
+def hold_channels(con: duckdb.DuckDBPyConnection, channels: Collection[str]) -> Iterator[None]:
+    """On a DuckLake, hold ``channels`` (folders an ingest lands, e.g. unregistered ones it quarantines)
+    besides those its ``connect(channels=...)`` holds; on a file nothing more is needed (one writer)."""
+    target = lake.target_of(con)
+    if target is None or not channels:
+        yield
+        return
+    names = [f"channel:{c}" for c in channels]
+    with lake.lake_lock(target, names, exclusive=True, timeout_seconds=lock_timeout_seconds(), holder="ingest"):
+        yield
+
+
+_lakes_ready: set[str] = set()  # lakes this process found (or made) current: schema and sequences
+
+
+@contextmanager
+def _connect_lake(
+    target: LakeTarget, *, read_only: bool, channels: Collection[str] | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The lake: readers without a lock; writers migrate it under the exclusive lock if it is behind,
+    then hold it exclusively (or shared, with their channels, for an ingest)."""
+    timeout = lock_timeout_seconds()
+    if not read_only:
+        _migrate_lake(target, timeout)
+    locks: AbstractContextManager
+    if read_only:
+        locks = nullcontext()
+    elif channels is None:
+        locks = lake.lake_lock(target, [lake.WAREHOUSE_LOCK], exclusive=True, timeout_seconds=timeout)
+    else:
+        locks = _ingest_locks(target, channels, timeout)
+    with locks:
+        con = lake.open_lake(target, read_only=read_only)
+        lake.register(con, target)
+        try:
+            session_defaults(con)
+            require_current_schema(con, target)
+            yield con
+        finally:
+            lake.unregister(con)
+            con.close()
+
+
+@contextmanager
+def _ingest_locks(target: LakeTarget, channels: Collection[str], timeout: float) -> Iterator[None]:
+    with lake.lake_lock(target, [lake.WAREHOUSE_LOCK], exclusive=False, timeout_seconds=timeout, holder="ingest"):
+        names = [f"channel:{c}" for c in channels]
+        with lake.lake_lock(target, names, exclusive=True, timeout_seconds=timeout, holder="ingest"):
+            yield
+
+
+def _migrate_lake(target: LakeTarget, timeout: float) -> None:
+    if target.dsn in _lakes_ready:  # migrations only go forward, and this process's code does not change
+        return
+    con = lake.open_lake(target)
+    try:
+        if _schema_version(con) < len(migration_files()):
+            with lake.lake_lock(target, [lake.WAREHOUSE_LOCK], exclusive=True, timeout_seconds=timeout):
+                session_defaults(con)
+                apply_migrations(con)
+        lake.create_sequences(target)
+        _lakes_ready.add(target.dsn)
+    finally:
+        con.close()
 
 
 class WarehouseUnreadable(RuntimeError):
@@ -116,12 +239,16 @@ class OutdatedWarehouse(RuntimeError):
     """A read-only open of a warehouse whose schema is older than the code."""
 
 
-def require_current_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
-    expected = len(migration_files())
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
     try:
-        current = con.execute("select coalesce(max(version), 0) from main.schema_migrations").fetchone()[0]
+        return con.execute("select coalesce(max(version), 0) from main.schema_migrations").fetchone()[0]
     except duckdb.CatalogException:
-        current = 0
+        return 0
+
+
+def require_current_schema(con: duckdb.DuckDBPyConnection, target: Path | LakeTarget) -> None:
+    expected = len(migration_files())
+    current = _schema_version(con)
     if current < expected:
         con.close()
         raise OutdatedWarehouse(

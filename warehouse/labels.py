@@ -3,6 +3,8 @@
 import duckdb
 import polars as pl
 
+from warehouse.lake import next_numbers, target_of
+
 LATEST_LABELS_SQL = """
     select feedback_id, kind, sentiment, feedback_type_id
     from raw.manual_labels
@@ -13,12 +15,14 @@ LATEST_LABELS_SQL = """
 def store_labels(con: duckdb.DuckDBPyConnection, labels: pl.DataFrame, *, labelled_by: str, source: str) -> int:
     """Append validated labels (``transforms.classify.labels.parse_labels``); return how many."""
     staged = labels.with_columns(labelled_by=pl.lit(labelled_by), source=pl.lit(source))
+    columns = "feedback_id, kind, sentiment, feedback_type_id, labelled_by, source"
+    if target_of(con) is not None:  # a DuckLake has no column defaults from sequences (warehouse/lake.py)
+        numbers = next_numbers(con, "raw.manual_label_seq", staged.height)
+        staged = staged.with_columns(label_seq=pl.Series(numbers, dtype=pl.Int64))
+        columns = "label_seq, " + columns
     con.register("_incoming_labels", staged.to_arrow())
     try:
-        con.execute(
-            "insert into raw.manual_labels (feedback_id, kind, sentiment, feedback_type_id, labelled_by, source)"
-            " select feedback_id, kind, sentiment, feedback_type_id, labelled_by, source from _incoming_labels"
-        )
+        con.execute(f"insert into raw.manual_labels ({columns}) select {columns} from _incoming_labels")
     finally:
         con.unregister("_incoming_labels")
     return labels.height

@@ -1,9 +1,16 @@
-"""Apply pending forward-only migrations from warehouse/migrations, in order, each in a transaction."""
+"""Apply pending forward-only migrations from warehouse/migrations, in order, each in a transaction.
+
+The same files migrate a DuckDB file and a DuckLake; on the lake each goes through
+``warehouse.lake.lake_ddl`` first (DuckLake has no keys, unique constraints or sequences: that module
+says what keeps their promises there).
+"""
 
 import re
 from pathlib import Path
 
 import duckdb
+
+from warehouse.lake import is_lake, lake_ddl
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -24,10 +31,17 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
 
 def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply what is pending; return the names applied (empty when up to date)."""
+    on_lake = is_lake(con)
+
+    def dialect(sql: str) -> str:
+        return lake_ddl(sql) if on_lake else sql
+
     con.execute(
-        "create table if not exists main.schema_migrations ("
-        " version integer primary key, name varchar not null,"
-        " applied_at timestamptz not null default current_timestamp)"
+        dialect(
+            "create table if not exists main.schema_migrations ("
+            " version integer primary key, name varchar not null,"
+            " applied_at timestamptz not null default current_timestamp)"
+        )
     )
     done = {row[0] for row in con.execute("select version from main.schema_migrations").fetchall()}
     applied = []
@@ -36,7 +50,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATION
             continue
         con.execute("begin transaction")
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(dialect(path.read_text(encoding="utf-8")))
             con.execute("insert into main.schema_migrations (version, name) values (?, ?)", [version, path.name])
             con.execute("commit")
         except Exception:
@@ -46,6 +60,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATION
         # ALTER TABLE ... ADD COLUMN from the WAL when the table has a function default
         # (current_timestamp): after a kill -9 the file would not open again
         # (tests/warehouse/test_crash_recovery.py). With a checkpoint, DDL never waits in the WAL.
-        con.execute("checkpoint")
+        if not on_lake:  # a DuckLake commits to its catalog; its CHECKPOINT would run its maintenance
+            con.execute("checkpoint")
         applied.append(path.name)
     return applied

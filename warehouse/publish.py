@@ -89,9 +89,12 @@ def _freeze_figure_items(
             select = figure_items_sql(
                 "_figure_rows", table.name, column, rule, table.key_columns, columns[rule.source.item_kind]
             )
+            # each (review, figure, item) once, without relying on the key (a DuckLake has none)
             con.execute(
-                f"insert into audit.published_figure_items select $4, figure_id, item_kind, item_id from ({select})"
-                " on conflict do nothing",
+                "insert into audit.published_figure_items"
+                f" select distinct $4, figure_id, item_kind, item_id from ({select}) as found"
+                " where not exists (select 1 from audit.published_figure_items as p where p.review_id = $4"
+                " and p.figure_id = found.figure_id and p.item_kind = found.item_kind and p.item_id = found.item_id)",
                 [start, end, timezone, review_id],
             )
     finally:

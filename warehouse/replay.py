@@ -8,12 +8,19 @@ recorded names, load order and load times, rebuilds every layer with that config
 fingerprints every table the run fingerprinted. A difference is either tampering (an archived
 file whose bytes no longer match its hash, reported before anything else), or a change of code
 between the run's commit and now (both are printed), or a different PII key.
+
+On a DuckLake warehouse (warehouse/lake.py) the run also recorded the snapshot it read its inputs at
+(audit.runs.input_snapshot): the replay reads the input batches' ledger rows and what people had
+entered from the lake as of that snapshot, and the scratch warehouse is a DuckDB in memory (or
+``scratch_path``) as for a file, so the tables are compared with the same fingerprints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +38,7 @@ from transforms.taxonomy import parse_feedback_types
 from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, fingerprint
 from warehouse.connection import connect_memory, session_defaults
 from warehouse.ingest import diagnose, ledger_row, write_batch
+from warehouse.lake import open_lake, target_of
 from warehouse.migrate import apply_migrations
 from warehouse.runs import CLASSIFIER_FILES, CONFIG_FILES, HUMAN_INPUTS, code_version, run_config_texts
 
@@ -121,6 +129,22 @@ def context_from_configs(texts: dict[str, str | None], as_of: datetime, pii_key:
     )
 
 
+@contextmanager
+def _as_read_by(con: duckdb.DuckDBPyConnection, run_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse as the run read its inputs: on a DuckLake the snapshot it recorded, else ``con``."""
+    target = target_of(con)
+    row = con.execute("select input_snapshot from audit.runs where run_id = ?", [run_id]).fetchone()
+    if target is None or row is None or row[0] is None:
+        yield con
+        return
+    pinned = open_lake(target, snapshot=row[0])
+    try:
+        session_defaults(pinned)
+        yield pinned
+    finally:
+        pinned.close()
+
+
 def _scratch(path: Path | None) -> duckdb.DuckDBPyConnection:
     if path is None:
         return connect_memory()
@@ -185,21 +209,26 @@ def replay_run(
     ctx = context_from_configs(run_config_texts(con, run_id), as_of, pii_key)
     result = ReplayResult(run_id, as_of, version_then, code_version())
 
-    inputs = con.execute(
-        f"select i.batch_id, {', '.join('b.' + c for c in _BATCH_COLUMNS)}"
-        " from audit.run_inputs as i left join raw.batches as b on b.batch_id = i.batch_id"
-        " where i.run_id = ? order by b.batch_seq nulls first, i.batch_id",
-        [run_id],
-    ).fetchall()
-    names = ("batch_id", *_BATCH_COLUMNS)
-    channels = {c.id: c for c in ctx.channels}
-    scratch = _scratch(scratch_path)
+    with _as_read_by(con, run_id) as then:
+        inputs = then.execute(
+            f"select i.batch_id, {', '.join('b.' + c for c in _BATCH_COLUMNS)}"
+            " from audit.run_inputs as i left join raw.batches as b on b.batch_id = i.batch_id"
+            " where i.run_id = ? order by b.batch_seq nulls first, i.batch_id",
+            [run_id],
+        ).fetchall()
+        names = ("batch_id", *_BATCH_COLUMNS)
+        channels = {c.id: c for c in ctx.channels}
+        scratch = _scratch(scratch_path)
+        try:
+            for values in inputs:
+                batch = dict(zip(names, values, strict=True))
+                result.batches += 1
+                _reland(scratch, batch, channels, archive_dir, result)
+            _copy_human_inputs(then, scratch, started_at)
+        except BaseException:
+            scratch.close()
+            raise
     try:
-        for values in inputs:
-            batch = dict(zip(names, values, strict=True))
-            result.batches += 1
-            _reland(scratch, batch, channels, archive_dir, result)
-        _copy_human_inputs(con, scratch, started_at)
         for layer in CHECKED_LAYERS:
             try:
                 if checks:

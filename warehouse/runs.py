@@ -14,6 +14,7 @@ import duckdb
 
 from warehouse.build import fingerprint
 from warehouse.connection import PROJECT_ROOT
+from warehouse.lake import current_snapshot, retry_conflicts
 
 CONFIG_FILES = (
     "transforms/channels/channels.yaml",
@@ -77,8 +78,10 @@ def store_config_versions(con: duckdb.DuckDBPyConnection, texts: dict[str, str |
             hashes[name] = None
             continue
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        # once per content; no key constraint needed, so the same on a DuckLake (warehouse/lake.py)
         con.execute(
-            "insert into audit.config_versions (sha256, name, content) values (?, ?, ?) on conflict do nothing",
+            "insert into audit.config_versions (sha256, name, content) select $1, $2, $3"
+            " where not exists (select 1 from audit.config_versions where sha256 = $1)",
             [digest, name, text],
         )
         hashes[name] = digest
@@ -111,11 +114,19 @@ def run_config_texts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, s
 
 
 def record_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
-    """Record every batch now in raw.batches as an input of ``run_id``; return how many."""
+    """Record every batch now in raw.batches as an input of ``run_id``; return how many.
+
+    On a DuckLake the run also records the snapshot it read them at (audit.runs.input_snapshot):
+    `otklik replay` reads the batches and what people had entered as of it.
+    """
     con.execute(
-        "insert into audit.run_inputs (run_id, batch_id) select ?, batch_id from raw.batches on conflict do nothing",
+        "insert into audit.run_inputs (run_id, batch_id) select distinct $1, batch_id from raw.batches"
+        " where batch_id not in (select batch_id from audit.run_inputs where run_id = $1)",
         [run_id],
     )
+    snapshot = current_snapshot(con)  # raw.batches and the run's inputs as committed just now
+    if snapshot is not None:
+        con.execute("update audit.runs set input_snapshot = ? where run_id = ?", [snapshot, run_id])
     return con.execute("select count(*) from audit.run_inputs where run_id = ?", [run_id]).fetchone()[0]
 
 
@@ -176,17 +187,22 @@ def mark_abandoned_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     gone = [run_id for run_id, pid in rows if pid is not None and pid != os.getpid() and not _process_alive(pid)]
     for run_id in gone:
         pid = next(p for r, p in rows if r == run_id)
-        con.execute(
-            "update audit.runs set state = 'abandoned', ended_at = ?, message = ? where run_id = ?",
-            [datetime.now(UTC), f"its process (pid {pid} on {here}) ended without finishing the run", run_id],
+        message = f"its process (pid {pid} on {here}) ended without finishing the run"
+        retry_conflicts(  # on a DuckLake another run's writer may update audit.runs at the same time
+            lambda run_id=run_id, message=message: con.execute(
+                "update audit.runs set state = 'abandoned', ended_at = ?, message = ? where run_id = ?",
+                [datetime.now(UTC), message, run_id],
+            )
         )
     return gone
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, state: str, message: str | None = None) -> None:
-    con.execute(
-        "update audit.runs set state = ?, ended_at = ?, message = ? where run_id = ?",
-        [state, datetime.now(UTC), message, run_id],
+    retry_conflicts(  # on a DuckLake another run's writer may update audit.runs at the same time
+        lambda: con.execute(
+            "update audit.runs set state = ?, ended_at = ?, message = ? where run_id = ?",
+            [state, datetime.now(UTC), message, run_id],
+        )
     )
 
 
