@@ -36,6 +36,10 @@ known batches and skips it: nothing is quarantined twice.
 The readers of container formats (XLSX) run in one child process per ingest run, with memory and
 time limits (``transforms.readers.guard``): a workbook that crashes or exhausts its reader is
 quarantined (``reader_crashed``, ``out_of_memory``, ``timeout``) and the run goes on.
+
+A run with many new files archives and reads them in a pool of worker processes
+(``warehouse.ingest_pool``, ``OTKLIK_INGEST_WORKERS``); this process alone writes the warehouse, in
+the scan's order, so the rows, their load order and the quarantine are those of a serial run.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -59,7 +64,9 @@ from transforms.channels import Channel
 from transforms.channels.registry import ReaderOptions
 from transforms.readers import CONTAINER_FORMATS, ReadResult, UnreadableFile, guard, read_file
 from transforms.readers.base import excerpt
+from warehouse.connection import hold_channels
 from warehouse.faults import crash_point
+from warehouse.lake import next_numbers, retry_conflicts, target_of
 
 _DEFAULT_READER = ReaderOptions()
 _SHOWN_TARGET_CHARS = 200
@@ -194,7 +201,7 @@ def land_batch(
     seen = batch_id in known if known is not None else _already_landed(con, batch_id)
     if seen or (group is not None and batch_id in group.pending_ids):
         if cursor_after is not None:  # the page was landed before; its cursor still moves on
-            _advance_cursor(con, channel_id, cursor_after, batch_id)
+            retry_conflicts(lambda: _advance_cursor(con, channel_id, cursor_after, batch_id))
         return BatchOutcome(batch_id, "skipped")
     archived = archive_bytes(archive_dir, sha256, data, durable=group is None)
     if group is not None:
@@ -202,10 +209,8 @@ def land_batch(
     crash_point("after_archive")
     problem, result = diagnose(channel, channel_id, source_file, data)
     if problem is not None:
-        con.execute(
-            "insert into quarantine.files (batch_id, channel_id, source_file, content_sha256, reason, detail,"
-            " run_id, archive_path) values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [batch_id, channel_id, source_file, sha256, problem[0], problem[1], run_id, str(archived)],
+        quarantine_read_file(
+            con, batch_id, channel_id, source_file, sha256, problem, run_id=run_id, archive_path=str(archived)
         )
         if known is not None:
             known.add(batch_id)
@@ -232,6 +237,25 @@ def land_batch(
         group.add(ledger, result)
     return BatchOutcome(
         batch_id, "loaded", records=len(result.records), rejected=len(result.errors), filtered=result.filtered
+    )
+
+
+def quarantine_read_file(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    channel_id: str,
+    source_file: str,
+    sha256: str,
+    problem: tuple[str, str],
+    *,
+    run_id: str | None,
+    archive_path: str,
+) -> None:
+    """The quarantine.files row of an archived file that cannot be read (``problem``: reason, detail)."""
+    con.execute(
+        "insert into quarantine.files (batch_id, channel_id, source_file, content_sha256, reason, detail,"
+        " run_id, archive_path) values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [batch_id, channel_id, source_file, sha256, problem[0], problem[1], run_id, archive_path],
     )
 
 
@@ -293,6 +317,29 @@ def _batch_problem(channel: Channel | None, channel_id: str, source_file: str, d
     return None
 
 
+@dataclass(frozen=True)
+class RecordRows:
+    """A read batch as the rows it writes: payloads as JSON text, bad records as quarantine.records values."""
+
+    indexes: list[int]  # _record_index of each payload: positions in the file, shared with the errors
+    payloads: list[str]
+    errors: list[tuple[int, str, str, str]]  # (record_index, masked excerpt, reason, detail)
+
+
+def record_rows(result: ReadResult, archive_path: str) -> RecordRows:
+    """The rows of a read batch archived at ``archive_path`` (the parent's BatchGroup or an ingest worker)."""
+    indexes, payloads = [], []
+    for index, record in result.indexed_records():
+        indexes.append(index)
+        payloads.append(json.dumps(record, ensure_ascii=False, default=str))
+    errors = [
+        # masked again here (readers already mask): quarantine.records is not a restricted table
+        (e.record_index, excerpt(e.raw_excerpt), e.reason, f"{e.detail}; the whole record is in {archive_path}")
+        for e in result.errors
+    ]
+    return RecordRows(indexes, payloads, errors)
+
+
 class BatchGroup:
     """Readable batches written together: one transaction, one insert per table, for many small files.
 
@@ -318,20 +365,19 @@ class BatchGroup:
         self._bytes = 0
 
     def add(self, ledger: dict, result: ReadResult) -> None:
+        self.add_rows(ledger, record_rows(result, ledger["archive_path"]))
+
+    def add_rows(self, ledger: dict, rows: RecordRows) -> None:
+        """``add`` of a batch whose records are JSON text already (``record_rows``, e.g. in a worker)."""
         keys = (ledger["channel_id"], ledger["batch_id"], ledger["source_file"])
-        for index, record in result.indexed_records():  # positions in the file, shared with the errors
-            for name, value in zip(("channel_id", "batch_id", "source_file"), keys, strict=True):
-                self._payloads[name].append(value)
-            self._payloads["payload"].append(json.dumps(record, ensure_ascii=False, default=str))
-            self._payloads["index"].append(index)
-        for error in result.errors:
-            for name, value in zip(("channel_id", "batch_id", "source_file"), keys, strict=True):
-                self._errors[name].append(value)
-            self._errors["record_index"].append(error.record_index)
-            # masked again here (readers already mask): quarantine.records is not a restricted table
-            self._errors["raw_excerpt"].append(excerpt(error.raw_excerpt))
-            self._errors["reason"].append(error.reason)
-            self._errors["detail"].append(f"{error.detail}; the whole record is in {ledger['archive_path']}")
+        for name, value in zip(("channel_id", "batch_id", "source_file"), keys, strict=True):
+            self._payloads[name].extend([value] * len(rows.payloads))
+            self._errors[name].extend([value] * len(rows.errors))
+        self._payloads["payload"].extend(rows.payloads)
+        self._payloads["index"].extend(rows.indexes)
+        for error in rows.errors:
+            for column, value in zip(("record_index", "raw_excerpt", "reason", "detail"), error, strict=True):
+                self._errors[column].append(value)
         self._ledgers.append(ledger)
         self.pending_ids.add(ledger["batch_id"])
         self._bytes += ledger["size_bytes"]
@@ -341,13 +387,22 @@ class BatchGroup:
     def flush(self) -> None:
         if not self._ledgers:
             return
-        con = self.con
         payloads = pl.DataFrame(self._payloads, schema={**dict.fromkeys(self._payloads, pl.String), "index": pl.Int64})
         errors = pl.DataFrame(self._errors, schema={**dict.fromkeys(self._errors, pl.String), "record_index": pl.Int64})
         run_id = self._ledgers[0]["run_id"]
         if self.archived_unsynced:  # the archived bytes reach the disk before the ledger refers to them
             os.sync()
             self.archived_unsynced = False
+        # On a DuckLake another channel's writer may commit to the same tables meanwhile; a lost conflict
+        # rolls this transaction back whole, and it is simply run again (warehouse/lake.py).
+        retry_conflicts(lambda: self._commit(payloads, errors, run_id))
+        self._reset()
+        self.pending_ids.clear()
+        crash_point("after_commit")
+
+    def _commit(self, payloads: pl.DataFrame, errors: pl.DataFrame, run_id: str | None) -> None:
+        """Payloads, quarantined records, ledger rows and cursors of the pending batches: one transaction."""
+        con = self.con
         con.execute("begin transaction")
         try:
             con.register("_payloads", payloads)
@@ -363,10 +418,8 @@ class BatchGroup:
                 " from _errors",
                 [run_id],
             )
-            # Load order: one writer at a time (warehouse/connection.py), so max + n is safe here.
-            last_seq = con.execute("select coalesce(max(batch_seq), 0) from raw.batches").fetchone()[0]
             # One set-based insert: executemany costs ~0.4 ms a row, which a mailbox of .eml files feels.
-            con.register("_ledgers", _ledger_frame(self._ledgers, first_seq=last_seq + 1))
+            con.register("_ledgers", _ledger_frame(self._ledgers, seqs=_load_order(con, len(self._ledgers))))
             con.execute("insert into raw.batches by name select * from _ledgers")
             for ledger in self._ledgers:
                 if ledger["cursor_after"] is not None:
@@ -374,15 +427,13 @@ class BatchGroup:
             crash_point("before_commit")
             con.execute("commit")
         except BaseException:
-            con.execute("rollback")
+            with suppress(duckdb.TransactionException):  # a commit that failed has rolled back already
+                con.execute("rollback")
             raise
         finally:
             con.unregister("_payloads")
             con.unregister("_errors")
             con.unregister("_ledgers")
-        self._reset()
-        self.pending_ids.clear()
-        crash_point("after_commit")
 
 
 _LEDGER_SCHEMA = {
@@ -403,14 +454,27 @@ _LEDGER_SCHEMA = {
 }
 
 
-def _ledger_frame(ledgers: list[dict], *, first_seq: int) -> pl.DataFrame:
-    """raw.batches rows of ``ledgers`` (ledger_row's keys), numbered in load order from ``first_seq``."""
+def _load_order(con: duckdb.DuckDBPyConnection, count: int) -> list[int]:
+    """``count`` load-order numbers (raw.batches.batch_seq) for the batches being committed.
+
+    On a DuckDB file one writer at a time (warehouse/connection.py), so the largest so far plus one is
+    safe; on a DuckLake writers of several channels commit at once, and a PostgreSQL sequence gives
+    each distinct numbers (``warehouse.lake.next_numbers``).
+    """
+    if target_of(con) is not None:
+        return next_numbers(con, "raw.batch_seq_numbers", count)
+    last_seq = con.execute("select coalesce(max(batch_seq), 0) from raw.batches").fetchone()[0]
+    return list(range(last_seq + 1, last_seq + 1 + count))
+
+
+def _ledger_frame(ledgers: list[dict], *, seqs: list[int]) -> pl.DataFrame:
+    """raw.batches rows of ``ledgers`` (ledger_row's keys), numbered in load order by ``seqs``."""
     unknown = {key for ledger in ledgers for key in ledger} - set(_LEDGER_SCHEMA)
     if unknown:
         raise ValueError(f"raw.batches has no column for {sorted(unknown)}: add it to _LEDGER_SCHEMA")
     columns = {name: [ledger[name] for ledger in ledgers] for name in _LEDGER_SCHEMA}
     frame = pl.DataFrame(columns, schema=_LEDGER_SCHEMA)
-    return frame.with_columns(batch_seq=pl.int_range(first_seq, first_seq + len(ledgers), dtype=pl.Int64))
+    return frame.with_columns(batch_seq=pl.Series(seqs, dtype=pl.Int64))
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, ledger: dict, result: ReadResult) -> None:
@@ -421,9 +485,14 @@ def write_batch(con: duckdb.DuckDBPyConnection, ledger: dict, result: ReadResult
 
 
 def _advance_cursor(con: duckdb.DuckDBPyConnection, channel_id: str, cursor: str, batch_id: str) -> None:
+    # One statement (atomic on its own), keyed by channel_id in the statement rather than by the table's
+    # key: a DuckLake has no keys (warehouse/lake.py), and there the channel's lock keeps it one row.
     con.execute(
-        "insert or replace into raw.channel_cursors (channel_id, cursor, batch_id, updated_at)"
-        " values (?, ?, ?, current_timestamp)",
+        "merge into raw.channel_cursors as c"
+        " using (select ? as channel_id, ? as cursor, ? as batch_id) as n on c.channel_id = n.channel_id"
+        " when matched then update set cursor = n.cursor, batch_id = n.batch_id, updated_at = current_timestamp"
+        " when not matched then insert (channel_id, cursor, batch_id, updated_at)"
+        " values (n.channel_id, n.cursor, n.batch_id, current_timestamp)",
         [channel_id, cursor, batch_id],
     )
 
@@ -656,8 +725,35 @@ def ingest_landing(
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist: run `otklik generate` first")
     archive = archive_dir or landing_dir.parent / "archive"
     landing_real = os.path.realpath(landing_dir)
-    summary = IngestSummary()
     by_id = {c.id: c for c in channels}
+    # On a DuckLake other processes ingest other channel groups meanwhile; each holds its channels
+    # (connect(channels=...)), and a folder of no channel is held by whoever quarantines it, so that no
+    # file is landed twice. A folder that appears after this listing waits for the next run there.
+    unregistered = _unregistered_folders(landing_dir, by_id) if target_of(con) is not None else None
+    with hold_channels(con, sorted(unregistered or ())):
+        return _ingest_held(con, landing_dir, by_id, archive, landing_real, run_id, only, group_files, unregistered)
+
+
+def _unregistered_folders(landing_dir: Path, by_id: dict[str, Channel]) -> set[str]:
+    with os.scandir(landing_dir) as listing:
+        return {_shown(e.name) for e in listing if not e.name.startswith(".") and _shown(e.name) not in by_id}
+
+
+def _ingest_held(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    by_id: dict[str, Channel],
+    archive: Path,
+    landing_real: str,
+    run_id: str | None,
+    only: set[str] | None,
+    group_files: int,
+    unregistered: set[str] | None,
+) -> IngestSummary:
+    """``ingest_landing`` once its folders are held; ``unregistered`` (on a DuckLake) the folders of no
+    channel that it may quarantine."""
+    channels = tuple(by_id.values())
+    summary = IngestSummary()
     known = _landed_batch_ids(con)
     group = BatchGroup(con, max_files=group_files)
     # One reader child process for the run's workbooks, started now (when such a channel's folder
@@ -669,11 +765,18 @@ def ingest_landing(
         and _has_entries(landing_dir / c.id)
         for c in channels
     )
-    with guard.session(prestart=containers):
+    from warehouse.ingest_pool import OrderedLanding  # it imports this module (its workers do too)
+
+    with (
+        guard.session(prestart=containers),
+        OrderedLanding(con, group, known, summary, channels=channels, archive_dir=archive, run_id=run_id) as files,
+    ):
         for entry in _landed_files(landing_dir):
             folder = _shown(entry.folder)
             channel = by_id.get(folder)
             if channel is not None and only is not None and folder not in only:
+                continue
+            if channel is None and unregistered is not None and folder not in unregistered:
                 continue
             if channel is not None and not channel.enabled:
                 if folder not in summary.disabled_channels:
@@ -684,24 +787,20 @@ def ingest_landing(
             if read is None:
                 continue  # removed since the scan listed it: nothing landed
             if isinstance(read, _Unread):
-                outcome = _quarantine_unread(con, folder, relative, read, run_id=run_id, known=known)
-                summary.add(folder, relative, outcome)
+                files.unread(folder, relative, read)
                 continue
             data, status = read
-            outcome = land_batch(
-                con,
+            # Written in scan order by this process; read by a pool of workers when there are enough
+            # new files (warehouse.ingest_pool), else here by land_batch.
+            files.landed(
                 folder,
                 channel,
                 data,
                 source_file=relative,
                 source_uri=Path(landing_real, entry.path).as_uri(),
-                archive_dir=archive,
-                run_id=run_id,
                 fetched_at=datetime.fromtimestamp(status.st_mtime, UTC),
-                group=group,
-                known=known,
             )
-            summary.add(folder, relative, outcome)
+        files.finish()
         group.flush()
     return summary
 
