@@ -7,6 +7,7 @@
 | OTKLIK_LAKE_PASSWORD | PGPASSWORD                      | a DuckLake catalog's password (secret)  |
 | OTKLIK_S3_ENDPOINT, _KEY_ID, _SECRET |                 | the S3 store of s3:// data (secret)     |
 | OTKLIK_WAREHOUSE_LOCK_TIMEOUT | 1800                   | seconds to wait for another process's lock (warehouse/) |
+| OTKLIK_MEMORY_LIMIT | DuckDB's (80 % of memory)        | memory per DuckDB connection, e.g. 4GB; spills past it |
 | OTKLIK_LANDING      | data/landing                     | where channel exports land             |
 | OTKLIK_ARCHIVE      | data/archive                     | every landed file or page, by sha256   |
 | OTKLIK_REPORTS      | reports                          | where reviews and Data Docs are written|

@@ -12,7 +12,8 @@ lock at all (each query reads one committed snapshot).
 """
 
 import os
-from collections.abc import Collection, Iterator
+import re
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
@@ -63,10 +64,28 @@ def _resolve(path: Path | str | LakeTarget | None) -> Path | LakeTarget:
     return Path(path)
 
 
+MEMORY_LIMIT_VARIABLE = "OTKLIK_MEMORY_LIMIT"
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$", re.IGNORECASE)
+
+
 def session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     # Timestamps are stored in UTC; month boundaries use the reporting zone explicitly in SQL,
     # never the session zone, so results do not depend on the machine's locale.
     con.execute("set TimeZone = 'UTC'")
+    limit = memory_limit()
+    if limit is not None:  # past it DuckDB's joins, aggregates and sorts spill to its temp directory
+        con.execute(f"set memory_limit = '{limit}'")
+
+
+def memory_limit(environ: Mapping[str, str] | None = None) -> str | None:
+    """``OTKLIK_MEMORY_LIMIT`` (e.g. ``4GB``, ``1.5GiB``): how much memory DuckDB may use per connection
+    before it works out of core. None: DuckDB's default (80 % of the machine's memory)."""
+    text = (os.environ if environ is None else environ).get(MEMORY_LIMIT_VARIABLE, "").strip()
+    if not text:
+        return None
+    if not _MEMORY_SIZE.match(text):
+        raise ValueError(f"{MEMORY_LIMIT_VARIABLE}={text!r} is not a memory size: write e.g. 4GB, 1.5GiB or 512MB")
+    return text
 
 
 def lock_timeout_seconds() -> float:

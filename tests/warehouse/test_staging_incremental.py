@@ -30,7 +30,10 @@ COMPARED = [
 ]
 T0 = datetime(2026, 10, 10, 12, tzinfo=UTC)
 
-SURVEY_HEAD = "response_id,submitted_at,recommend_score,comment,customer_id,contact_me,phone,email,order_number,store_code,segment\n"
+SURVEY_HEAD = (
+    "response_id,submitted_at,recommend_score,comment,customer_id,contact_me,"
+    "phone,email,order_number,store_code,segment\n"
+)
 EVENTS_HEAD = "case_id,event,event_at,feedback_id,directorate,department,manager,priority\n"
 
 
