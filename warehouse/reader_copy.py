@@ -30,8 +30,14 @@ The copy's mode is 0600 (owner only) unless ``OTKLIK_READER_COPY_MODE`` says oth
 ``0640`` for a BI tool's group).
 
 ``reader_copy_info`` says which build a copy holds, so a reader knows how fresh its figures are.
-The copy costs one rewrite of the kept tables per build (about a second for 5 million rows); at
-DuckLake scale-out (a PostgreSQL catalog) readers attach the catalog's snapshots instead.
+The copy costs one rewrite of the kept tables per build (about a second for 5 million rows).
+
+**On a DuckLake** (warehouse/lake.py) there is no copy: every commit is a snapshot that no later
+writer changes, so ``publish_reader_copy`` records the snapshot the completed build left its tables at
+(audit.runs.output_snapshot), and ``connect_reader`` attaches the lake read-only, pinned to the last
+completed build's snapshot: a reader sees that build's tables whatever lands or builds meanwhile, and
+waits for nobody. What a reader may see there is up to the catalog's and the data path's permissions
+(a reader's PostgreSQL role and storage keys), not to this module: the lake's readers see every schema.
 """
 
 import os
@@ -45,7 +51,16 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.connection import open_duckdb, require_current_schema, session_defaults, warehouse_path
+from warehouse import lake
+from warehouse.connection import (
+    connect,
+    lake_target,
+    open_duckdb,
+    require_current_schema,
+    session_defaults,
+    warehouse_path,
+)
+from warehouse.reader_copy_update import record_contents, update_copy
 
 # What the copy holds: every other schema (restricted, raw, any added later) stays in the live file.
 READER_SCHEMAS = frozenset({"main", "staging", "core", "marts", "audit", "quarantine"})
@@ -73,19 +88,24 @@ class ReaderCopyInfo:
     built_at: datetime | None
 
 
-def publish_reader_copy(con: duckdb.DuckDBPyConnection, target: Path | str | None = None) -> Path:
+def publish_reader_copy(con: duckdb.DuckDBPyConnection, target: Path | str | None = None) -> Path | None:
     """Replace the readers' copy with the warehouse as ``con`` (a read-write open of it) sees it now.
 
     The caller must hold the warehouse read-write (``warehouse.connect()``): that is what keeps
-    other writers out while the tables are copied.
+    other writers out while the tables are copied. On a DuckLake: record the snapshot instead (the
+    module's docstring) and return None.
     """
+    if lake.target_of(con) is not None:
+        record_build_snapshot(con)
+        return None
     live = Path(target) if target is not None else warehouse_path()
     copy = reader_copy_path(live)
     mode = reader_copy_mode()
     private = Path(tempfile.mkdtemp(prefix=f".{copy.name}.", suffix=".tmp", dir=copy.parent))  # mode 0700
     try:
         staging = private / copy.name
-        _write_copy(con, staging)
+        if not update_copy(con, copy, staging, schemas=READER_SCHEMAS, select_of=_select_of):
+            _write_copy(con, staging)
         os.chmod(staging, mode)
         with open(staging, "rb") as handle:
             os.fsync(handle.fileno())
@@ -93,6 +113,20 @@ def publish_reader_copy(con: duckdb.DuckDBPyConnection, target: Path | str | Non
     finally:
         shutil.rmtree(private, ignore_errors=True)
     return copy
+
+
+def record_build_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """On a DuckLake: the snapshot ``con`` sees now, as the output of the last completed build (the one
+    readers are pinned to); return it (None when no build completed)."""
+    snapshot = lake.current_snapshot(con)
+    row = con.execute(
+        "select run_id from audit.runs where flow = 'build-warehouse' and state = 'completed'"
+        " order by started_at desc limit 1"
+    ).fetchone()
+    if row is None or snapshot is None:
+        return None
+    con.execute("update audit.runs set output_snapshot = ? where run_id = ?", [snapshot, row[0]])
+    return snapshot
 
 
 def reader_copy_mode(environ: Mapping[str, str] | None = None) -> int:
@@ -130,16 +164,23 @@ def _write_copy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         try:
             for schema, table in tables:
                 name = f"{_quote(schema)}.{_quote(table)}"
-                redacted = REDACTED_COLUMNS.get(f"{schema}.{table}", ())
-                withheld = ", ".join(f"{_literal(WITHHELD)} as {_quote(c)}" for c in redacted)
-                replace = f" replace ({withheld})" if redacted else ""
-                con.execute(f"insert into {_COPY_ALIAS}.{name} by name select *{replace} from {source}.{name}")
+                con.execute(f"insert into {_COPY_ALIAS}.{name} by name {_select_of(source, f'{schema}.{table}')}")
+            record_contents(con, _COPY_ALIAS, READER_SCHEMAS, _select_of)  # what the next copy starts from
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
     finally:
         con.execute(f"detach {_COPY_ALIAS}")
+
+
+def _select_of(source: str, table: str) -> str:
+    """The rows of the live ``table`` (``schema.table``) as the copy holds them: ``REDACTED_COLUMNS`` withheld."""
+    schema, name = table.split(".", 1)
+    redacted = REDACTED_COLUMNS.get(table, ())
+    withheld = ", ".join(f"{_literal(WITHHELD)} as {_quote(c)}" for c in redacted)
+    replace = f" replace ({withheld})" if redacted else ""
+    return f"select *{replace} from {_quote(source.strip(chr(34)))}.{_quote(schema)}.{_quote(name)}"
 
 
 def _quote(identifier: str) -> str:
@@ -152,7 +193,13 @@ def _literal(text: str) -> str:
 
 @contextmanager
 def connect_reader(target: Path | str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the readers' copy read-only, without waiting for any writer."""
+    """Open the readers' copy read-only, without waiting for any writer (on a DuckLake: the lake at
+    the last completed build's snapshot)."""
+    lake_target = _lake_target(target)
+    if lake_target is not None:
+        with _connect_lake_reader(lake_target) as con:
+            yield con
+        return
     copy = reader_copy_path(target)
     if not copy.exists():
         raise FileNotFoundError(
@@ -164,6 +211,43 @@ def connect_reader(target: Path | str | None = None) -> Iterator[duckdb.DuckDBPy
         require_current_schema(con, copy)
         yield con
     finally:
+        con.close()
+
+
+def _lake_target(target: Path | str | lake.LakeTarget | None) -> lake.LakeTarget | None:
+    if isinstance(target, lake.LakeTarget):
+        return target
+    if target is None:
+        return lake_target()
+    return lake.parse_target(target) if isinstance(target, str) and lake.is_lake_setting(target) else None
+
+
+def last_build_snapshot(target: lake.LakeTarget) -> int | None:
+    """The snapshot the last completed build of the lake left its tables at (None: no build yet)."""
+    with connect(target, read_only=True) as con:
+        row = con.execute(
+            "select output_snapshot from audit.runs where flow = 'build-warehouse' and state = 'completed'"
+            " and output_snapshot is not null order by started_at desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def _connect_lake_reader(target: lake.LakeTarget) -> Iterator[duckdb.DuckDBPyConnection]:
+    snapshot = last_build_snapshot(target)
+    if snapshot is None:
+        raise FileNotFoundError(
+            f"no completed build in the DuckLake warehouse {target}: every completed `otklik build` records "
+            "the snapshot readers read; run one first"
+        )
+    con = lake.open_lake(target, snapshot=snapshot)
+    lake.register(con, target)
+    try:
+        session_defaults(con)
+        require_current_schema(con, target)
+        yield con
+    finally:
+        lake.unregister(con)
         con.close()
 
 
