@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.lake import is_lake, lake_ddl
+from warehouse.lake import CATALOG, is_lake, lake_ddl
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -63,4 +63,12 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATION
         if not on_lake:  # a DuckLake commits to its catalog; its CHECKPOINT would run its maintenance
             con.execute("checkpoint")
         applied.append(path.name)
+    if on_lake and applied:
+        # DuckLake writes an insert of up to 10 rows into the catalog itself; a configuration text (the
+        # classifier model is megabytes) would then travel as one SQL literal inside a long commit that
+        # loses the race for the next snapshot to other writers' short ones. Its rows go to data files.
+        con.execute(
+            f"call {CATALOG}.set_option('data_inlining_row_limit', 0, schema => 'audit',"
+            " table_name => 'config_versions')"
+        )
     return applied

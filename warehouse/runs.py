@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -14,7 +15,7 @@ import duckdb
 
 from warehouse.build import fingerprint
 from warehouse.connection import PROJECT_ROOT
-from warehouse.lake import current_snapshot, retry_conflicts
+from warehouse.lake import current_snapshot, lake_lock, retry_conflicts, target_of
 
 CONFIG_FILES = (
     "transforms/channels/channels.yaml",
@@ -71,21 +72,44 @@ def config_texts() -> dict[str, str | None]:
 
 
 def store_config_versions(con: duckdb.DuckDBPyConnection, texts: dict[str, str | None]) -> dict[str, str | None]:
-    """Store each text in audit.config_versions under its sha256 (once); return {name: sha256}."""
-    hashes: dict[str, str | None] = {}
-    for name, text in texts.items():
-        if text is None:
-            hashes[name] = None
-            continue
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        # once per content; no key constraint needed, so the same on a DuckLake (warehouse/lake.py)
-        con.execute(
-            "insert into audit.config_versions (sha256, name, content) select $1, $2, $3"
-            " where not exists (select 1 from audit.config_versions where sha256 = $1)",
-            [digest, name, text],
-        )
-        hashes[name] = digest
+    """Store each text in audit.config_versions under its sha256 (once); return {name: sha256}.
+
+    "Once" holds with writers at the same time too: on a DuckLake (no key constraint, ingest workers of
+    several channel groups starting together) the texts not stored yet are inserted under an exclusive
+    lock of the store, looked up again inside it. Most runs store nothing: the texts are there already.
+    """
+    hashes = {
+        name: None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest() for name, text in texts.items()
+    }
+    missing = _not_stored(con, hashes)
+    if not missing:
+        return hashes
+    target = target_of(con)
+    with (
+        nullcontext() if target is None else lake_lock(target, [CONFIG_STORE_LOCK], exclusive=True, timeout_seconds=600)
+    ):
+        for name in sorted(_not_stored(con, hashes) if target is not None else missing):
+            con.execute(
+                "insert into audit.config_versions (sha256, name, content) select $1, $2, $3"
+                " where not exists (select 1 from audit.config_versions where sha256 = $1)",
+                [hashes[name], name, texts[name]],
+            )
     return hashes
+
+
+CONFIG_STORE_LOCK = "audit:config_versions"
+
+
+def _not_stored(con: duckdb.DuckDBPyConnection, hashes: dict[str, str | None]) -> set[str]:
+    """The names whose text (by its sha256) is not in audit.config_versions yet."""
+    wanted = sorted({h for h in hashes.values() if h is not None})
+    stored = {
+        r[0]
+        for r in con.execute(
+            "select sha256 from audit.config_versions where list_contains(?, sha256)", [wanted]
+        ).fetchall()
+    }
+    return {name for name, h in hashes.items() if h is not None and h not in stored}
 
 
 def run_config_texts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str | None]:
@@ -150,6 +174,19 @@ def start_run(
     default the files on disk) in audit.config_versions and their hashes in the run's row."""
     mark_abandoned_runs(con)
     hashes = store_config_versions(con, config_texts() if configs is None else configs)
+    # On a DuckLake another writer's update of audit.runs (its own run's end) conflicts with this insert
+    # and is not retried by DuckLake itself: it is here (warehouse/lake.py retry_conflicts).
+    retry_conflicts(lambda: _insert_run(con, run_id, flow, parameters, as_of, hashes))
+
+
+def _insert_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    flow: str,
+    parameters: dict,
+    as_of: datetime | None,
+    hashes: dict[str, str | None],
+) -> None:
     con.execute(
         "insert into audit.runs (run_id, flow, parameters, state, started_at, as_of, code_version, lock_sha256,"
         " config_hashes, pid, host) values (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
