@@ -52,7 +52,8 @@ def write_review_site_feed(ctx: Context, channel: Channel, n: int, bad: dict[str
     """The month's reviews as daily Atom documents (see the module docstring); ``bad`` is not planted."""
     rng = ctx.rng(channel.id)
     items = make_items(ctx, channel.id, "1-5", n, rng)
-    number = ctx.first_id(rng, 1_000_000, 2_000_000, stride=100_000)
+    # the stride leaves room for a month of the largest history (ids count up by 1-40 a review)
+    number = ctx.first_id(rng, 1_000_000, 2_000_000, stride=10**8)
     entries: dict[int, dict[str, object]] = {}
     for item in items:
         number += rng.randint(1, 40)  # the site's ids count every company's reviews
