@@ -172,16 +172,24 @@ def _connect_lake(
         locks = lake.lake_lock(target, [lake.WAREHOUSE_LOCK], exclusive=True, timeout_seconds=timeout)
     else:
         locks = _ingest_locks(target, channels, timeout)
-    with locks:
-        con = lake.open_lake(target, read_only=read_only)
-        lake.register(con, target)
-        try:
-            session_defaults(con)
-            require_current_schema(con, target)
-            yield con
-        finally:
-            lake.unregister(con)
-            con.close()
+    with locks, lake_session(target, read_only=read_only) as con:
+        yield con
+
+
+@contextmanager
+def lake_session(
+    target: LakeTarget, *, read_only: bool = False, snapshot: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An open of the lake at the current schema (pinned to ``snapshot`` when given), closed on exit."""
+    con = lake.open_lake(target, read_only=read_only, snapshot=snapshot)
+    lake.register(con, target)
+    try:
+        session_defaults(con)
+        require_current_schema(con, target)
+        yield con
+    finally:
+        lake.unregister(con)
+        con.close()
 
 
 @contextmanager

@@ -54,6 +54,7 @@ import duckdb
 from warehouse import lake
 from warehouse.connection import (
     connect,
+    lake_session,
     lake_target,
     open_duckdb,
     require_current_schema,
@@ -240,15 +241,8 @@ def _connect_lake_reader(target: lake.LakeTarget) -> Iterator[duckdb.DuckDBPyCon
             f"no completed build in the DuckLake warehouse {target}: every completed `otklik build` records "
             "the snapshot readers read; run one first"
         )
-    con = lake.open_lake(target, snapshot=snapshot)
-    lake.register(con, target)
-    try:
-        session_defaults(con)
-        require_current_schema(con, target)
+    with lake_session(target, snapshot=snapshot) as con:
         yield con
-    finally:
-        lake.unregister(con)
-        con.close()
 
 
 def reader_copy_info(con: duckdb.DuckDBPyConnection, path: Path) -> ReaderCopyInfo:
