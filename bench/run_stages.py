@@ -57,6 +57,7 @@ class Stopwatch:
 
     def __init__(self) -> None:
         self.stages: dict[str, float] = defaultdict(float)
+        self.parts: dict[str, float] = defaultdict(float)  # "stage.part" -> seconds, where a stage is split
         self.models: dict[str, float] = {}
         self.peak_raised_by: dict[str, int] = {}  # stage -> peak RSS (MiB) after it, where it grew
         self._peak = peak_rss_mib()
@@ -73,12 +74,15 @@ class Stopwatch:
         self._note_peak(stage_of(table))
 
     @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
+    def timed(self, stage: str, part: str | None = None) -> Iterator[None]:
         started = time.perf_counter()
         try:
             yield
         finally:
-            self.stages[stage] += time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            self.stages[stage] += seconds
+            if part:
+                self.parts[f"{stage}.{part}"] += seconds
             self._note_peak(stage)
 
 
@@ -120,21 +124,23 @@ def run(args: argparse.Namespace) -> dict:
         counts["raw_payloads"] = con.execute("select count(*) from raw.channel_payloads").fetchone()[0]
         if not args.no_build:
             ctx = build_context(as_of)
-            with watch.timed("audit"):
+            with watch.timed("audit", "start_run"):
                 build_id = new_run_id()
                 start_run(con, build_id, "build-warehouse", {"as_of": args.as_of}, as_of=as_of)
+            with watch.timed("audit", "record_inputs"):
                 record_inputs(con, build_id)
             for layer in CHECKED_LAYERS:
                 built = {} if layer == "raw" else build_layer(con, layer, ctx, timer=watch.model)
-                with watch.timed("audit"):
+                with watch.timed("audit", "fingerprints"):
                     record_fingerprints(con, build_id, list(built))
-                with watch.timed("checks"):
+                with watch.timed("checks", layer):
                     tables = tables_to_check(con, layer, built)  # the flow's choice (warehouse/build.py)
                     docs = args.reports / "data_docs" if tables is None else None
                     validate_layer(con, layer, run_id=build_id, as_of=as_of, docs_dir=docs, tables=tables)
-            with watch.timed("audit"):
+            with watch.timed("audit", "finish"):
                 finish_build(con)
                 finish_run(con, build_id, "completed")
+            with watch.timed("audit", "reader_copy"):
                 publish_reader_copy(con, args.warehouse)
             counts["feedback_items"] = con.execute("select count(*) from core.fct_feedback").fetchone()[0]
             counts["case_sla_rows"] = con.execute("select count(*) from core.fct_case_sla").fetchone()[0]
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "seconds": round(time.perf_counter() - started, 3),
         "stages": {k: round(v, 3) for k, v in watch.stages.items()},
+        "parts": {k: round(v, 3) for k, v in watch.parts.items()},
         "models": watch.models,
         "peak_rss_mib_raised_by": watch.peak_raised_by,
         "counts": counts,

@@ -26,6 +26,7 @@ from warehouse.faults import pause_point
 from warehouse.reader_copy import publish_reader_copy
 from warehouse.runs import (
     HUMAN_INPUTS,
+    batches_not_read_by,
     code_version,
     finish_run,
     new_run_id,
@@ -122,11 +123,7 @@ def partial_build_base(con: duckdb.DuckDBPyConnection, changed: Collection[str])
         raise PartialBuildRefused(f"the last build {run_id} recorded no clock or configuration")
     if version != code_version():
         raise PartialBuildRefused(f"the code changed since the last build {run_id} ({version} → {code_version()})")
-    unread = con.execute(
-        "select count(*) from raw.batches where batch_id not in"
-        " (select batch_id from audit.run_inputs where run_id = ?)",
-        [run_id],
-    ).fetchone()[0]
+    unread = batches_not_read_by(con, run_id)
     if unread:
         raise PartialBuildRefused(f"{unread} batch(es) landed since the last build {run_id}")
     for table, entered_at in HUMAN_INPUTS.items():

@@ -1,7 +1,8 @@
 """Replay a recorded build-warehouse run in a scratch warehouse and compare its table fingerprints.
 
-A build is reproducible from what the ledger keeps: the exact input batches (audit.run_inputs →
-raw.batches → their archived bytes, verified by sha256), the configuration texts it used
+A build is reproducible from what the ledger keeps: the exact input batches (every raw.batches row
+up to the run's load-order bound, checked against the count and digest it recorded, or audit.run_inputs
+for runs before migration 0014 → their archived bytes, verified by sha256), the configuration texts it used
 (audit.runs.config_hashes → audit.config_versions), its ``as_of`` clock, and the PII key (a
 secret, so the current one is used). The scratch warehouse re-lands those batches with their
 recorded names, load order and load times, rebuilds every layer with that configuration, and
@@ -40,7 +41,16 @@ from warehouse.connection import connect_memory, session_defaults
 from warehouse.ingest import diagnose, ledger_row, write_batch
 from warehouse.lake import open_lake, target_of
 from warehouse.migrate import apply_migrations
-from warehouse.runs import CLASSIFIER_FILES, CONFIG_FILES, HUMAN_INPUTS, code_version, run_config_texts
+from warehouse.runs import (
+    CLASSIFIER_FILES,
+    CONFIG_FILES,
+    HUMAN_INPUTS,
+    InputsChanged,
+    code_version,
+    input_batches_sql,
+    run_config_texts,
+    run_inputs,
+)
 
 CHANNELS, ORG, TAXONOMY, POLICIES, CHANNEL_COSTS = CONFIG_FILES
 
@@ -210,12 +220,16 @@ def replay_run(
     result = ReplayResult(run_id, as_of, version_then, code_version())
 
     with _as_read_by(con, run_id) as then:
+        read = input_batches_sql(then, run_id)
         inputs = then.execute(
             f"select i.batch_id, {', '.join('b.' + c for c in _BATCH_COLUMNS)}"
-            " from audit.run_inputs as i left join raw.batches as b on b.batch_id = i.batch_id"
-            " where i.run_id = ? order by b.batch_seq nulls first, i.batch_id",
-            [run_id],
+            f" from ({read}) as i left join raw.batches as b on b.batch_id = i.batch_id"
+            " order by b.batch_seq nulls first, i.batch_id"
         ).fetchall()
+        try:  # raw.batches is never deleted from; if a batch was, the replay says so
+            run_inputs(then, run_id)
+        except InputsChanged as error:
+            result.problems.append(BatchProblem("(the run's inputs)", None, "missing", str(error)))
         names = ("batch_id", *_BATCH_COLUMNS)
         channels = {c.id: c for c in ctx.channels}
         scratch = _scratch(scratch_path)

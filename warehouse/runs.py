@@ -140,25 +140,73 @@ def run_config_texts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, s
 def record_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Record every batch now in raw.batches as an input of ``run_id``; return how many.
 
+    The batches are recorded as a bound of load order (migration 0014): raw.batches is never deleted
+    from, and batch_seq is taken at commit while no build runs, so a build reads exactly the batches
+    up to the highest batch_seq it sees. The run keeps that bound, their count and the sha256 of their
+    ids: a cost that does not grow with the history's runs, where a row per batch per build did.
+
     On a DuckLake the run also records the snapshot it read them at (audit.runs.input_snapshot):
     `otklik replay` reads the batches and what people had entered as of it.
     """
-    con.execute(
-        "insert into audit.run_inputs (run_id, batch_id) select distinct $1, batch_id from raw.batches"
-        " where batch_id not in (select batch_id from audit.run_inputs where run_id = $1)",
-        [run_id],
+    seq, count, digest = con.execute(
+        "select coalesce(max(batch_seq), 0), count(*),"
+        " sha256(coalesce(string_agg(batch_id, chr(10) order by batch_id), '')) from raw.batches"
+    ).fetchone()
+    retry_conflicts(  # on a DuckLake another run's writer may update audit.runs at the same time
+        lambda: con.execute(
+            "update audit.runs set input_batch_seq = ?, input_batch_count = ?, input_batches_sha256 = ?"
+            " where run_id = ?",
+            [seq, count, digest, run_id],
+        )
     )
-    snapshot = current_snapshot(con)  # raw.batches and the run's inputs as committed just now
+    snapshot = current_snapshot(con)  # raw.batches and the run's bound as committed just now
     if snapshot is not None:
-        con.execute("update audit.runs set input_snapshot = ? where run_id = ?", [snapshot, run_id])
-    return con.execute("select count(*) from audit.run_inputs where run_id = ?", [run_id]).fetchone()[0]
+        retry_conflicts(
+            lambda: con.execute("update audit.runs set input_snapshot = ? where run_id = ?", [snapshot, run_id])
+        )
+    return count
+
+
+class InputsChanged(RuntimeError):
+    """raw.batches no longer holds exactly the batches a run recorded as its inputs."""
+
+
+def input_batches_sql(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """A select of the ids of the batches ``run_id`` read (one column, ``batch_id``), for ``in (...)``.
+
+    Runs since migration 0014 read every batch up to their load-order bound; earlier ones listed them
+    in audit.run_inputs. A run that recorded no inputs (not a build) selects none.
+    """
+    row = con.execute("select input_batch_seq from audit.runs where run_id = ?", [run_id]).fetchone()
+    if row is not None and row[0] is not None:
+        return f"select batch_id from raw.batches where coalesce(batch_seq, 0) <= {int(row[0])}"
+    return "select batch_id from audit.run_inputs where run_id = " + "'" + run_id.replace("'", "''") + "'"
 
 
 def run_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute("select batch_id from audit.run_inputs where run_id = ? order by 1", [run_id]).fetchall()
-    ]
+    """The ids of the batches ``run_id`` read, sorted; raises InputsChanged when raw.batches no longer
+    holds the very batches it recorded (their count and the sha256 of their ids)."""
+    read = input_batches_sql(con, run_id)
+    batches = [r[0] for r in con.execute(f"select batch_id from ({read}) order by 1").fetchall()]
+    recorded = con.execute(
+        "select input_batch_count, input_batches_sha256 from audit.runs where run_id = ?", [run_id]
+    ).fetchone()
+    if recorded is not None and recorded[1] is not None:
+        digest = hashlib.sha256("\n".join(batches).encode()).hexdigest()
+        if (len(batches), digest) != (recorded[0], recorded[1]):
+            raise InputsChanged(
+                f"run {run_id} read {recorded[0]} batch(es) (ids' sha256 {recorded[1][:12]}…); raw.batches now"
+                f" holds {len(batches)} up to its load-order bound (sha256 {digest[:12]}…): the run's inputs"
+                " cannot be recovered as they were"
+            )
+    return batches
+
+
+def batches_not_read_by(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """How many batches of raw.batches ``run_id`` did not read (those landed after it)."""
+    return con.execute(
+        f"select count(*) from raw.batches where batch_id not in ({input_batches_sql(con, run_id)})"
+    ).fetchone()[0]
 
 
 def start_run(

@@ -111,7 +111,10 @@ def test_a_partial_build_stands_only_on_a_completed_build_with_nothing_else_new(
         ):
             partial_build_base(built, QA_INPUTS)
         recorded(built, "r2")
-        built.execute("update raw.batches set batch_id = batch_id || '-late' where batch_seq = 1")
+        built.execute(  # a batch landed after r2 (load order past r2's bound)
+            "insert into raw.batches select * replace (batch_id || '-late' as batch_id,"
+            " (select max(batch_seq) + 1 from raw.batches) as batch_seq) from raw.batches where batch_seq = 1"
+        )
         with pytest.raises(PartialBuildRefused, match=r"1 batch\(es\) landed since the last build r2"):
             partial_build_base(built, QA_INPUTS)
         recorded(built, "r3", state="failed")

@@ -1,5 +1,6 @@
 """`otklik replay`: a recorded build rebuilt from its archived inputs and stored configuration."""
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,15 @@ from warehouse.build import build_all
 from warehouse.ingest import ingest_landing
 from warehouse.publish import latest_review_id, load_snapshot, publish_review
 from warehouse.replay import POLICIES, TAXONOMY, context_from_configs, replay_run
-from warehouse.runs import config_texts, finish_run, new_run_id, record_inputs, run_inputs, start_run
+from warehouse.runs import (
+    InputsChanged,
+    config_texts,
+    finish_run,
+    new_run_id,
+    record_inputs,
+    run_inputs,
+    start_run,
+)
 
 KEY = b"golden-test-key-0123456789abcdef"
 
@@ -120,9 +129,8 @@ def test_replay_ignores_later_data_and_configuration(recorded: Recorded, wh: duc
 
 def test_replay_reports_a_tampered_archive(recorded: Recorded, wh: duckdb.DuckDBPyConnection) -> None:
     batch_id, path = wh.execute(
-        "select b.batch_id, b.archive_path from audit.run_inputs as i join raw.batches as b using (batch_id)"
-        " where i.run_id = ? and b.channel_id = 'nps_email_survey'",
-        [recorded.first_run],
+        "select batch_id, archive_path from raw.batches where channel_id = 'nps_email_survey' and batch_id in ?",
+        [run_inputs(wh, recorded.first_run)],
     ).fetchone()
     archived = Path(path)
     original = archived.read_bytes()
@@ -136,3 +144,39 @@ def test_replay_reports_a_tampered_archive(recorded: Recorded, wh: duckdb.DuckDB
     report = "\n".join(result.report_lines())
     assert f"TAMPERED: batch {batch_id} at {archived}" in report and report.endswith("NOT identical")
     assert result.diffs  # the batch was not re-landed, so the tables built from it differ
+
+
+def test_a_build_records_its_inputs_as_a_load_order_bound(recorded: Recorded, wh: duckdb.DuckDBPyConnection) -> None:
+    """No row per batch per build (migration 0014): the bound, the count and the ids' digest."""
+    bound, count, digest = wh.execute(
+        "select input_batch_seq, input_batch_count, input_batches_sha256 from audit.runs where run_id = ?",
+        [recorded.first_run],
+    ).fetchone()
+    batches = run_inputs(wh, recorded.first_run)
+    assert count == len(batches) > 0
+    assert digest == hashlib.sha256("\n".join(sorted(batches)).encode()).hexdigest()
+    assert bound == wh.execute("select max(batch_seq) from raw.batches where batch_id in ?", [batches]).fetchone()[0]
+    assert wh.execute("select count(*) from audit.run_inputs").fetchone()[0] == 0
+
+
+def test_a_run_recorded_before_the_bound_reads_its_listed_batches(tmp_path: Path) -> None:
+    """Runs of a warehouse older than migration 0014 listed their batches in audit.run_inputs."""
+    with connect(tmp_path / "old.duckdb") as con:
+        start_run(con, "old-run", "build-warehouse", {})
+        con.execute("insert into audit.run_inputs values ('old-run', 'b:2'), ('old-run', 'b:1')")
+        assert run_inputs(con, "old-run") == ["b:1", "b:2"]
+
+
+def test_a_batch_gone_from_raw_is_reported_not_replayed_silently(recorded: Recorded, tmp_path: Path) -> None:
+    """raw.batches is never deleted from; if a batch is, the run's inputs cannot be recovered, and say so."""
+    copy = tmp_path / "otklik.duckdb"
+    shutil.copyfile(recorded.warehouse, copy)
+    with connect(copy) as con:
+        gone = run_inputs(con, recorded.first_run)[0]
+        con.execute("delete from raw.batches where batch_id = ?", [gone])
+        with pytest.raises(InputsChanged, match=r"read \d+ batch\(es\).*cannot be recovered"):
+            run_inputs(con, recorded.first_run)
+        result = replay_run(con, recorded.first_run, pii_key=KEY, checks=False)
+    assert not result.identical
+    assert [p.kind for p in result.problems] == ["missing"]
+    assert "cannot be recovered as they were" in result.problems[0].detail
