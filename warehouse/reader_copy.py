@@ -13,7 +13,8 @@ flow therefore publishes a copy beside the warehouse, ``<name>.reader.duckdb``:
 - readers open it read-only with no lock at all, so any number of them read while a build runs.
 
 What it holds (``READER_SCHEMAS``): the analytical layers ``staging``, ``core``, ``marts``, the run
-ledger and checks in ``audit``, ``quarantine`` and ``main`` (the schema version). Never ``restricted``
+ledger and checks in ``audit``, ``quarantine`` and ``main`` (the schema version), less the build's
+bookkeeping tables (``staging.stg__*``: the staged-record index, the change log). Never ``restricted``
 (customer contacts beside their key: with them anyone could undo the keyed hash) nor ``raw`` (the
 payloads as landed, contacts and texts unmasked; the QA reviewers' and labellers' names), nor any
 schema added later until it is listed here. Two quarantine columns quote what a customer wrote,
@@ -61,7 +62,7 @@ from warehouse.connection import (
     session_defaults,
     warehouse_path,
 )
-from warehouse.reader_copy_update import record_contents, update_copy
+from warehouse.reader_copy_update import is_bookkeeping, record_contents, update_copy
 
 # What the copy holds: every other schema (restricted, raw, any added later) stays in the live file.
 READER_SCHEMAS = frozenset({"main", "staging", "core", "marts", "audit", "quarantine"})
@@ -158,6 +159,11 @@ def _write_copy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         for (schema,) in schemas:
             if schema not in READER_SCHEMAS:
                 con.execute(f"drop schema {_COPY_ALIAS}.{_quote(schema)} cascade")
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = ?", [_COPY_ALIAS]
+        ).fetchall():
+            if is_bookkeeping(f"{schema}.{table}"):
+                con.execute(f"drop table {_COPY_ALIAS}.{_quote(schema)}.{_quote(table)}")
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = ? order by all", [_COPY_ALIAS]
         ).fetchall()

@@ -33,19 +33,27 @@ _ALIAS = "otklik_reader_update"
 _CHANGES = "staging.stg__build_changes"
 _STATE = "staging.stg__build_state"
 FREE_SHARE_LIMIT = 0.5
+BOOKKEEPING_PREFIX = "staging.stg__"  # the build's bookkeeping tables (warehouse/staging.py, scoped_build.py)
 # (the live database, schema.table) → the select of that table's rows as the copy holds them
 SelectOf = Callable[[str, str], str]
 
 
+def is_bookkeeping(table: str) -> bool:
+    """A table of the build's own bookkeeping (``staging.stg__*``: which record came from which batch,
+    what the last build changed, its state): not for readers, and the largest staging table at scale
+    (the record index holds every record ever staged), so the copy leaves it out."""
+    return table.startswith(BOOKKEEPING_PREFIX)
+
+
 def _kept_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: frozenset[str]) -> dict[str, str]:
-    """``schema.table`` → its columns and types, of the kept schemas of ``database``."""
+    """``schema.table`` → its columns and types, of the kept schemas of ``database`` (bookkeeping left out)."""
     rows = con.execute(
         "select schema_name || '.' || table_name, string_agg(column_name || ' ' || data_type, ', '"
         " order by column_index) from duckdb_columns() where database_name = ? and list_contains(?, schema_name)"
         " group by all",
         [database, sorted(schemas)],
     ).fetchall()
-    return {name: columns for name, columns in rows if name != COPY_CONTENTS}
+    return {name: columns for name, columns in rows if name != COPY_CONTENTS and not is_bookkeeping(name)}
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]:
@@ -103,8 +111,11 @@ def update_copy(
 
 def _update(con: duckdb.DuckDBPyConnection, source: str, schemas: frozenset[str], select_of: SelectOf) -> bool:
     live = _kept_tables(con, source, schemas)
-    if _kept_tables(con, _ALIAS, schemas) != live:
-        return False
+    held = con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = ?", [_ALIAS]
+    ).fetchall()
+    if _kept_tables(con, _ALIAS, schemas) != live or any(is_bookkeeping(name) for (name,) in held):
+        return False  # another shape, or a copy from before bookkeeping was left out: written from nothing
     try:
         recorded = {
             name: (rows, digest)

@@ -116,6 +116,7 @@ def _warehouse_with_personal_data(tmp_path: Path) -> Path:
             [f"score '{PLANTED}' is not a number on the 0-10 scale"],
         )
         con.execute("create table core.facts as select 1 as n")
+        con.execute("create table staging.stg__normalized_records as select 'b1' as batch_id")  # bookkeeping
         publish_reader_copy(con, live)
     return live
 
@@ -132,6 +133,10 @@ def test_the_copy_holds_neither_raw_nor_restricted_nor_quoted_records(tmp_path: 
         assert rejects == [("bad_score", WITHHELD, "R1")]
         assert reader.execute("select n from core.facts").fetchall() == [(1,)]
         assert reader.execute("select count(*) from main.schema_migrations").fetchone()[0] > 0
+        tables = {
+            r[0] for r in reader.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        }
+        assert "staging.stg__normalized_records" not in tables  # the build's bookkeeping is not for readers
     # written afresh, not copied and trimmed: not even the file's free blocks hold the planted value
     assert PLANTED.encode() in live.read_bytes()  # (the live file does, uncompressed: the check can see it)
     assert PLANTED.encode() not in reader_copy_path(live).read_bytes()
