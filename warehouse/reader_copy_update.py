@@ -15,6 +15,11 @@ little the build changed. So ``publish_reader_copy`` (warehouse/reader_copy.py) 
    whole), record the fingerprints, and give up when over half of the file is free blocks (a file
    written from nothing is then smaller).
 
+Neither side is read whole when it need not be: a live table's fingerprint is the one the completed build
+just recorded (``build_fingerprints``; itself taken by difference for tables a scoped build left alone or
+changed by key), and a table replaced by key is checked by difference too: what the copy held, minus the
+hashes of the rows deleted, plus those of the rows inserted (sums of row hashes add).
+
 The rows a replacement deletes leave their bytes in the file's free blocks until they are reused:
 older versions of rows that readers could already read (masked texts, keyed customers), never rows of
 an excluded schema, which no copy ever held.
@@ -90,10 +95,12 @@ def update_copy(
     *,
     schemas: frozenset[str],
     select_of: SelectOf,
+    recorded: dict[str, tuple[int, str]] | None = None,
 ) -> bool:
     """Write the new copy at ``path`` from ``previous`` (module docstring); False when it cannot, and
     ``path`` is then removed for a copy written from nothing. ``select_of(source, table)`` is the select of
-    a live table's rows as the copy holds them (redacted)."""
+    a live table's rows as the copy holds them (redacted). ``recorded``: fingerprints the last build
+    recorded of live tables the copy holds unredacted (``build_fingerprints``), used instead of reading them."""
     if not previous.exists():
         return False
     shutil.copyfile(previous, path)
@@ -101,7 +108,7 @@ def update_copy(
     con.execute(f"attach '{str(path).replace(chr(39), chr(39) * 2)}' as {_ALIAS}")
     done = False
     try:
-        done = _update(con, source, schemas, select_of)
+        done = _update(con, source, schemas, select_of, recorded or {})
     finally:
         con.execute(f"detach {_ALIAS}")
         if not done:
@@ -109,7 +116,39 @@ def update_copy(
     return done
 
 
-def _update(con: duckdb.DuckDBPyConnection, source: str, schemas: frozenset[str], select_of: SelectOf) -> bool:
+def build_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
+    """The fingerprints the last build-warehouse run recorded (audit.table_fingerprints), if it completed:
+    the live tables as that build left them, taken by difference where it could (warehouse/scoped_build.py).
+    Only tables whose row count still agrees; nothing when the last build did not complete."""
+    last = con.execute(
+        "select run_id, state from audit.runs where flow = 'build-warehouse' order by started_at desc limit 1"
+    ).fetchone()
+    if last is None or last[1] != "completed":
+        return {}
+    found = {
+        table: (rows, digest)
+        for table, rows, digest in con.execute(
+            "select table_name, row_count, content_hash from audit.table_fingerprints where run_id = ?", [last[0]]
+        ).fetchall()
+    }
+    # a table changed since it was fingerprinted (not by a build) is read again: its row count tells
+    return {table: fp for table, fp in found.items() if _row_count(con, table) == fp[0]}
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
+    try:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+    except duckdb.CatalogException:  # dropped since
+        return None
+
+
+def _update(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    schemas: frozenset[str],
+    select_of: SelectOf,
+    known: dict[str, tuple[int, str]],
+) -> bool:
     live = _kept_tables(con, source, schemas)
     held = con.execute(
         "select schema_name || '.' || table_name from duckdb_tables() where database_name = ?", [_ALIAS]
@@ -127,17 +166,15 @@ def _update(con: duckdb.DuckDBPyConnection, source: str, schemas: frozenset[str]
     try:
         for table, columns in sorted(live.items()):
             select = select_of(source, table)
-            now = _fingerprint(con, select)
+            now = known.get(table) or _fingerprint(con, select)
             if recorded.get(table) == now:
                 continue
             key = _changed_key(con, table, columns)
-            if key is not None:
-                keys = f"(select key_value from {_CHANGES} where table_name = '{table}' and key_name = '{key}')"
-                con.execute(f"delete from {_ALIAS}.{table} where {key}::varchar in {keys}")
-                con.execute(
-                    f"insert into {_ALIAS}.{table} by name select * from ({select}) where {key}::varchar in {keys}"
-                )
-            if key is None or _fingerprint(con, f"select * from {_ALIAS}.{table}") != now:
+            if (
+                key is None
+                or recorded.get(table) is None
+                or _replace_by_key(con, table, key, select, recorded[table]) != now
+            ):
                 con.execute(f"delete from {_ALIAS}.{table}")
                 con.execute(f"insert into {_ALIAS}.{table} by name {select}")
             con.execute(f"delete from {_ALIAS}.{COPY_CONTENTS} where table_name = ?", [table])
@@ -151,6 +188,23 @@ def _update(con: duckdb.DuckDBPyConnection, source: str, schemas: frozenset[str]
         "select total_blocks, free_blocks from pragma_database_size() where database_name = ?", [_ALIAS]
     ).fetchone()
     return free <= FREE_SHARE_LIMIT * total
+
+
+def _replace_by_key(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, select: str, held: tuple[int, str]
+) -> tuple[int, str]:
+    """Replace the copy's rows of ``table`` whose ``key`` the last build changed with the live ones; return
+    the copy's fingerprint after, by difference from ``held`` (what it held): minus the rows deleted, plus
+    those inserted. Sums of row hashes add, so this is the fingerprint of the whole table, read or not."""
+    keys = f"(select key_value from {_CHANGES} where table_name = '{table}' and key_name = '{key}')"
+    removed = _fingerprint(con, f"select * from {_ALIAS}.{table} where {key}::varchar in {keys}")
+    con.execute(f"delete from {_ALIAS}.{table} where {key}::varchar in {keys}")
+    inserted = f"select * from ({select}) where {key}::varchar in {keys}"
+    added = _fingerprint(con, inserted)
+    con.execute(f"insert into {_ALIAS}.{table} by name {inserted}")
+    rows = held[0] - removed[0] + added[0]
+    digest = (int(held[1], 16) - int(removed[1], 16) + int(added[1], 16)) % 2**64
+    return rows, f"{digest:016x}"
 
 
 def record_contents(con: duckdb.DuckDBPyConnection, alias: str, schemas: frozenset[str], select_of: SelectOf) -> None:

@@ -9,11 +9,12 @@ import pytest
 
 from tests.golden import GOLDEN, golden_context
 from transforms.channels import get_channel, load_channels
-from warehouse import connect, reader_copy
-from warehouse.build import CHECKED_LAYERS, build_layer, finish_build
+from warehouse import connect, reader_copy, reader_copy_update
+from warehouse.build import CHECKED_LAYERS, build_layer, fingerprint, finish_build
 from warehouse.ingest import ingest_landing, land_batch
 from warehouse.reader_copy import connect_reader, publish_reader_copy, reader_copy_path
-from warehouse.reader_copy_update import COPY_CONTENTS
+from warehouse.reader_copy_update import COPY_CONTENTS, build_fingerprints
+from warehouse.runs import finish_run, new_run_id, record_fingerprints, start_run
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
@@ -27,11 +28,19 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     return {n: sorted(con.execute(f"select * from {n}").fetchall(), key=repr) for n in names if n != COPY_CONTENTS}
 
 
-def _build(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
-    """Every layer, without the checks (tests/warehouse/test_scoped_build.py covers a build with them)."""
+def _build(con: duckdb.DuckDBPyConnection, as_of: datetime, *, as_a_run: bool = False) -> None:
+    """Every layer, without the checks (tests/warehouse/test_scoped_build.py covers a build with them);
+    ``as_a_run``: recorded as the build flow does, with the fingerprints the copy then uses."""
+    run_id = new_run_id()
+    if as_a_run:
+        start_run(con, run_id, "build-warehouse", {}, as_of=as_of)
     for layer in CHECKED_LAYERS[1:]:
-        build_layer(con, layer, golden_context(as_of))
+        built = build_layer(con, layer, golden_context(as_of))
+        if as_a_run:
+            record_fingerprints(con, run_id, list(built))
     finish_build(con)
+    if as_a_run:
+        finish_run(con, run_id, "completed")
 
 
 def _late_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
@@ -56,21 +65,37 @@ def _late_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
     )
 
 
-def test_an_updated_copy_equals_one_written_from_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("as_a_run", [False, True], ids=["tables-read", "build-fingerprints"])
+def test_an_updated_copy_equals_one_written_from_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_a_run: bool
+) -> None:
     live = tmp_path / "w.duckdb"
     with connect(live) as con:
         ingest_landing(con, GOLDEN, load_channels(), archive_dir=tmp_path / "archive", run_id="golden")
-        _build(con, datetime(2026, 11, 1, tzinfo=UTC))
+        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=as_a_run)
         publish_reader_copy(con, live)
         _late_ticket(con, tmp_path / "archive")
-        _build(con, datetime(2026, 11, 2, tzinfo=UTC))
+        _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=as_a_run)
+        assert bool(build_fingerprints(con)) == as_a_run
         written: list[Path] = []
         real = reader_copy._write_copy
         monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
+        by_key: dict[str, tuple[int, str]] = {}  # table → its fingerprint by difference after a by-key replace
+        replace = reader_copy_update._replace_by_key
+        monkeypatch.setattr(
+            reader_copy_update,
+            "_replace_by_key",
+            lambda c, table, *a: by_key.setdefault(table, replace(c, table, *a)),
+        )
         publish_reader_copy(con, live)
         assert written == [], "the copy was written from nothing, not brought up to date"
         with connect_reader(live) as reader:
             updated = _tables(reader)
+            contents = reader.execute(f"select table_name, row_count, content_hash from {COPY_CONTENTS}").fetchall()
+            # what the copy says it holds (partly worked out by difference) is what it holds
+            assert contents and all(fingerprint(reader, t) == (rows, digest) for t, rows, digest in contents)
+            assert "core.fct_feedback" in by_key  # changed by key, so replaced by key
+            assert {t: fingerprint(reader, t) for t in by_key} == by_key, "a by-key replacement's difference is off"
         monkeypatch.setattr(reader_copy, "update_copy", lambda *a, **k: False)
         reader_copy_path(live).unlink()
         publish_reader_copy(con, live)
