@@ -3,10 +3,13 @@
 Runs ``otklik demo`` twice on the same generated landing folder, the same PII key and the same clock:
 once on a DuckDB file, once on a DuckLake whose catalog is the project's PostgreSQL (``otklik postgres
 start``; a fresh catalog database per run, dropped at the end) and whose data files are in the work
-folder. Then it fingerprints every core and marts table on both (``warehouse.build.fingerprint``) and
-prints the tables that differ, and in them the columns that differ. The two runs land the same files
-at different times and draw and check their QA samples at different times, so a column that holds or
-follows from such a time (when a batch was loaded, when a sample was drawn) differs by those times.
+folder. Then it fingerprints every core and marts table on both without the columns its spec declares
+run-local (``warehouse.build.comparable_fingerprint``; ``run_local`` in transforms/sql/<layer>/<name>.yml):
+the two runs load the same files at different wall-clock times, so a column that holds or falls back
+to when this warehouse loaded a batch differs by those times and nothing else. It prints the columns
+left out and why, the tables identical and differing, and in a differing table the columns that
+differ; it exits 1 when any table differs outside its run-local columns (or is missing on the lake).
+The demo's QA verdicts are dated on the demo's clock (flows/sample_checks.py), so they are compared.
 
     .venv/bin/python bench/demo_ducklake.py --workdir /tmp/demo-lake [--months 13 --items 1400]
 """
@@ -23,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from otklik.local_postgres import CATALOG_USER, local_postgres  # noqa: E402
-from warehouse.build import fingerprint  # noqa: E402
+from transforms.model_specs import run_local_columns  # noqa: E402
+from warehouse.build import comparable_fingerprint, fingerprint  # noqa: E402
 from warehouse.connection import connect  # noqa: E402
 from warehouse.lake import parse_target  # noqa: E402
 
@@ -48,11 +52,19 @@ def tables(con) -> list[str]:
 def column_fingerprints(con, table: str) -> dict[str, tuple[int, str]]:
     """The fingerprint of each column of ``table`` alone: which columns make two tables differ."""
     columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
-    found = {}
-    for column in columns:
-        con.execute(f'create or replace temp view _column as select "{column}" from {table}')
-        found[column] = fingerprint(con, "_column")
-    return found
+    return {column: fingerprint(con, f'(select "{column}" from {table})') for column in columns}
+
+
+def fingerprints(con, names: list[str]) -> dict[str, dict]:
+    """Of each table: its comparable fingerprint, its whole one, and each column's."""
+    return {
+        t: {
+            "comparable": comparable_fingerprint(con, t),
+            "whole": fingerprint(con, t),
+            "columns": column_fingerprints(con, t),
+        }
+        for t in names
+    }
 
 
 def main() -> None:
@@ -87,29 +99,48 @@ def main() -> None:
         seconds = {"file": run_demo(file_env, args), "lake": run_demo(lake_env, args)}
         with connect(work / "otklik.duckdb", read_only=True) as file:
             names = tables(file)
-            on_file = {t: fingerprint(file, t) for t in names}
-            file_columns = {t: column_fingerprints(file, t) for t in names}
+            on_file = fingerprints(file, names)
         with connect(parse_target(setting, lake_env), read_only=True) as lake:
             lake_names = tables(lake)
-            on_lake = {t: fingerprint(lake, t) for t in names if t in lake_names}
-            lake_columns = {t: column_fingerprints(lake, t) for t in names if t in lake_names}
+            on_lake = fingerprints(lake, [t for t in names if t in lake_names])
     finally:
         with server.admin() as pg:
             pg.execute(f"drop database if exists {database} with (force)")
-    differ = sorted(t for t in names if on_lake.get(t) != on_file[t])
+    report = compare(on_file, on_lake, names)
     report = {
         "months": args.months,
         "items": args.items,
         "demo_seconds": {k: round(v, 1) for k, v in seconds.items()},
+    } | report
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    sys.exit(1 if report["differ"] or report["missing_on_lake"] else 0)
+
+
+def compare(on_file: dict[str, dict], on_lake: dict[str, dict], names: list[str]) -> dict:
+    """The tables identical and differing once their run-local columns are left out, and the columns left out."""
+
+    def differing_columns(table: str) -> list[str]:
+        lake_columns = on_lake.get(table, {}).get("columns", {})
+        return sorted(c for c, fp in on_file[table]["columns"].items() if lake_columns.get(c) != fp)
+
+    present = [t for t in names if t in on_lake]
+    differ = sorted(t for t in present if on_lake[t]["comparable"] != on_file[t]["comparable"])
+    excluded = {t: run_local_columns(t) for t in names if run_local_columns(t)}
+    return {
         "tables": len(names),
-        "missing_on_lake": sorted(set(names) - set(lake_names)),
-        "identical": len(names) - len(differ),
-        "differ": {t: {"file": on_file[t], "lake": on_lake.get(t)} for t in differ},
-        "columns_that_differ": {
-            t: sorted(c for c, fp in file_columns[t].items() if lake_columns.get(t, {}).get(c) != fp) for t in differ
+        "missing_on_lake": sorted(set(names) - set(on_lake)),
+        "run_local_excluded": excluded,
+        # the run-local columns that did differ (the reason they are left out), table by table
+        "run_local_differing": {
+            t: [c for c in differing_columns(t) if c in excluded[t]] for t in excluded if t in on_lake
+        },
+        "identical": len(present) - len(differ),
+        "identical_whole": sum(on_lake[t]["whole"] == on_file[t]["whole"] for t in present),
+        "differ": {
+            t: {"file": on_file[t]["comparable"], "lake": on_lake[t]["comparable"], "columns": differing_columns(t)}
+            for t in differ
         },
     }
-    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ sample yet gets one, oldest month first, as ``otklik qa sample`` draws it (``war
 a month's owner history needs the months before it checked). The simulated reviewer
 (otklik/sample/qa_reviewer.py) fills in the verdicts, which are written as a verdict file beside the
 reports (``qa-verdicts-<month>-simulated.csv``) and imported as ``otklik qa import`` imports a file
-(``warehouse.qa.import_verdict_file``). No sample workbook is written (about 0.4 s a month);
-``otklik qa sample --month M`` re-exports a drawn month.
+(``warehouse.qa.import_verdict_file``), except that the verdicts are dated the clock the months were
+drawn by (``checked_at``), not the import's wall-clock time: the reviewer is simulated on the demo's
+timeline, and two demos on the same inputs and clock then agree on every QA figure and time. No
+sample workbook is written (about 0.4 s a month); ``otklik qa sample --month M`` re-exports a drawn month.
 
 Then only what reads the samples and verdicts is rebuilt and checked (``rebuild_downstream``:
 core.fct_cases, core.fct_qa_checks and the tables that change with them, never staging), in one
@@ -63,7 +65,9 @@ def simulate_sample_checks(as_of: str | None = None) -> dict:
                 path = reports_dir() / f"qa-verdicts-{month:%Y-%m}-simulated.csv"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 verdicts.select(VERDICT_FILE_COLUMNS).write_csv(path)
-                imported[f"{month:%Y-%m}"] = import_verdict_file(con, path, rules=rules, at=datetime.now(UTC))
+                imported[f"{month:%Y-%m}"] = import_verdict_file(
+                    con, path, rules=rules, at=datetime.now(UTC), checked_at=clock
+                )
         if not imported:
             return {"months": [], "verdicts": {}, "build": {}, "partial": None}
         log.info("sample checks of %d month(s) imported: %s", len(imported), ", ".join(imported))

@@ -28,6 +28,12 @@ row ``all``), ``department``, ``manager``, ``store`` (or ``unknown``), ``channel
 A keyed check may add ``why`` (the sentence shown when it fails) and ``severity: warning`` (recorded,
 never stops the build; the default is critical). ``row_rules`` are conditions every row must meet,
 written as SQL over the table's columns, each with its ``why``.
+
+A column may be declared ``run_local: <why>``: it holds (or falls back to) the wall-clock time of an
+action of this warehouse itself, such as when it loaded a batch, so two warehouses fed the same
+inputs on the same clock differ there and nowhere else. ``warehouse.build.comparable_fingerprint``
+leaves such columns out when two warehouses are compared (bench/demo_ducklake.py). A grain column
+cannot be run-local.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class _Strict(BaseModel):
 class ColumnSpec(_Strict):
     description: str = Field(min_length=3)
     checks: tuple[str | dict[str, Any], ...] = ()
+    # why the column holds a time of this warehouse's own actions (module docstring); None: it does not
+    run_local: str | None = Field(default=None, min_length=10)
 
     @field_validator("checks")
     @classmethod
@@ -93,6 +101,10 @@ class ModelSpec(_Strict):
         missing = [c for c in self.grain if c not in self.columns]
         if missing:
             raise ValueError(f"grain columns not among the columns: {missing}")
+        # a row keyed by a warehouse's own clock would make the whole table differ between warehouses
+        local_grain = [c for c in self.grain if self.columns[c].run_local is not None]
+        if local_grain:
+            raise ValueError(f"grain columns cannot be run_local: {local_grain}")
         for name, column in self.columns.items():
             for check in column.checks:
                 if isinstance(check, dict) and "at_most" in check and check["at_most"] not in self.columns:
@@ -121,3 +133,13 @@ def load_spec(layer: str, name: str) -> ModelSpec:
 def specified_models(layer: str) -> list[str]:
     """The models of a layer that have a spec, in name order."""
     return sorted(p.stem for p in (SQL_DIR / layer).glob("*.yml"))
+
+
+def run_local_columns(table: str) -> dict[str, str]:
+    """The run-local columns of ``<layer>.<name>`` declared in its spec, each with its why, in column
+    order; empty when the table has no spec (nothing declared: every column is compared)."""
+    layer, _, name = table.partition(".")
+    if not spec_path(layer, name).is_file():
+        return {}
+    columns = load_spec(layer, name).columns
+    return {column: spec.run_local for column, spec in columns.items() if spec.run_local is not None}

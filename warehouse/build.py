@@ -23,6 +23,7 @@ from transforms.dag import (
     references_in,
 )
 from transforms.incremental import SCOPES
+from transforms.model_specs import run_local_columns
 from warehouse import scoped_build
 from warehouse.sql_models import materialize_sql, render_model_sql, set_build_variables
 from warehouse.staging import build_staged_entity
@@ -44,6 +45,25 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
         f"select count(*), coalesce(sum(hash(t)::hugeint) % 18446744073709551616, 0)::varchar from {table} as t"
     ).fetchone()
     return count, f"{int(digest):016x}"
+
+
+def comparable_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
+    """``fingerprint`` of ``<layer>.<name>`` without the columns its spec declares run-local: what two
+    warehouses fed the same inputs on the same clock must agree on (transforms/model_specs.py).
+
+    The same row hashes over the remaining columns; a table with none declared gets exactly its
+    ``fingerprint``. Raises ValueError when a declared column is not in the table (a stale spec
+    would otherwise compare more than it says).
+    """
+    excluded = run_local_columns(table)
+    if not excluded:
+        return fingerprint(con, table)
+    columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
+    absent = sorted(set(excluded) - set(columns))
+    if absent:
+        raise ValueError(f"{table} has no column(s) {absent} that its spec declares run_local")
+    kept = ", ".join(f'"{c}"' for c in columns if c not in excluded)
+    return fingerprint(con, f"(select {kept} from {table})")
 
 
 # Called with (qualified model name, seconds) after each model is built: benchmarks and profiling.

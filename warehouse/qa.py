@@ -8,7 +8,7 @@ that changes a case's verdict (or its clarity score) stamps the earlier row ``su
 """
 
 import hashlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -195,21 +195,31 @@ def import_verdict_file(
     rules: SamplingRules,
     at: datetime,
     frame: pl.DataFrame | None = None,
+    checked_at: datetime | None = None,
 ) -> dict[str, int]:
     """``otklik qa import``: read and check the reviewers' file against every drawn sample, then record it
     (raises VerdictFileError, importing nothing, when any row is wrong). ``frame``: the file as
-    ``read_verdict_file`` read it already (the CLI reads it before it opens the warehouse)."""
+    ``read_verdict_file`` read it already (the CLI reads it before it opens the warehouse);
+    ``checked_at``: as for ``import_verdicts``."""
     frame = read_verdict_file(path) if frame is None else frame
     verdicts = parse_verdicts(frame, all_samples(con), rules=rules, name=path.name)
     import_id = f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
-    return import_verdicts(con, verdicts, import_id=import_id, at=at)
+    return import_verdicts(con, verdicts, import_id=import_id, at=at, checked_at=checked_at)
 
 
 def import_verdicts(
-    con: duckdb.DuckDBPyConnection, verdicts: pl.DataFrame, *, import_id: str, at: datetime
+    con: duckdb.DuckDBPyConnection,
+    verdicts: pl.DataFrame,
+    *,
+    import_id: str,
+    at: datetime,
+    checked_at: datetime | None = None,
 ) -> dict[str, int]:
     """Record parsed verdicts in one transaction; return counts of new, changed and unchanged ones.
 
+    ``at`` is the import time (``imported_at``, ``superseded_at``). A new or changed verdict is dated
+    ``checked_at`` when the check's time is known apart from the import (the demo's simulated reviewer
+    checks on the build's clock, flows/sample_checks.py), else ``at``: a verdict file carries no date.
     A case whose current verdict and clarity score are those of the file is unchanged (a new reviewer
     name or comment alone is not recorded). A changed one supersedes its current row; when only the
     clarity score changed, the new row keeps the check's ``checked_at`` (the case was not checked
@@ -234,7 +244,7 @@ def import_verdicts(
             *VERDICT_COLUMNS,
             checked_at=pl.when(pl.col("current_verdict") == pl.col("verdict"))
             .then(pl.col("current_checked_at"))
-            .otherwise(pl.lit(at)),
+            .otherwise(pl.lit(at if checked_at is None else checked_at.astimezone(UTC))),
             import_id=pl.lit(import_id),
             imported_at=pl.lit(at),
         )

@@ -1,5 +1,6 @@
 """The demo's sample checks in the main job: drawn, checked, rebuilt in part, replayable, and done once."""
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -58,11 +59,13 @@ def test_sample_checks_fill_the_qa_mart_before_the_review_and_a_rerun_changes_no
                 "select table_name from audit.table_fingerprints where run_id = ?", [partial]
             ).fetchall()
         }
+        checked_at = {r[0] for r in con.execute("select distinct checked_at from raw.qa_verdicts").fetchall()}
         review = con.execute(
             "select r.build_run_id, t.row_count from audit.published_reviews as r join audit.published_tables as t"
             " on t.review_id = r.review_id and t.table_name = 'marts.qa_results_monthly' where r.period = '2026-10'"
         ).fetchall()
     assert rebuilt == {"core.fct_case_controls", "core.fct_qa_checks", "marts.qa_results_monthly"}
+    assert checked_at == {datetime.fromisoformat(AS_OF)}  # checked on the demo's clock, not when imported
     assert not any(t.startswith("staging.") for t in rebuilt)
     assert review and all(run == partial and rows > 0 for run, rows in review)  # the review froze the checks
 

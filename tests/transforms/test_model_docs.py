@@ -36,6 +36,20 @@ def test_a_spec_names_its_grain_among_its_columns_and_knows_its_checks() -> None
         )  # fmt: skip
 
 
+def test_a_run_local_column_says_why_and_is_not_in_the_grain() -> None:
+    spec = {"description": "a model of a", "grain": ["a"], "rows": "every a there is"}
+    loaded = {"description": "when it was loaded", "run_local": "the time this warehouse loaded it"}
+    parsed = ModelSpec.model_validate({**spec, "columns": {"a": {"description": "the a"}, "loaded_at": loaded}})
+    assert parsed.columns["loaded_at"].run_local == "the time this warehouse loaded it"
+    assert parsed.columns["a"].run_local is None
+    with pytest.raises(ValueError, match="at least 10 characters"):
+        ModelSpec.model_validate({**spec, "columns": {"a": {"description": "the a", "run_local": "yes"}}})
+    with pytest.raises(ValueError, match=r"grain columns cannot be run_local: \['a'\]"):
+        ModelSpec.model_validate(
+            {**spec, "columns": {"a": {"description": "the a", "run_local": "the time this warehouse loaded it"}}}
+        )
+
+
 def test_a_broken_spec_file_names_itself(tmp_path, monkeypatch) -> None:
     import transforms.model_specs as specs
 

@@ -2,6 +2,7 @@
 
 import hashlib
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -302,6 +303,19 @@ def test_a_changed_clarity_grade_is_a_change_that_keeps_the_check_time(built: du
     given(built, "staging.stg_crm__case_events", case_events())
     qa = {r["case_id"]: r["clarity_score"] for r in run_model(built, "core", "fct_qa_checks").to_dicts()}
     assert (qa["b1"], qa["b2"], qa["a00"]) == (4, 2, None)
+
+
+def test_a_verdict_dated_apart_from_its_import_keeps_both_times(built: duckdb.DuckDBPyConnection) -> None:
+    # the demo's simulated reviewer checks on the build's clock, which may come in any zone
+    draw_month(built, OCT, rules=RULES, reporting_timezone=TZ)
+    checked = datetime(2026, 11, 1, 3, tzinfo=ZoneInfo(TZ))
+    import_verdicts(built, verdicts([(OCT, "b2", "fail")]), import_id="f1", at=utc(2026, 12, 5), checked_at=checked)
+    import_verdicts(built, verdicts([(OCT, "b1", "pass")]), import_id="f2", at=utc(2026, 12, 6))
+    rows = built.sql("select case_id, checked_at, imported_at from raw.qa_verdicts order by case_id").fetchall()
+    assert rows == [("b1", utc(2026, 12, 6), utc(2026, 12, 6)), ("b2", utc(2026, 11, 1), utc(2026, 12, 5))]
+    given(built, "staging.stg_crm__case_events", case_events(("b2", "closed", utc(2026, 11, 20))))
+    qa = {r["case_id"]: r for r in run_model(built, "core", "fct_qa_checks").to_dicts()}
+    assert (qa["b2"]["reclosed_at"], qa["b2"]["is_rework_open"]) == (utc(2026, 11, 20), False)  # closed after 1 Nov
 
 
 def test_a_verdict_file_is_imported_once_and_named_by_its_bytes(built: duckdb.DuckDBPyConnection, tmp_path) -> None:

@@ -414,16 +414,26 @@ def _customers(snapshot: Snapshot, links: FigureLinks, month: date) -> dict[str,
         if g in groups
     ]
     detractors, promoters = groups.get("detractor"), groups.get("promoter")
-    verdict = None
-    if detractors and promoters and detractors["churn_rate_12m_to_promoters"] is not None:
-        ratio = detractors["churn_rate_12m_to_promoters"]
-        how = f"в {format_decimal(ratio)} раза чаще" if ratio >= 1 else f"в {format_decimal(1 / ratio)} раза реже"
-        verdict = (
-            f"За 12 месяцев критики уходили {how} сторонников: "
-            f"{format_percent(detractors['churn_rate_12m'])} против {format_percent(promoters['churn_rate_12m'])} "
-            "клиентов в месяц."
-        )
+    verdict = _churn_verdict(detractors, promoters) if detractors and promoters else None
     return {"lines": lines, "churn": churn, "verdict": verdict}
+
+
+def _churn_verdict(detractors: dict[str, Any], promoters: dict[str, Any]) -> str | None:
+    """The sentence above the churn table: how many times more (or less) often detractors left than
+    promoters over the twelve months; None when the promoters lost nobody (the ratio is null)."""
+    ratio = detractors["churn_rate_12m_to_promoters"]
+    if ratio is None:
+        return None
+    rates = (
+        f"{format_percent(detractors['churn_rate_12m'])} против {format_percent(promoters['churn_rate_12m'])} "
+        "клиентов в месяц."
+    )
+    if ratio == 0:
+        # No detractor left while promoters did (a short history, few detractors): there is no
+        # "times less often" to state, only that they stayed.
+        return f"За 12 месяцев ни один критик не ушёл, а сторонники уходили: {rates}"
+    how = f"в {format_decimal(ratio)} раза чаще" if ratio >= 1 else f"в {format_decimal(1 / ratio)} раза реже"
+    return f"За 12 месяцев критики уходили {how} сторонников: {rates}"
 
 
 def _by_month(frame: pl.DataFrame | None, directorate_id: str) -> dict[date, dict[str, Any]]:

@@ -2,13 +2,19 @@
 
 import re
 from datetime import date
+from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 
-from tests.transforms.review.review_warehouse import FORMULA_TEXT, SCRIPT_TEXT
+from tests.helpers import given
+from tests.transforms.review.conftest import COMPANY, publish_october
+from tests.transforms.review.review_warehouse import FORMULA_TEXT, OCT, SCRIPT_TEXT
 from transforms.review import format_decimal, format_int, format_percent, month_title
+from transforms.review.config import load_review_settings
 from transforms.review.links import anchor
-from transforms.review.publishing import ReviewFiles
+from transforms.review.publishing import ReviewFiles, write_review_files
 
 NBSP = "\u00a0"
 
@@ -71,6 +77,63 @@ def test_footer_shows_the_provenance(files: ReviewFiles) -> None:
     html = _read(files.html)
     assert "monthly:2026-10:all:v1" in html and "build-1" in html
     assert "transforms/org/org.yaml" in html
+
+
+def _given_customer_marts(con: duckdb.DuckDBPyConnection, *, detractor_lost: int, promoter_lost: int) -> None:
+    """October's customer marts: one B2C segment, and 40 customer-months each of detractors and promoters
+    over the year, of whom ``detractor_lost`` and ``promoter_lost`` left."""
+    given(
+        con,
+        "marts.customer_segments_monthly",
+        pl.DataFrame(
+            {"report_month": [OCT], "segment": ["b2c"], "customers_at_start_count": [80],
+             "customers_new_count": [0], "customers_refused_count": [0], "customers_churned_count": [1],
+             "churn_rate": [1 / 80], "items_count": [6], "complaints_count": [4], "nps": [0.0],
+             "nps_answers_count": [2], "is_nps_small_sample": [True], "csi": [None]},
+            schema_overrides={"csi": pl.Float64},
+        ),
+    )  # fmt: skip
+    promoter_rate = promoter_lost / 40
+    groups = {"detractor": detractor_lost, "promoter": promoter_lost}
+    given(
+        con,
+        "marts.churn_by_nps_group_monthly",
+        pl.DataFrame(
+            [
+                {"report_month": OCT, "nps_group": group, "customers_at_start_count": 4, "customers_lost_count": 0,
+                 "churn_rate": 0.0, "customers_at_start_12m_count": 40, "customers_lost_12m_count": lost,
+                 "churn_rate_12m": lost / 40,
+                 "churn_rate_12m_to_promoters": (lost / 40) / promoter_rate if promoter_rate else None}
+                for group, lost in groups.items()
+            ],
+            schema_overrides={"churn_rate_12m_to_promoters": pl.Float64},
+        ),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("detractor_lost", "promoter_lost", "verdict"),
+    [
+        pytest.param(8, 4, f"критики уходили в 2,0 раза чаще сторонников: 20,0{NBSP}% против 10,0{NBSP}%", id="more"),
+        pytest.param(2, 4, f"критики уходили в 2,0 раза реже сторонников: 5,0{NBSP}% против 10,0{NBSP}%", id="less"),
+        # the small demo's case: the ratio is 0, so "times less" would divide by it
+        pytest.param(0, 4, f"ни один критик не ушёл, а сторонники уходили: 0,0{NBSP}% против 10,0{NBSP}%", id="none"),
+        pytest.param(3, 0, None, id="no-promoter-lost"),
+    ],
+)
+def test_the_churn_verdict_compares_detractors_with_promoters(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, detractor_lost: int, promoter_lost: int, verdict: str | None
+) -> None:
+    _given_customer_marts(warehouse, detractor_lost=detractor_lost, promoter_lost=promoter_lost)
+    files = write_review_files(
+        publish_october(warehouse), tmp_path / "reports", company_name=COMPANY, settings=load_review_settings()
+    )
+    html = _read(files.html)
+    assert "Критики (0–6)" in html  # the churn table is shown either way
+    if verdict is None:
+        assert "За 12 месяцев" not in html
+    else:
+        assert f"За 12 месяцев {verdict} клиентов в месяц." in html
 
 
 @pytest.mark.parametrize(
