@@ -118,6 +118,15 @@ SCOPES: dict[str, KeyScope] = {
             "core.int_feedback_conversations": _by("feedback_id"),
         },
     ),
+    # Per item: its channel's and store's names (dimensions, read whole) and what its user agent says.
+    "core.int_feedback_attributes": KeyScope("feedback_id", filters={"core.fct_feedback": _by("feedback_id")}),
+    # Per case: reopened (from fct_cases) or a failed QA check (raw.qa_verdicts, read whole; a new verdict
+    # changes that input as a whole, and the model is then built whole).
+    "core.fct_case_controls": KeyScope("case_id", filters={"core.fct_cases": _by("case_id")}),
+    # Per customer: the spans between their status changes.
+    "core.fct_customer_status_spans": KeyScope(
+        "customer_key", filters={"staging.stg_crm__customer_statuses": _by("customer_key")}
+    ),
     "core.int_sla_clocks": KeyScope("case_id", bridges=_SLA_BRIDGES, filters=_SLA_FILTERS),
     "core.int_sla_clock_marks": KeyScope("case_id", bridges=_SLA_BRIDGES, filters=_SLA_FILTERS, clock=True),
     "core.fct_case_sla": KeyScope("case_id", bridges=_SLA_BRIDGES, filters=_SLA_FILTERS, clock=True),
