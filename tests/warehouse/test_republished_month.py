@@ -11,10 +11,11 @@ A month reaches the warehouse again in two ways:
   an item re-sent with content it had before is a ``duplicate`` of that version, not a new one
   (transforms/normalize). Nothing records a deletion: an item absent from a re-delivery stays as it
   was last delivered.
-- **The ERP restates an earlier month's order counts in a later batch.** Order counts have no
-  versions (transforms/normalize: a second record of a (month, directorate) is a ``duplicate``): the
-  first load of a month wins, the restated rows go to quarantine, and only a directorate the first
-  load lacked is added. ``core.fct_orders_monthly`` and ``marts.management_monthly`` show the first load.
+- **The ERP restates an earlier month's order counts in a later batch.** Order counts are versioned
+  by load order (transforms/normalize ``_deliveries``: the pull carries no edit time): the count of a
+  (month, directorate) loaded last is current, one delivered again unchanged is a ``duplicate``, and
+  each earlier count it replaced is kept in quarantine as ``restated``, naming the record that
+  restated it. ``core.fct_orders_monthly`` and ``marts.management_monthly`` show the latest counts.
 
 Each step lands batches and builds on the last build (staging from the new batches, the models of
 ``transforms.incremental.SCOPES`` by key); a copy of its raw tables is then built from nothing, and every
@@ -56,6 +57,10 @@ SEPTEMBER_ITEMS = (
 REJECTED_AGAIN = (
     "select reason, count(*) from quarantine.staging_rejects where channel_id = ?"
     " and _batch_id in (select batch_id from raw.batches where run_id = 'test') group by reason order by reason"
+)
+# What staging rejected of a channel's records, whichever batch landed them
+ERP_REJECTS = (
+    "select reason, count(*) from quarantine.staging_rejects where channel_id = ? group by reason order by reason"
 )
 
 Row = tuple[str, ...]
@@ -281,16 +286,18 @@ def _by_month(con: duckdb.DuckDBPyConnection, sql: str) -> dict[tuple[str, str],
 def test_a_restated_month_of_orders_builds_as_from_nothing(months: list[Path], tmp_path: Path) -> None:
     september = _read_csv(list((months[0] / ERP).glob("*.csv")), "utf-8", ",")
     october = _read_csv(list((months[1] / ERP).glob("*.csv")), "utf-8", ",")
+    assert len(september) >= 3, "the month has directorates to restate"
     first = {(m, d): int(n) for m, d, n in september + october}
-    # September restated: every directorate's count but the last one's, and a directorate the first
-    # load lacked (unknown to the org: it counts under 'unassigned'); then September's first row
-    # restated again with October, whole, in one page, and the added directorate restated too.
+    # September restated: every directorate's count but the last one's (sent again unchanged), and a
+    # directorate the first load lacked (unknown to the org: it counts under 'unassigned'); then, with
+    # October restated whole in one page, September's first row restated again, its second row back
+    # at its first count, and the added directorate restated too.
     restated = [(m, d, str(int(n) + 10)) for m, d, n in september[:-1]] + [
         september[-1],
         ("2026-09", "wholesale", "25"),
     ]
-    again = [(september[0][0], september[0][1], str(int(september[0][2]) + 20)), ("2026-09", "wholesale", "30")]
-    again += [(m, d, str(int(n) + 5)) for m, d, n in october]
+    again = [(september[0][0], september[0][1], str(int(september[0][2]) + 20)), september[1]]
+    again += [("2026-09", "wholesale", "30"), *[(m, d, str(int(n) + 5)) for m, d, n in october]]
 
     def restate(name: str, rows: list[Row]) -> Land:
         return lambda con, archive: _land(con, archive, [(ERP, name, _orders(rows))])
@@ -302,19 +309,35 @@ def test_a_restated_month_of_orders_builds_as_from_nothing(months: list[Path], t
     ]
     con = built_both_ways(steps, tmp_path / "archive")
 
-    # The first load of a month wins: the restated rows are duplicates of it, the new directorate is added.
+    # The count loaded last is current, the directorate the first load lacked too.
+    latest = first | {(m, d): int(n) for m, d, n in restated + again}
     staged = _by_month(con, "select report_month, directorate_id, orders_count from staging.stg_erp__orders_monthly")
-    assert staged == first | {("2026-09", "wholesale"): 25}
-    rejected = con.execute(REJECTED_AGAIN, [ERP]).fetchall()
-    assert rejected == [("duplicate", len(restated) - 1 + len(again))]
-    detail = con.execute(
-        "select detail from quarantine.staging_rejects where channel_id = ? and source_item_id = ? order by detail",
+    assert staged == latest
+    assert staged[("2026-09", september[1][1])] == int(september[1][2])  # back at the first count: the latest word
+    # Nothing lost: every earlier count a later one replaced is kept, as restated; the row sent again
+    # unchanged is a duplicate of the first load.
+    rejected = con.execute(ERP_REJECTS, [ERP]).fetchall()
+    replaced = (len(september) - 1) + 2 + 1 + len(october)  # restated file, September's first two rows, wholesale
+    assert rejected == [("duplicate", 1), ("restated", replaced)]
+    history = con.execute(
+        "select _source_file, detail from quarantine.staging_rejects where channel_id = ? and source_item_id = ?"
+        " and reason = 'restated' order by _source_file",
         [ERP, f"2026-09:{september[0][1]}"],
     ).fetchall()
-    assert len(detail) == 2 and all(f"first seen at {ERP}/orders_2026-09.csv#0" in d for (d,) in detail), detail
-    # The monthly facts and the management mart sum that first load.
+    assert [(source, detail.split(" (batch")[0].split(", ")[1]) for source, detail in history] == [
+        (f"{ERP}/orders_2026-09.csv", f"superseded by {ERP}/orders_2026-09_restated.csv#0"),
+        (f"{ERP}/orders_2026-09_restated.csv", f"superseded by {ERP}/orders_page_0001.csv#0"),
+    ]
+    duplicate = (
+        "select _source_file, detail from quarantine.staging_rejects where channel_id = ? and reason = 'duplicate'"
+    )
+    ((source, detail),) = con.execute(duplicate, [ERP]).fetchall()
+    assert source == f"{ERP}/orders_2026-09_restated.csv" and detail.endswith(
+        f"first seen at {ERP}/orders_2026-09.csv#{len(september) - 1}"
+    )
+    # The monthly facts and the management mart sum the latest counts.
     facts = _by_month(con, "select report_month, directorate_id, orders_count from core.fct_orders_monthly")
-    assert facts == first | {("2026-09", "unassigned"): 25}
+    assert facts == {key: n for key, n in latest.items() if key[1] != "wholesale"} | {("2026-09", "unassigned"): 30}
     mart = _by_month(
         con,
         "select report_month, directorate_id, orders_count from marts.management_monthly"

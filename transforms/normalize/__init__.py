@@ -19,6 +19,14 @@ event_type + event_at; report_month + directorate_id) are:
   ``version_order`` (updated_at, when the channel maps it; nulls first), then by load order, the
   last is the current row (``is_edited`` when there was more than one), the earlier ones go to
   ``history`` with their ``version_number`` and the batch of the version that superseded them.
+- for entities versioned by load order (``versions_by_load_order``: order counts, which the ERP
+  restates by delivering them again, with no edit time), otherwise versions ordered by load order
+  alone (``_deliveries``): each delivery (batch) says one thing of a key, the first of the key in the
+  batch (an identical later one is a ``duplicate``, another one an ``id_collision``: nothing says
+  which of two rows of one file is the later word); across deliveries the one loaded last is current,
+  one equal to the delivery before it is a ``duplicate`` of it, and the earlier ones are superseded.
+  An entity without a versions table (``superseded_reason``) rejects its superseded versions under
+  that reason (``restated``), the detail naming the record that superseded each.
   Other entities have no versions: any second record with the key is a duplicate.
 Load order is ``_batch_seq`` (raw.batches.batch_seq; optional, null sorts first), then
 ``_source_file``, ``_record_index``, ``_batch_id``. Output order is deterministic: rows by their
@@ -53,7 +61,7 @@ LOAD_ORDER = [BATCH_SEQ, *ORIGIN]
 class NormalizeResult:
     rows: pl.DataFrame  # exactly ENTITY_SCHEMAS[channel.entity].columns, in order
     rejects: pl.DataFrame  # exactly REJECT_COLUMNS
-    history: pl.DataFrame  # the entity's columns + VERSION_COLUMNS: superseded versions (feedback only)
+    history: pl.DataFrame  # the entity's columns + VERSION_COLUMNS: superseded versions (feedback; else empty)
     contacts: pl.DataFrame  # exactly CUSTOMER_CONTACT_COLUMNS (feedback only; empty for other entities)
 
 
@@ -109,9 +117,13 @@ def resolve_records(staged: pl.DataFrame, channel: Channel, plan: EntityPlan) ->
 
     # Only keys seen more than once need the (costlier) duplicate and version logic.
     repeated = passed.select(pl.len().over(plan.key) > 1).to_series()
-    distinct, duplicates = _deduplicate(passed.filter(repeated), plan)
-    distinct, collisions = _collisions(distinct, plan)
+    if plan.versions_by_load_order:
+        distinct, duplicates, collisions = _deliveries(passed.filter(repeated), plan)
+    else:
+        distinct, duplicates = _deduplicate(passed.filter(repeated), plan)
+        distinct, collisions = _collisions(distinct, plan)
     current, history = _versions(distinct, plan)
+    history, superseded = _superseded(history, plan)
     single = passed.filter(~repeated)
     current = pl.concat(
         [single.with_columns(is_edited=pl.lit(False)) if plan.content else single, current], how="diagonal"
@@ -119,9 +131,9 @@ def resolve_records(staged: pl.DataFrame, channel: Channel, plan: EntityPlan) ->
 
     schema = ENTITY_SCHEMAS[channel.entity]
     rows = current.sort([*plan.sort, *ORIGIN]).select(_cast(schema.columns))
-    rejects = pl.concat([_rejects(failed, channel), _rejects(duplicates, channel), _rejects(collisions, channel)]).sort(
-        ORIGIN
-    )
+    rejects = pl.concat(
+        [_rejects(frame, channel) for frame in (failed, duplicates, collisions, superseded)], how="vertical"
+    ).sort(ORIGIN)
     contacts = (
         current.filter(plan.has_contacts).select(**plan.contacts).sort("feedback_id")
         if plan.contacts
@@ -191,17 +203,84 @@ def _collisions(distinct: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame,
     return ordered.filter(pl.col("_edit")).drop("_edit", "_clash", "_first_at"), collisions
 
 
+def _deliveries(repeated: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(the versions, the duplicates, the ``id_collision`` rejects) of keys versioned by load order.
+
+    ``repeated`` holds the passed records of keys seen more than once, in load order. A delivery (a
+    batch: one landed file or page) says one thing of a key: its first record of the key by origin. A
+    later record of the key in the same batch with the same content is a duplicate of it; with other
+    content it is an ``id_collision`` (the file contradicts itself, and nothing says which row is the
+    later word: the first stays). Across deliveries, in load order, a delivery that says what the one
+    before it said is a duplicate of the record that first said it; any other is a new version, also
+    when it goes back to an earlier count: the source's latest word is what counts.
+    """
+    content = plan.content or []
+    in_batch = [*plan.key, "_batch_id"]
+    at = pl.format("{}#{}", pl.col("_source_file"), pl.col("_record_index"))
+    marked = repeated.with_columns(
+        _said=pl.int_range(pl.len()).over(in_batch) == 0,
+        _same=pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).first().over(in_batch)) for c in content),
+        _first_at=at.first().over(in_batch),
+    )
+    again = marked.filter(~pl.col("_said") & pl.col("_same")).with_columns(
+        _reason=pl.lit("duplicate"),
+        _detail=pl.format("duplicate of {} first seen at {}", plan.key_text, pl.col("_first_at")),
+    )
+    collisions = marked.filter(~pl.col("_said") & ~pl.col("_same")).with_columns(
+        _reason=pl.lit("id_collision"),
+        _detail=pl.format(
+            "{} has other content than {} of the same delivery, which is kept: a delivery says one thing of a "
+            "key, and nothing says which of the two is the later word",
+            plan.key_text,
+            pl.col("_first_at"),
+        ),
+    )
+    said = marked.filter(pl.col("_said")).drop("_said", "_same", "_first_at")
+    changed = pl.int_range(pl.len()).over(plan.key).eq(0) | pl.any_horizontal(
+        pl.col(c).ne_missing(pl.col(c).shift(1).over(plan.key)) for c in content
+    )
+    runs = said.with_columns(_changed=changed).with_columns(_run=pl.col("_changed").cum_sum().over(plan.key))
+    runs = runs.with_columns(_first_at=at.first().over([*plan.key, "_run"]))
+    repeats = runs.filter(~pl.col("_changed")).with_columns(
+        _reason=pl.lit("duplicate"),
+        _detail=pl.format("duplicate of {} first seen at {}", plan.key_text, pl.col("_first_at")),
+    )
+    duplicates = pl.concat([again.drop("_said", "_same"), repeats.drop("_changed", "_run")], how="vertical")
+    versions = runs.filter(pl.col("_changed")).drop("_changed", "_run", "_first_at")
+    return versions, duplicates, collisions.drop("_said", "_same")
+
+
+def _superseded(history: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the history kept as versions, the superseded versions rejected under ``plan.superseded_reason``)."""
+    if plan.superseded_reason is None:
+        return history, history.clear()
+    superseded = history.with_columns(
+        _reason=pl.lit(plan.superseded_reason),
+        _detail=pl.format(
+            "{} version {}, superseded by {} (batch {}) loaded later: the last loaded counts",
+            plan.key_text,
+            pl.col("version_number"),
+            pl.col("_superseded_at"),
+            pl.col("superseded_by_batch_id"),
+        ),
+    )
+    return history.clear(), superseded
+
+
 def _versions(distinct: pl.DataFrame, plan: EntityPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(current rows, superseded versions) of the distinct records of each key."""
     if plan.content is None:
         return distinct, distinct.clear().with_columns(
-            version_number=pl.lit(None, pl.Int64), superseded_by_batch_id=pl.lit(None, pl.String)
+            version_number=pl.lit(None, pl.Int64),
+            superseded_by_batch_id=pl.lit(None, pl.String),
+            _superseded_at=pl.lit(None, pl.String),
         )
     ordered = distinct.sort([*plan.version_order, *LOAD_ORDER], nulls_last=False, maintain_order=True)
     ordered = ordered.with_columns(
         version_number=pl.int_range(1, pl.len() + 1).over(plan.key),
         _version_count=pl.len().over(plan.key),
         superseded_by_batch_id=pl.col("_batch_id").shift(-1).over(plan.key),
+        _superseded_at=pl.format("{}#{}", pl.col("_source_file"), pl.col("_record_index")).shift(-1).over(plan.key),
     )
     is_current = pl.col("version_number") == pl.col("_version_count")
     current = ordered.filter(is_current).with_columns(is_edited=pl.col("_version_count") > 1)

@@ -4,7 +4,10 @@ A plan is expressions only (no data): ``raw`` pulls the mapped fields out of the
 ``derived`` computes the staging columns from them (``late`` the few computed from those),
 ``checks`` are (condition, reason, detail) in priority order (the first that holds is the reject
 reason), ``key`` is the duplicate key. A plan with ``content`` is versioned: records with the key
-and other content are versions of one item, ordered by ``version_order`` and then load order.
+and other content are versions of one item, ordered by ``version_order`` and then load order; with
+``versions_by_load_order`` the load order alone is the edit order (a source that restates a record by
+delivering it again, with no edit time: the ERP's order counts), and ``superseded_reason`` sends the
+superseded versions of an entity without a versions table to the rejects under that reason.
 ``contacts`` are the restricted contact columns, for the items where ``has_contacts`` holds.
 ``transforms.normalize.normalize_channel`` runs a plan over a frame of payloads.
 """
@@ -26,6 +29,7 @@ from transforms.schemas import (
     CUSTOMER_STATUSES,
     FEEDBACK,
     LOAD_METADATA,
+    ORDER_COUNT,
     SELF_SERVICE_OUTCOMES,
     UTC_TIMESTAMP,
 )
@@ -58,6 +62,12 @@ class EntityPlan:
     # edit never changes (when and by whom the item was first said). See normalize._collisions.
     edit_marker: str | None = None
     origin: list[str] = field(default_factory=list)
+    # Versioned plans whose source restates a record by delivering it again: the record of a key
+    # loaded last is current, each delivery (batch) says one thing of a key (normalize._deliveries).
+    versions_by_load_order: bool = False
+    # None: superseded versions are history (the entity's versions table). A reason: the entity has no
+    # versions table, and they are rejects with this reason, the detail naming what superseded them.
+    superseded_reason: str | None = None
     contacts: dict[str, pl.Expr] = field(default_factory=dict)  # CUSTOMER_CONTACT_COLUMNS
     has_contacts: pl.Expr = field(default_factory=lambda: pl.lit(False))
 
@@ -361,6 +371,15 @@ def case_event_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> Entity
 
 
 def order_count_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPlan:
+    """stg_erp__orders_monthly: the ERP's orders of a month and directorate. The ERP restates a month
+    by delivering its rows again (the pull re-reads a row the ERP updated; a corrected export is
+    dropped again) and its pull carries no edit time, so the load order is the edit order: the count
+    of a (month, directorate) loaded last is current, one delivered again unchanged is a
+    ``duplicate``, and the earlier counts it replaced are ``restated`` rejects (staging has no versions
+    table for order counts; quarantine keeps them, each naming the record that restated it). Two
+    counts of one key in one delivery contradict each other: the first in the file is kept, the
+    other is an ``id_collision``.
+    """
     raw = {f"_raw_{name}": field_value(channel, name) for name in ("report_month", "directorate_id", "orders_count")}
     count = scores.parse_number(_col("orders_count"))
     derived = {
@@ -395,6 +414,9 @@ def order_count_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> Entit
         key_text=pl.format("month {} directorate {}", pl.col("report_month"), pl.col("directorate_id")),
         reject_id=pl.concat_str([_col("report_month"), _col("directorate_id")], separator=":", ignore_nulls=True),
         sort=["report_month", "directorate_id"],
+        content=[c for c in ORDER_COUNT.columns if c not in LOAD_METADATA],
+        versions_by_load_order=True,
+        superseded_reason="restated",
     )
 
 

@@ -573,7 +573,7 @@ def test_order_counts(payloads) -> None:
         {"month": "2026-06", "directorate": "D-01", "orders": "12.5"},
         {"month": "июль", "directorate": "D-01", "orders": "1"},
         {"month": "2026-12", "directorate": "D-01", "orders": "1"},
-        {"month": "2026-10-01", "directorate": "D-01", "orders": "999"},
+        {"month": "2026-10-01", "directorate": "D-01", "orders": "999"},  # another count in the same file
         {"month": "2026-05", "directorate": "", "orders": "1"},
     ]
     result = run("erp_orders_monthly", payloads(records))
@@ -587,7 +587,7 @@ def test_order_counts(payloads) -> None:
         "bad_count",
         "bad_timestamp",
         "future_date",
-        "duplicate",
+        "id_collision",  # one delivery says one count of a key: the first in the file stays
         "missing_field",
     ]
     assert result.rejects["source_item_id"].to_list()[0] == "2026-07:D-01"

@@ -1,7 +1,8 @@
 -- fct_orders_monthly: orders per month and directorate, the denominator of complaints per 1,000 orders.
 -- Grain: (report_month, directorate_id). Orders of a directorate missing from core.dim_directorates
--- (or of none) count under 'unassigned', so the company total keeps every order. Staging is
--- summed as it stands: a month re-sent by the ERP must be deduplicated before this model.
+-- (or of none) count under 'unassigned', so the company total keeps every order. Staging holds one
+-- count per month and directorate, the one loaded last: a month the ERP restates replaces the earlier
+-- count, which stays in quarantine.staging_rejects as 'restated' (transforms/normalize, _deliveries).
 
 with
 
