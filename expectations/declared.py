@@ -165,7 +165,10 @@ def _broken_rows_sql(table: str, spec: ModelSpec, conditions: dict[str, str]) ->
 
 
 def declared_checks(layer: str) -> list[SqlCheck]:
-    """The row-wise SQL checks of every model of ``layer`` that has a spec, in name order."""
+    """The row-wise SQL checks of every model of ``layer`` that has a spec, in name order.
+
+    Each judges a row of its table on its own (``per_row``): a scoped build runs it on the changed rows
+    (expectations.scope)."""
     from expectations.validate import SqlCheck
 
     checks: list[SqlCheck] = []
@@ -180,7 +183,8 @@ def declared_checks(layer: str) -> list[SqlCheck]:
             if columns:
                 conditions = {c: template.format(c=_quote(c)) for c in columns}
                 sql = _broken_rows_sql(table, spec, conditions)
-                checks.append(SqlCheck(f"spec_{rule}", table, CRITICAL, f"{why} ({', '.join(columns)})", sql))
+                described = f"{why} ({', '.join(columns)})"
+                checks.append(SqlCheck(f"spec_{rule}", table, CRITICAL, described, sql, per_row=True))
         parts = {
             column: check["at_most"]
             for column, column_spec in spec.columns.items()
@@ -190,8 +194,8 @@ def declared_checks(layer: str) -> list[SqlCheck]:
         if parts:
             conditions = {f"{p} > {w}": f"{_quote(p)} > {_quote(w)}" for p, w in parts.items()}
             sql = _broken_rows_sql(table, spec, conditions)
-            checks.append(SqlCheck("spec_at_most", table, CRITICAL, AT_MOST_WHY, sql))
+            checks.append(SqlCheck("spec_at_most", table, CRITICAL, AT_MOST_WHY, sql, per_row=True))
         for number, rule in enumerate(spec.row_rules, start=1):
             sql = _broken_rows_sql(table, spec, {rule.holds: f"not ({rule.holds})"})
-            checks.append(SqlCheck(f"spec_row_rule_{number}", table, CRITICAL, rule.why, sql))
+            checks.append(SqlCheck(f"spec_row_rule_{number}", table, CRITICAL, rule.why, sql, per_row=True))
     return checks

@@ -105,7 +105,12 @@ def add_table_batch(datasource: SQLDatasource, table: str) -> BatchDefinition:
     ``select * from t`` as a subquery at no cost.
     """
     schema, name = table.split(".")
-    asset = datasource.add_query_asset(name=table, query=f'select * from "{schema}"."{name}"')
+    return add_query_batch(datasource, table, f'select * from "{schema}"."{name}"')
+
+
+def add_query_batch(datasource: SQLDatasource, name: str, query: str) -> BatchDefinition:
+    """A batch of the rows ``query`` selects, as asset ``name`` (unique within the datasource)."""
+    asset = datasource.add_query_asset(name=name, query=query)
     return asset.add_batch_definition_whole_table("whole_table")
 
 

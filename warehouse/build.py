@@ -4,6 +4,7 @@ import re
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -22,11 +23,14 @@ from transforms.dag import (
     model_inputs,
     references_in,
 )
-from transforms.incremental import SCOPES
+from transforms.incremental import KEY_NAMES, SCOPES
 from transforms.model_specs import run_local_columns
 from warehouse import scoped_build
 from warehouse.sql_models import materialize_sql, render_model_sql, set_build_variables
 from warehouse.staging import build_staged_entity
+
+if TYPE_CHECKING:
+    from expectations.scope import CheckScope, TableChange
 
 
 def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
@@ -222,22 +226,52 @@ def build_and_check_layer(
     return built
 
 
-def tables_to_check(con: duckdb.DuckDBPyConnection, layer: str, built: Collection[str]) -> set[str] | None:
+def tables_to_check(con: duckdb.DuckDBPyConnection, layer: str, built: Collection[str]) -> "CheckScope | None":
     """What a build checks of ``layer``: None for every table, unless the build is scoped
-    (warehouse/scoped_build.py); then the tables it changed and those whose SQL checks read a changed one.
+    (warehouse/scoped_build.py); then a ``CheckScope`` of the tables it changed and those whose SQL checks
+    read a changed one, each with how the build changed it (as a whole, by key, not at all).
 
     A table no build changed keeps its verdicts: its checks read nothing that changed, and the checks
     that read the clock hold the more as the clock moves on (nothing received after as_of; no SLA event
-    later than as_of), and a scoped build never moves the clock back.
+    later than as_of), and a scoped build never moves the clock back. By the same argument a table
+    changed by key is checked on its changed rows where a check judges rows one by one, and whole where
+    it does not (expectations/scope.py).
     """
+    from expectations.scope import CheckScope
     from expectations.validate import sql_checks
 
     if layer == "raw" or not scoped_build.scoped_allowed(con):
         return None
-    changed = scoped_build.changed_tables(con)
-    picked = {table for table in built if table in changed}
-    picked |= {check.table for check in sql_checks(layer) if (references_in(check.sql) | {check.table}) & changed}
-    return picked
+    changes = _recorded_changes(con)
+    picked = {table for table in built if table in changes}
+    picked |= {check.table for check in sql_checks(layer) if (references_in(check.sql) | {check.table}) & set(changes)}
+    return CheckScope(picked, changes)
+
+
+def _recorded_changes(con: duckdb.DuckDBPyConnection) -> "dict[str, TableChange]":
+    """Every table this build changed so far (scoped_build.CHANGES), with how: as a whole (a change recorded
+    without a key) or by key (a select of the recorded values per key column, in KEY_NAMES order)."""
+    from expectations.scope import CHANGED_WHOLE, TableChange
+
+    rows = con.execute(
+        f"select table_name, count(*) filter (where key_name is null),"
+        f" list(distinct key_name) filter (where key_name is not null) from {scoped_build.CHANGES} group by table_name"
+    ).fetchall()
+    changes = {}
+    for table, whole, names in rows:
+        ordered = [k for k in KEY_NAMES if k in (names or [])] + sorted(set(names or []) - set(KEY_NAMES))
+        changes[table] = CHANGED_WHOLE if whole else TableChange(keys={k: _recorded_values(table, k) for k in ordered})
+    return changes
+
+
+def _recorded_values(table: str, key: str) -> str:
+    """A select of the values of ``key`` this build recorded as changed in ``table`` (varchar)."""
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    where = f"table_name = {literal(table)} and key_name = {literal(key)}"
+    return f"select key_value from {scoped_build.CHANGES} where {where}"
 
 
 def rebuild_and_check_layer(

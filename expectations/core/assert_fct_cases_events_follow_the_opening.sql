@@ -1,6 +1,7 @@
 -- table: core.fct_cases
 -- severity: warning
 -- why: every case event must come after the case's opening; an earlier one is a CRM clock or export error
+-- per_key: case_id
 -- Reported, not blocking: the SLA clock starts at the opening anyway (core/fct_case_sla.sql), and the
 -- source data cannot be corrected here. Returns the events that precede their case's opening.
 

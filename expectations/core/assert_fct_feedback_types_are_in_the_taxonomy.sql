@@ -1,6 +1,7 @@
 -- table: core.fct_feedback
 -- severity: critical
 -- why: every feedback_type_id must be a type of the taxonomy (or 'unclassified'), or it drops out of type marts
+-- per_row: true
 
 select
     fct_feedback.feedback_id,

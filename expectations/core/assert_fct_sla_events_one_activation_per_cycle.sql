@@ -1,6 +1,7 @@
 -- table: core.fct_sla_events
 -- severity: critical
 -- why: every started cycle of core.fct_case_sla activates exactly once, and a breach is logged once
+-- per_key: case_id
 -- A missing or doubled activation (or breach) means alerts would fire never or twice for a transition.
 -- Returns the cycles whose log disagrees with the facts.
 

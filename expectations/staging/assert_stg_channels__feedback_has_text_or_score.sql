@@ -1,6 +1,7 @@
 -- table: staging.stg_channels__feedback
 -- severity: critical
 -- why: an item with neither text, a score, a yes/no answer nor a session outcome must have been rejected as empty_item, not counted as volume
+-- per_row: true
 -- Returns the offending items.
 
 select

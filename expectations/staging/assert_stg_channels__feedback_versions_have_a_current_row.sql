@@ -1,6 +1,7 @@
 -- table: staging.stg_channels__feedback_versions
 -- severity: critical
 -- why: an earlier version must have a current row in staging.stg_channels__feedback, marked is_edited
+-- per_key: feedback_id
 -- An orphan version would be an edit whose winner got lost; a current row that is not marked
 -- is_edited would hide the edit from the review. Returns the offending versions.
 
