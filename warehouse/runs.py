@@ -148,10 +148,8 @@ def record_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     On a DuckLake the run also records the snapshot it read them at (audit.runs.input_snapshot):
     `otklik replay` reads the batches and what people had entered as of it.
     """
-    seq, count, digest = con.execute(
-        "select coalesce(max(batch_seq), 0), count(*),"
-        " sha256(coalesce(string_agg(batch_id, chr(10) order by batch_id), '')) from raw.batches"
-    ).fetchone()
+    seq = con.execute("select coalesce(max(batch_seq), 0) from raw.batches").fetchone()[0]
+    count, digest = _count_and_digest(con, "select batch_id from raw.batches")
     retry_conflicts(  # on a DuckLake another run's writer may update audit.runs at the same time
         lambda: con.execute(
             "update audit.runs set input_batch_seq = ?, input_batch_count = ?, input_batches_sha256 = ?"
@@ -192,14 +190,22 @@ def run_inputs(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
         "select input_batch_count, input_batches_sha256 from audit.runs where run_id = ?", [run_id]
     ).fetchone()
     if recorded is not None and recorded[1] is not None:
-        digest = hashlib.sha256("\n".join(batches).encode()).hexdigest()
-        if (len(batches), digest) != (recorded[0], recorded[1]):
+        count, digest = _count_and_digest(con, read)
+        if (count, digest) != (recorded[0], recorded[1]):
             raise InputsChanged(
                 f"run {run_id} read {recorded[0]} batch(es) (ids' sha256 {recorded[1][:12]}…); raw.batches now"
-                f" holds {len(batches)} up to its load-order bound (sha256 {digest[:12]}…): the run's inputs"
+                f" holds {count} up to its load-order bound (sha256 {digest[:12]}…): the run's inputs"
                 " cannot be recovered as they were"
             )
     return batches
+
+
+def _count_and_digest(con: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]:
+    """How many batch ids ``select`` gives, and the sha256 of them sorted, one per line (the digest a
+    published review records as its provenance): what a build records and what its replay checks."""
+    return con.execute(
+        f"select count(*), sha256(coalesce(string_agg(batch_id, chr(10) order by batch_id), '')) from ({select})"
+    ).fetchone()
 
 
 def batches_not_read_by(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
