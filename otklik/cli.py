@@ -673,7 +673,7 @@ def _recovery(target: Path) -> str:
     holds the raw payloads and contacts, comes back from a backup or by re-ingesting."""
     from warehouse.reader_copy import reader_copy_path
 
-    if target.name.endswith(".reader.duckdb"):
+    if target.name.endswith((".reader.duckdb", ".reader-1.duckdb", ".reader-2.duckdb")):  # the link or a copy
         return f"this is the readers' copy, rewritten by every completed build: delete {target} and run `otklik build`"
     aside = f"move {target} (and {target.name}.wal, if there is one) aside"
     rebuild = (

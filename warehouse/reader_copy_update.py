@@ -1,24 +1,31 @@
-"""The readers' copy brought up to date from the previous copy, instead of every table written again.
+"""The readers' copy brought up to date, instead of every table written again.
 
 Rewriting the copy costs a write of every kept row at every build (1.5 GB at a million items), however
-little the build changed. So ``publish_reader_copy`` (warehouse/reader_copy.py) first tries this:
+little the build changed; so does copying the file (3 GB at a million). There are therefore two copies
+(warehouse/reader_copy.py): the one readers open, of the last build, and a spare, of the build before.
+``publish_reader_copy`` first tries to bring the spare up to date where it lies (``in_place``), then, when a
+reader still holds the spare open or it cannot catch up, a copy of the current one at a private path:
 
-1. copy the previous copy's file (it never held anything but the kept schemas, redacted) to the new
-   private path, and attach it;
+1. attach it (the spare: only when no reader holds it, DuckDB's file lock says so);
 2. compare its tables and columns with the live file's kept ones; any difference (a migration, a new
    model) and it gives up: the copy is written from nothing, as before;
-3. for every kept table, compare the live table's fingerprint (its redacted rows, as the copy holds
-   them) with the one ``COPY_CONTENTS`` recorded when the copy was written: an equal table is left
-   alone; a table the last build changed by key (``staging.stg__build_changes``) has the rows of those
-   keys replaced; any other changed table is replaced whole;
-4. check that each table replaced by key now has the live table's fingerprint (else it is replaced
-   whole), record the fingerprints, and give up when over half of the file is free blocks (a file
-   written from nothing is then smaller).
+3. gather the changes it must catch up with (``_PENDING``): the last build's change log
+   (``staging.stg__build_changes``), and for the spare, the log of the build before, which the current copy
+   recorded (``COPY_CHANGES``: every copy records the change log of the build it holds);
+4. for every kept table, compare the live table's fingerprint (its redacted rows, as the copy holds
+   them) with the one ``COPY_CONTENTS`` recorded for the copy: an equal table is left alone; a table both
+   logs changed by a common key has the rows of those keys replaced; any other changed table is replaced
+   whole;
+5. check that each table replaced by key now has the live table's fingerprint (else it is replaced
+   whole), record the fingerprints and the change log, and give up when over half of the file is free
+   blocks (a file written from nothing is then smaller).
 
 Neither side is read whole when it need not be: a live table's fingerprint is the one the completed build
 just recorded (``build_fingerprints``; itself taken by difference for tables a scoped build left alone or
 changed by key), and a table replaced by key is checked by difference too: what the copy held, minus the
-hashes of the rows deleted, plus those of the rows inserted (sums of row hashes add).
+hashes of the rows deleted, plus those of the rows inserted (sums of row hashes add). That check is what
+makes the logs safe to trust: a key set that misses a change (a spare further behind than one build, after
+a crash) leaves a difference that disagrees, and the table is replaced whole.
 
 The rows a replacement deletes leave their bytes in the file's free blocks until they are reused:
 older versions of rows that readers could already read (masked texts, keyed customers), never rows of
@@ -34,12 +41,19 @@ import duckdb
 from transforms.incremental import KEY_NAMES, SCOPES
 
 COPY_CONTENTS = "main.reader_copy_contents"  # in the copy: (table_name, row_count, content_hash) of each kept table
+# in the copy: the change log (table_name, key_name, key_value) of the build it holds, as warehouse/scoped_build.py
+# recorded it; ALL_TABLES as table_name: that build rebuilt every table whole
+COPY_CHANGES = "main.reader_copy_changes"
+ALL_TABLES = "*"
 _ALIAS = "otklik_reader_update"
+_PREVIOUS = "otklik_reader_previous"
+_PENDING = "temp.main.otklik_reader_pending"  # (build, table_name, key_name, key_value): what the copy catches up with
 _CHANGES = "staging.stg__build_changes"
 _STATE = "staging.stg__build_state"
 FREE_SHARE_LIMIT = 0.5
 BOOKKEEPING_PREFIX = "staging.stg__"  # the build's bookkeeping tables (warehouse/staging.py, scoped_build.py)
-# (the live database, schema.table) → the select of that table's rows as the copy holds them
+# (the live database, schema.table) → the select of that table's rows as the copy holds them: one table,
+# ``select ... from <database>.<schema>.<table>``, no where clause (a filter on row ids is appended to it)
 SelectOf = Callable[[str, str], str]
 
 
@@ -58,7 +72,8 @@ def _kept_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: frozens
         " group by all",
         [database, sorted(schemas)],
     ).fetchall()
-    return {name: columns for name, columns in rows if name != COPY_CONTENTS and not is_bookkeeping(name)}
+    own = (COPY_CONTENTS, COPY_CHANGES)  # the copy's own records, not tables of the warehouse
+    return {name: columns for name, columns in rows if name not in own and not is_bookkeeping(name)}
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]:
@@ -68,24 +83,37 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]
     return count, f"{int(digest):016x}"
 
 
-def _changed_key(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> str | None:
-    """The key by which the last build recorded every change of ``table``, if it was a scoped build."""
+def _changes_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The select of the live warehouse's change log as a copy records it: the last build's changes when it
+    was a scoped build (its log then holds every change since the build before), else one row that says
+    every table changed whole (``ALL_TABLES``)."""
     try:
         scoped = con.execute(f"select scoped from {_STATE}").fetchone()
-        names = {
-            name: whole
-            for name, whole in con.execute(
-                f"select coalesce(key_name, ''), key_name is null from {_CHANGES} where table_name = ? group by all",
-                [table],
-            ).fetchall()
-        }
+        con.execute(f"select 1 from {_CHANGES} limit 0")
     except duckdb.CatalogException:
+        scoped = None
+    if scoped and scoped[0]:
+        return f"select table_name, key_name, key_value from {_CHANGES}"
+    return f"select '{ALL_TABLES}' as table_name, null::varchar as key_name, null::varchar as key_value"
+
+
+def _replace_key(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> str | None:
+    """The key by which to replace ``table``'s changed rows in the copy: one that every build the copy must
+    catch up with (``_PENDING``) recorded each of its changes of the table by; None when one of them changed
+    it whole, or when none recorded a change (the table differs for a reason no log holds: replace it whole)."""
+    rows = con.execute(
+        f"select build, coalesce(key_name, ''), key_name is null from {_PENDING}"
+        " where table_name = ? or table_name = ? group by all",
+        [table, ALL_TABLES],
+    ).fetchall()
+    if not rows or any(whole for _, _, whole in rows):
         return None
-    if not scoped or not scoped[0] or not names or any(names.values()):
-        return None
+    names: dict[int, set[str]] = {}
+    for build, name, _ in rows:
+        names.setdefault(build, set()).add(name)
     column_names = {part.split(" ", 1)[0] for part in columns.split(", ")}
-    preferred = [SCOPES[table].key] if table in SCOPES else [k for k in KEY_NAMES if k in names]
-    return next((k for k in preferred if k in names and k in column_names), None)
+    preferred = [SCOPES[table].key] if table in SCOPES else list(KEY_NAMES)
+    return next((k for k in preferred if k in column_names and all(k in n for n in names.values())), None)
 
 
 def update_copy(
@@ -96,24 +124,64 @@ def update_copy(
     schemas: frozenset[str],
     select_of: SelectOf,
     recorded: dict[str, tuple[int, str]] | None = None,
+    in_place: bool = False,
 ) -> bool:
-    """Write the new copy at ``path`` from ``previous`` (module docstring); False when it cannot, and
-    ``path`` is then removed for a copy written from nothing. ``select_of(source, table)`` is the select of
-    a live table's rows as the copy holds them (redacted). ``recorded``: fingerprints the last build
-    recorded of live tables the copy holds unredacted (``build_fingerprints``), used instead of reading them."""
-    if not previous.exists():
+    """Bring the copy at ``path`` up to date with the live warehouse (module docstring); False when it cannot.
+
+    ``previous`` is the copy readers read now, of the build before this one. Without ``in_place`` it is
+    copied to ``path`` first, and only the last build's changes need catching up with; ``path`` is removed
+    when that fails, for a copy written from nothing. With ``in_place``, ``path`` is the other copy, of the
+    build before ``previous``'s, and is changed where it lies: it catches up with the changes ``previous``
+    recorded (``COPY_CHANGES``) and the last build's; False, with ``path`` as it was or brought part of the
+    way, when a reader holds it open, ``previous`` recorded no changes, or the update gives up.
+
+    ``select_of(source, table)`` is the select of a live table's rows as the copy holds them (redacted).
+    ``recorded``: fingerprints the last build recorded of live tables the copy holds unredacted
+    (``build_fingerprints``), used instead of reading them."""
+    if not previous.exists() or (in_place and not path.exists()):
         return False
-    shutil.copyfile(previous, path)
+    if not in_place:
+        shutil.copyfile(previous, path)
     source = con.execute("select current_database()").fetchone()[0]
-    con.execute(f"attach '{str(path).replace(chr(39), chr(39) * 2)}' as {_ALIAS}")
-    done = False
+    con.execute(
+        f"create or replace temporary table {_PENDING}"
+        " (build integer, table_name varchar, key_name varchar, key_value varchar)"
+    )
     try:
-        done = _update(con, source, schemas, select_of, recorded or {})
+        if in_place and not _pending_from(con, previous):
+            return False
+        con.execute(f"insert into {_PENDING} select 2, * from ({_changes_of(con)})")
+        try:
+            con.execute(f"attach {_literal(str(path))} as {_ALIAS}")
+        except (duckdb.IOException, duckdb.BinderException):
+            return False  # a reader holds it open (another process: its file lock; this one: DuckDB's own check)
+        done = False
+        try:
+            done = _update(con, source, schemas, select_of, recorded or {})
+        finally:
+            con.execute(f"detach {_ALIAS}")
+            if not done and not in_place:
+                path.unlink(missing_ok=True)
+        return done
     finally:
-        con.execute(f"detach {_ALIAS}")
-        if not done:
-            path.unlink(missing_ok=True)
-    return done
+        con.execute(f"drop table if exists {_PENDING}")
+
+
+def _pending_from(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
+    """Add the change log ``previous`` (a copy) recorded of the build it holds to what the other copy must catch
+    up with; False when it recorded none (a copy from before change logs were kept)."""
+    con.execute(f"attach {_literal(str(previous))} as {_PREVIOUS} (read_only)")
+    try:
+        con.execute(f"insert into {_PENDING} select 1, * from {_PREVIOUS}.{COPY_CHANGES}")
+    except duckdb.CatalogException:
+        return False
+    finally:
+        con.execute(f"detach {_PREVIOUS}")
+    return True
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def build_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
@@ -169,16 +237,17 @@ def _update(
             now = known.get(table) or _fingerprint(con, select)
             if recorded.get(table) == now:
                 continue
-            key = _changed_key(con, table, columns)
+            key = _replace_key(con, table, columns)
             if (
                 key is None
                 or recorded.get(table) is None
-                or _replace_by_key(con, table, key, select, recorded[table]) != now
+                or _replace_by_key(con, source, table, key, select, recorded[table]) != now
             ):
                 con.execute(f"delete from {_ALIAS}.{table}")
                 con.execute(f"insert into {_ALIAS}.{table} by name {select}")
             con.execute(f"delete from {_ALIAS}.{COPY_CONTENTS} where table_name = ?", [table])
             con.execute(f"insert into {_ALIAS}.{COPY_CONTENTS} values (?, ?, ?)", [table, *now])
+        record_changes(con, _ALIAS)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -191,15 +260,21 @@ def _update(
 
 
 def _replace_by_key(
-    con: duckdb.DuckDBPyConnection, table: str, key: str, select: str, held: tuple[int, str]
+    con: duckdb.DuckDBPyConnection, source: str, table: str, key: str, select: str, held: tuple[int, str]
 ) -> tuple[int, str]:
     """Replace the copy's rows of ``table`` whose ``key`` the last build changed with the live ones; return
     the copy's fingerprint after, by difference from ``held`` (what it held): minus the rows deleted, plus
-    those inserted. Sums of row hashes add, so this is the fingerprint of the whole table, read or not."""
-    keys = f"(select key_value from {_CHANGES} where table_name = '{table}' and key_name = '{key}')"
-    removed = _fingerprint(con, f"select * from {_ALIAS}.{table} where {key}::varchar in {keys}")
-    con.execute(f"delete from {_ALIAS}.{table} where {key}::varchar in {keys}")
-    inserted = f"select * from ({select}) where {key}::varchar in {keys}"
+    those inserted. Sums of row hashes add, so this is the fingerprint of the whole table, read or not.
+
+    Rows are picked by row id: the key column alone is scanned for the changed keys, and only the rows
+    found are read whole (DuckDB fetches them by id). A filter on the key over every column would read
+    every column of every row (texts included) to keep a few hundred: ten times slower at a million."""
+    keys = f"(select key_value from {_PENDING} where table_name = '{table}' and key_name = '{key}')"
+    held_rows = f"(select rowid from {_ALIAS}.{table} where {key}::varchar in {keys})"
+    removed = _fingerprint(con, f"select * from {_ALIAS}.{table} where rowid in {held_rows}")
+    con.execute(f"delete from {_ALIAS}.{table} where rowid in {held_rows}")
+    live = _qualified(source, table)
+    inserted = f"{select} where rowid in (select rowid from {live} where {key}::varchar in {keys})"
     added = _fingerprint(con, inserted)
     con.execute(f"insert into {_ALIAS}.{table} by name {inserted}")
     rows = held[0] - removed[0] + added[0]
@@ -207,8 +282,13 @@ def _replace_by_key(
     return rows, f"{digest:016x}"
 
 
+def _qualified(database: str, table: str) -> str:
+    """``database.schema.table``, quoted, of ``table`` (``schema.table``)."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in (database, *table.split(".", 1)))
+
+
 def record_contents(con: duckdb.DuckDBPyConnection, alias: str, schemas: frozenset[str], select_of: SelectOf) -> None:
-    """After a copy written from nothing: the fingerprint of each kept table, in the copy."""
+    """After a copy written from nothing: each kept table's fingerprint and the build's change log, in the copy."""
     source = con.execute("select current_database()").fetchone()[0]
     con.execute(f"create table {alias}.{COPY_CONTENTS} (table_name varchar, row_count bigint, content_hash varchar)")
     for table in sorted(_kept_tables(con, source, schemas)):
@@ -216,3 +296,13 @@ def record_contents(con: duckdb.DuckDBPyConnection, alias: str, schemas: frozens
             f"insert into {alias}.{COPY_CONTENTS} values (?, ?, ?)",
             [table, *_fingerprint(con, select_of(source, table))],
         )
+    record_changes(con, alias)
+
+
+def record_changes(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """The live build's change log (``COPY_CHANGES``) into the copy attached as ``alias``: what the other copy,
+    a build behind, must catch up with at the next build."""
+    con.execute(
+        f"create or replace table {alias}.{COPY_CHANGES} (table_name varchar, key_name varchar, key_value varchar)"
+    )
+    con.execute(f"insert into {alias}.{COPY_CHANGES} {_changes_of(con)}")

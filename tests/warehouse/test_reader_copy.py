@@ -17,6 +17,7 @@ from warehouse.reader_copy import (
     reader_copy_info,
     reader_copy_mode,
     reader_copy_path,
+    reader_copy_slots,
 )
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -55,8 +56,9 @@ def test_a_reader_sees_what_was_committed_when_the_copy_was_published(tmp_path: 
         assert reader.execute("select sum(n) from main.facts").fetchone() == (6,)
         info = reader_copy_info(reader, reader_copy_path(live))
         assert info.build_run_id == "run-1"
-    # nothing but the two database files (and the lock): no temporary copy left behind
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock", "w.reader.duckdb"]
+    # nothing but the database, its lock, the copy and the name readers open: no temporary copy left behind
+    names = ["w.duckdb", "w.duckdb.lock", "w.reader-1.duckdb", "w.reader.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 def test_a_reader_does_not_wait_for_a_writer_holding_the_warehouse(tmp_path: Path) -> None:
@@ -83,6 +85,80 @@ def test_an_open_reader_keeps_its_copy_while_a_new_one_is_published(tmp_path: Pa
         assert old_reader.execute("select sum(n) from main.facts").fetchone() == (1,)
     with connect_reader(live) as new_reader:
         assert new_reader.execute("select sum(n) from main.facts").fetchone() == (11,)
+
+
+def _publish(live: Path, value: int) -> None:
+    with connect(live) as con:
+        con.execute("insert into main.facts values (?)", [value])
+        publish_reader_copy(con, live)
+
+
+def test_the_copies_alternate_and_the_spare_is_brought_up_to_date_where_it_lies(tmp_path: Path) -> None:
+    live = _warehouse_with_copy(tmp_path, [1])
+    first, second = reader_copy_slots(live)
+    link = reader_copy_path(live)
+    assert link.is_symlink() and link.resolve() == first
+    _publish(live, 10)
+    assert link.resolve() == second  # written from a copy of the first: there was no spare yet
+    inode = first.stat().st_ino
+    _publish(live, 100)
+    assert link.resolve() == first and first.stat().st_ino == inode, "the spare was not changed where it lies"
+    with connect_reader(live) as reader:
+        assert reader.execute("select sum(n) from main.facts").fetchone() == (111,)
+    _publish(live, 1000)
+    with connect_reader(live) as reader:
+        assert reader.execute("select sum(n) from main.facts").fetchone() == (1111,)
+
+
+# Opens argv[1] read-only (as a BI tool would, through the name readers open), says so, holds it until stdin closes.
+READ_AND_HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("select sum(n) from main.facts").fetchone()[0], flush=True)
+sys.stdin.read()
+print(con.execute("select sum(n) from main.facts").fetchone()[0], flush=True)
+"""
+
+
+@pytest.mark.parametrize("where", ["this process", "another process"])
+def test_a_spare_a_reader_still_holds_is_replaced_not_changed(tmp_path: Path, where: str) -> None:
+    live = _warehouse_with_copy(tmp_path, [1])
+    first, _ = reader_copy_slots(live)
+    inode = first.stat().st_ino
+    if where == "this process":
+        with connect_reader(live) as held:
+            _publish(live, 10)
+            _publish(live, 100)  # the spare is the file `held` reads
+            assert held.execute("select sum(n) from main.facts").fetchone() == (1,)
+    else:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", READ_AND_HOLD, str(reader_copy_path(live))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout.readline().strip() == "1"
+        _publish(live, 10)
+        _publish(live, 100)
+        out, _ = holder.communicate("", timeout=60)
+        assert out.strip() == "1", "the reader's file was changed under it"
+    assert first.stat().st_ino != inode  # a new file took the spare's name; the reader kept the old one
+    with connect_reader(live) as reader:
+        assert reader.execute("select sum(n) from main.facts").fetchone() == (111,)
+
+
+def test_a_copy_published_as_a_plain_file_becomes_the_first_of_two(tmp_path: Path) -> None:
+    live = _warehouse_with_copy(tmp_path, [1])
+    link = reader_copy_path(live)
+    link.unlink()
+    first, _ = reader_copy_slots(live)
+    first.rename(link)  # as copies were published before they alternated
+    with connect_reader(live) as old_reader:
+        _publish(live, 10)
+        assert old_reader.execute("select sum(n) from main.facts").fetchone() == (1,)
+    assert link.is_symlink() and link.resolve() == first
+    with connect_reader(live) as reader:
+        assert reader.execute("select sum(n) from main.facts").fetchone() == (11,)
 
 
 def test_without_a_copy_the_reader_is_told_how_to_get_one(tmp_path: Path) -> None:
@@ -152,7 +228,11 @@ def test_the_copy_is_readable_by_its_owner_only_unless_configured(
     with connect(live) as con:
         publish_reader_copy(con, live)
     assert stat.S_IMODE(reader_copy_path(live).stat().st_mode) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock", "w.reader.duckdb"]
+    with connect(live) as con:
+        publish_reader_copy(con, live)  # the first copy, brought up to date where it lies, takes the mode too
+    assert all(stat.S_IMODE(slot.stat().st_mode) == 0o640 for slot in reader_copy_slots(live))
+    names = ["w.duckdb", "w.duckdb.lock", "w.reader-1.duckdb", "w.reader-2.duckdb", "w.reader.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 @pytest.mark.parametrize("value", ["rw-r-----", "0999", "1777"])

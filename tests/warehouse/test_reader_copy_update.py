@@ -43,13 +43,19 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: datetime, *, as_a_run: bool = 
         finish_run(con, run_id, "completed")
 
 
-def _late_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
+def _late_ticket(
+    con: duckdb.DuckDBPyConnection,
+    archive: Path,
+    ticket_id: int = 77,
+    text: str = "Верните деньги за заказ",
+    updated_at: str = "2026-10-21T09:00:00Z",
+) -> None:
     ticket = {
-        "id": 77,
+        "id": ticket_id,
         "created_at": "2026-10-20T09:00:00Z",
-        "updated_at": "2026-10-21T09:00:00Z",
+        "updated_at": updated_at,
         "subject": "Возврат",
-        "description_text": "Верните деньги за заказ",
+        "description_text": text,
         "requester_id": 5,
         "requester": {"name": "Олег", "email": None, "phone": None},
     }
@@ -58,7 +64,7 @@ def _late_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         "freshdesk_tickets",
         get_channel("freshdesk_tickets"),
         json.dumps([ticket], ensure_ascii=False).encode(),
-        source_file="freshdesk_tickets/late.json",
+        source_file=f"freshdesk_tickets/late-{ticket_id}-{updated_at[:10]}.json",
         source_uri="file:///landing/freshdesk_tickets/late.json",
         archive_dir=archive,
         run_id="late",
@@ -85,7 +91,7 @@ def test_an_updated_copy_equals_one_written_from_nothing(
         monkeypatch.setattr(
             reader_copy_update,
             "_replace_by_key",
-            lambda c, table, *a: by_key.setdefault(table, replace(c, table, *a)),
+            lambda c, source, table, *a: by_key.setdefault(table, replace(c, source, table, *a)),
         )
         publish_reader_copy(con, live)
         assert written == [], "the copy was written from nothing, not brought up to date"
@@ -120,3 +126,54 @@ def test_a_copy_of_another_shape_is_written_from_nothing(tmp_path: Path, monkeyp
     assert len(written) == 1
     with connect_reader(live) as reader:
         assert [r[0] for r in reader.execute("describe main.facts").fetchall()] == ["n", "m"]
+
+
+def test_the_spare_copy_catches_up_with_two_builds_where_it_lies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three scoped builds: the first copy is written from nothing, the second from a copy of it, and the third
+    brings the first up to date where it lies, with the changes of the second build (recorded in the second
+    copy) and of the third, replaced by key; it equals a copy written from nothing."""
+    live = tmp_path / "w.duckdb"
+    first, second = reader_copy.reader_copy_slots(live)
+    archive = tmp_path / "archive"
+    with connect(live) as con:
+        ingest_landing(con, GOLDEN, load_channels(), archive_dir=archive, run_id="golden")
+        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
+        publish_reader_copy(con, live)
+        _late_ticket(con, archive)
+        _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=True)
+        publish_reader_copy(con, live)
+        assert reader_copy_path(live).resolve() == second
+        # the third build: ticket 77 edited, ticket 78 new (the first copy holds neither)
+        _late_ticket(con, archive, text="Верните деньги, прошла неделя", updated_at="2026-10-25T09:00:00Z")
+        _late_ticket(con, archive, ticket_id=78, text="Спасибо за быструю доставку")
+        _build(con, datetime(2026, 11, 3, tzinfo=UTC), as_a_run=True)
+        inode = first.stat().st_ino
+        written: list[Path] = []
+        monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: written.append(p))
+        monkeypatch.setattr(reader_copy_update.shutil, "copyfile", lambda *a: written.append(a[1]))
+        by_key: dict[str, tuple[int, str]] = {}
+        replace = reader_copy_update._replace_by_key
+        monkeypatch.setattr(
+            reader_copy_update,
+            "_replace_by_key",
+            lambda c, source, table, *a: by_key.setdefault(table, replace(c, source, table, *a)),
+        )
+        publish_reader_copy(con, live)
+        assert written == [] and first.stat().st_ino == inode, "the spare was not brought up to date where it lay"
+        assert reader_copy_path(live).resolve() == first
+        with connect_reader(live) as reader:
+            caught_up = _tables(reader)
+            assert {"core.fct_feedback", "staging.stg_channels__feedback"} <= by_key.keys()
+            assert {t: fingerprint(reader, t) for t in by_key} == by_key, "a by-key replacement's difference is off"
+        monkeypatch.undo()
+        monkeypatch.setattr(reader_copy, "update_copy", lambda *a, **k: False)
+        publish_reader_copy(con, live)  # written from nothing, into the other file
+    assert reader_copy_path(live).resolve() == second
+    with connect_reader(live) as reader:
+        fresh = _tables(reader)
+    assert caught_up.keys() == fresh.keys()
+    assert [t for t in fresh if caught_up[t] != fresh[t]] == []
+    texts = {r[2]: r for r in caught_up["staging.stg_channels__feedback"] if r[2] in ("77", "78")}
+    assert texts.keys() == {"77", "78"} and "неделя" in repr(texts["77"])  # the edit and the new ticket are in it
