@@ -160,7 +160,7 @@ def filtered_sql(sql: str, filters: dict[str, str]) -> str:
         predicate = filters.get(table.lower())
         if not predicate:
             return match.group(0)
-        return f"{word} (select * from {table} where {predicate}){alias or f' as {name}'}"
+        return f"{word} (select * from {table}{scoped_build.by_row_id(table, predicate)}){alias or f' as {name}'}"
 
     return _INPUT.sub(swap, sql)
 
