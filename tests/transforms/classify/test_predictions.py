@@ -4,6 +4,7 @@ nothing gives, and only new or changed items are predicted."""
 from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from tests.transforms.classify.staged import STAGED_SCHEMA
@@ -88,3 +89,19 @@ def test_classify_with_the_predictions_equals_classify_predicting_itself() -> No
     itself = classify(staged.lazy(), **common).collect()
     given = classify(staged.lazy(), **common, predicted=predictions(staged, engine)).collect()
     assert_frame_equal(given, itself)
+
+
+def test_predictions_in_chunks_equal_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history is predicted a chunk at a time (memory of a chunk, not of the history): the same rows."""
+    from transforms.classify import predictions as module
+
+    staged = _staged(60)
+    one_call = predictions(staged, _engine())
+    calls: list[int] = []
+    real = CountingClassifier.predict
+    counted = lambda self, texts, *rest: (calls.append(texts.len()), real(self, texts, *rest))[1]  # noqa: E731
+    monkeypatch.setattr(CountingClassifier, "predict", counted)
+    monkeypatch.setattr(module, "PREDICT_CHUNK_ROWS", 7)
+    chunked = predictions(staged, _engine())
+    assert calls == [7] * 8 + [4]
+    assert_frame_equal(chunked, one_call)
