@@ -21,10 +21,12 @@ requests as (
     where has_contact_request and not is_conversation_repeat
 ),
 
+-- the first case opened from each request; only the requests' cases are ranked (a window over every
+-- case of the history costs more than the rest of the model)
 case_of_request as (
     select *
     from cases
-    where feedback_id is not null
+    where feedback_id in (select feedback_id from requests)
     qualify row_number() over (partition by feedback_id order by opened_at, case_id) = 1
 ),
 

@@ -37,20 +37,37 @@ segments as (
     select coalesce(segment, 'unknown') as segment from feedback
 ),
 
+-- how many current spans each customer has: one span covers a month's start at most once, so only the
+-- customers with several need a distinct count (a distinct over every customer-month costs seconds)
+current_spans as (
+    select
+        spans.customer_key,
+        spans.valid_from_local,
+        spans.valid_to_local,
+        count(*) over (partition by spans.customer_key) as current_spans_count
+    from spans
+    where spans.status = 'current'
+),
+
 -- customers current at the month's first instant (reporting timezone)
 at_start as (
     select
         months.report_month,
         customers.segment,
-        count(distinct spans.customer_key) as customers_at_start_count
+        count(*) filter (where current_spans.current_spans_count = 1)
+        + count(distinct current_spans.customer_key) filter (
+            where current_spans.current_spans_count > 1
+        ) as customers_at_start_count
     from months
-    inner join spans
+    inner join current_spans
         on
-            spans.status = 'current'
-            and spans.valid_from_local < months.report_month::timestamp
-            and (spans.valid_to_local is null or spans.valid_to_local >= months.report_month::timestamp)
+            current_spans.valid_from_local < months.report_month::timestamp
+            and (
+                current_spans.valid_to_local is null
+                or current_spans.valid_to_local >= months.report_month::timestamp
+            )
     inner join customers
-        on spans.customer_key = customers.customer_key
+        on current_spans.customer_key = customers.customer_key
     group by months.report_month, customers.segment
 ),
 

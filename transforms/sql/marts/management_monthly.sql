@@ -15,8 +15,16 @@ cases as (
     select * from core.fct_cases_monthly
 ),
 
+-- the hours from opening to the first contact and to the first close, as differences of the instants
+-- taken as UTC timestamps: the interval a timestamptz subtraction gives in the build's UTC session
+-- (warehouse/connection.py), without the calendar arithmetic it does for every row (~1 s over 500k cases)
 case_times as (
-    select * from core.fct_cases
+    select
+        *,
+        epoch(make_timestamp(epoch_us(first_contact_at)) - make_timestamp(epoch_us(opened_at))) / 3600
+            as first_contact_hours,
+        epoch(make_timestamp(epoch_us(closed_at)) - make_timestamp(epoch_us(opened_at))) / 3600 as close_hours
+    from core.fct_cases
     where opened_month is not null
 ),
 
@@ -98,14 +106,14 @@ time_figures as (
     select
         opened_month as report_month,
         case when grouping(directorate_id) = 1 then 'all' else directorate_id end as directorate_id,
-        median(epoch(first_contact_at - opened_at) / 3600) filter (
+        median(first_contact_hours) filter (
             where first_contact_at >= opened_at
         ) as first_contact_hours_median,
-        quantile_cont(epoch(first_contact_at - opened_at) / 3600, 0.9) filter (
+        quantile_cont(first_contact_hours, 0.9) filter (
             where first_contact_at >= opened_at
         ) as first_contact_hours_p90,
-        median(epoch(closed_at - opened_at) / 3600) as close_hours_median,
-        quantile_cont(epoch(closed_at - opened_at) / 3600, 0.9) as close_hours_p90
+        median(close_hours) as close_hours_median,
+        quantile_cont(close_hours, 0.9) as close_hours_p90
     from case_times
     group by grouping sets ((opened_month, directorate_id), (opened_month))
 ),

@@ -27,24 +27,6 @@ directorates as (
     select * from core.dim_directorates
 ),
 
-weeks as (
-    select week_start from feedback
-    union
-    select week_start from clocks
-),
-
-grid as (
-    select
-        weeks.week_start,
-        directorates.directorate_id
-    from weeks cross join directorates
-    union all
-    select
-        week_start,
-        'all'
-    from weeks
-),
-
 item_figures as (
     select
         week_start,
@@ -66,6 +48,25 @@ sla_figures as (
         count(*) filter (where is_breached) as sla_breached_count
     from clocks
     group by grouping sets ((week_start, directorate_id), (week_start))
+),
+
+-- the weeks of the figures, not of the rows: each row set is then read once, and not kept for a second pass
+weeks as (
+    select week_start from item_figures
+    union
+    select week_start from sla_figures
+),
+
+grid as (
+    select
+        weeks.week_start,
+        directorates.directorate_id
+    from weeks cross join directorates
+    union all
+    select
+        week_start,
+        'all'
+    from weeks
 ),
 
 counted as (

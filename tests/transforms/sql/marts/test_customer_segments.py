@@ -166,3 +166,54 @@ def test_an_answer_in_the_month_itself_does_not_group_the_customer(con: duckdb.D
     }
     assert rows[(OCT, "promoter")]["customers_at_start_count"] == 2
     assert rows[(OCT, "detractor")]["customers_at_start_count"] == 1
+
+
+AUG = date(2026, 8, 1)
+
+# H left in July and came back in August (two current spans) and churns on 10 October; D, new on
+# 15 October, churns on the 25th (a loss of a customer not at the month's start); B and H answered in
+# August (B 2: detractor, H 9: promoter), and those answers make August a month of the marts, at whose
+# start E (churned on 1 August, back on 3 October: two current spans too) is still a customer.
+RETURNING = [
+    customer_status("H", "current", SINCE),
+    customer_status("H", "churned", at(7, 1)),
+    customer_status("H", "current", at(8, 1)),
+    customer_status("H", "churned", at(10, 10)),
+    customer_status("D", "churned", at(10, 25)),
+]
+AUGUST_ANSWERS = [scored(2, month=AUG, customer_key="B"), scored(9, month=AUG, customer_key="H")]
+
+
+def build_with_returning(con: duckdb.DuckDBPyConnection, mart: str, *key: str) -> dict[tuple, dict]:
+    given_core(con, feedback=[*FEEDBACK, *AUGUST_ANSWERS], customer_statuses=[*STATUSES, *RETURNING])
+    build_core(con)
+    con.execute("create schema if not exists marts")
+    return {tuple(r[k] for k in key): r for r in run_model(con, "marts", mart).to_dicts()}
+
+
+def test_a_customer_with_several_current_spans_is_at_a_months_start_once(con: duckdb.DuckDBPyConnection) -> None:
+    rows = build_with_returning(con, "customer_segments_monthly", "report_month", "segment")
+    assert rows[(AUG, "b2c")]["customers_at_start_count"] == 4  # A, B, E, G; H came back on the 1st at noon
+    assert rows[(AUG, "b2c")]["customers_churned_count"] == 1  # E
+    assert rows[(SEP, "b2c")]["customers_at_start_count"] == 4  # A, B, G, H
+    assert rows[(OCT, "b2c")]["customers_at_start_count"] == 3  # A, G, H
+    assert rows[(OCT, "b2c")]["customers_churned_count"] == 3  # D, G, H: a loss counts wherever the card began
+    assert rows[(OCT, "b2c")]["customers_lost_count"] == 4  # and A refused
+
+
+def test_an_answer_groups_only_a_customer_at_the_months_start(con: duckdb.DuckDBPyConnection) -> None:
+    rows = build_with_returning(con, "churn_by_nps_group_monthly", "report_month", "nps_group")
+    counts = {key: (r["customers_at_start_count"], r["customers_lost_count"]) for key, r in rows.items()}
+    # August: nobody had answered before; A, B, C, E, F, G were customers; E churned that day
+    assert counts[(AUG, "no_answer")] == (6, 1)
+    assert {group for month, group in counts if month == AUG} == {"no_answer"}
+    # September: B (detractor, lost on the 20th) and H (promoter) by their August answers
+    assert counts[(SEP, "detractor")] == (1, 1)
+    assert counts[(SEP, "promoter")] == (1, 0)
+    assert counts[(SEP, "no_answer")] == (4, 0)  # A, C, F, G
+    # October: B left in September, so its August answer groups nobody; H is a promoter by its
+    # August answer, with C and G by their September ones; H and G are lost, so are A and F; D, lost
+    # too, was not a customer at the month's start
+    assert counts[(OCT, "detractor")] == (1, 1)  # A
+    assert counts[(OCT, "promoter")] == (3, 2)  # C, G, H
+    assert counts[(OCT, "no_answer")] == (1, 1)  # F
