@@ -87,7 +87,7 @@ class Stopwatch:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from expectations import validate_layer
+    from expectations import prepare, validate_layer
     from flows._tasks import build_context
     from transforms.channels import load_channels
     from transforms.org import load_org
@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> dict:
         start_run,
     )
 
+    prepare()  # Great Expectations imported on a thread while ingest runs (expectations/preload.py)
     watch = Stopwatch()
     as_of = datetime.fromisoformat(args.as_of)
     channels = load_channels()

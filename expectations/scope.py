@@ -267,8 +267,9 @@ class ChangedRows:
     for the checks, so that GX (through its cursor of ``con``: the same database instance) and the SQL
     checks read a few rows, not the history. ``close()`` detaches it.
 
-    One copy per table and key, made by one scan of the table's key column; every check of the slice
-    then reads the copy (GX runs some forty queries for a suite of fifteen expectations).
+    One copy per table and key, made by a scan of the table's key column and a read of the rows it found
+    by their row ids; every check of the slice then reads the copy (GX runs some forty queries for a
+    suite of fifteen expectations).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, scope: CheckScope) -> None:
@@ -276,15 +277,14 @@ class ChangedRows:
         self._scope = scope
         self._database: str | None = None
         self._copies: dict[tuple[str, str], str] = {}
+        self._columns: dict[str, set[str]] = {}
 
     def keys_of(self, table: str, preferred: Sequence[str] = ()) -> list[str]:
         """The key columns ``table`` can be sliced by, ``preferred`` first; none unless changed by key."""
         change = self._scope.get(table)
         if change is None or not change.by_key:
             return []
-        schema, name = table.split(".")
-        query = "select column_name from duckdb_columns() where schema_name = ? and table_name = ?"
-        columns = {r[0] for r in self.con.execute(query, [schema, name]).fetchall()}
+        columns = self._columns_of(table)
         offered = [k for k in change.keys if k in columns]
         return [k for k in preferred if k in offered] + [k for k in offered if k not in preferred]
 
@@ -298,9 +298,17 @@ class ChangedRows:
         copy = f"{self._database}.main.rows_{len(self._copies)}"
         values = self._scope[table].keys[key]
         quoted = '"' + key.replace('"', '""') + '"'
-        self.con.execute(
-            f"create table {copy} as select * from {table} where {quoted}::varchar in ({values}) or {quoted} is null"
-        )
+        changed = f"{quoted}::varchar in ({values}) or {quoted} is null"
+        if self._has_row_ids(table):
+            # The ids of the changed rows first, from the key column alone, then those rows: DuckDB limits
+            # the second scan to the row groups between the least and the greatest id, and a build appends
+            # what it changes, so it reads a few row groups instead of every column of the history (the
+            # changed rows of core.fct_feedback at 1M: 0.04-0.08 s, not 0.27 s). The same rows, in the
+            # table's order.
+            rows = f"rowid in (select rowid from {table} where {changed}) order by rowid"
+        else:
+            rows = changed
+        self.con.execute(f"create table {copy} as select * from {table} where {rows}")
         self._copies[(table, key)] = copy
         return copy
 
@@ -311,6 +319,21 @@ class ChangedRows:
             return made[0]
         keys = self.keys_of(table, preferred)
         return self.relation(table, keys[0]) if keys else None
+
+    def _columns_of(self, table: str) -> set[str]:
+        if table not in self._columns:
+            schema, name = table.split(".")
+            query = "select column_name from duckdb_columns() where schema_name = ? and table_name = ?"
+            self._columns[table] = {r[0] for r in self.con.execute(query, [schema, name]).fetchall()}
+        return self._columns[table]
+
+    def _has_row_ids(self, table: str) -> bool:
+        """Whether ``rowid`` names each row of ``table`` once: a table (a view has no row ids) without a
+        column of that name."""
+        schema, name = table.split(".")
+        query = "select count(*) from duckdb_views() where schema_name = ? and view_name = ?"
+        is_view = self.con.execute(query, [schema, name]).fetchone()[0] > 0
+        return not is_view and "rowid" not in {c.lower() for c in self._columns_of(table)}
 
     def close(self) -> None:
         if self._database is not None:

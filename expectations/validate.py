@@ -19,8 +19,8 @@ Mechanics: GX over DuckDB's SQL path, not pandas dataframes.
     expectations), both confined to ``expectations/gx_duckdb.py``; checks GX expresses badly are
     ``assert_*.sql`` files that this module runs directly on ``con``.
   - Each call builds its own ephemeral GX context (~5 ms; nothing written into the repo), so calls
-    from concurrent tasks share no GX state. The ~4.5 s GX import happens on the first call, not
-    on ``import expectations``.
+    from concurrent tasks share no GX state. The ~2 s GX import happens on the first call, not
+    on ``import expectations``, or on a thread from ``prepare()`` on (``expectations.preload``).
 
 Suites are declarative: ``TABLE``, ``build_suite()`` and optionally ``KEY_COLUMNS`` (the grain, shown
 with each sample of bad values so the rows can be found); every expectation carries
@@ -54,6 +54,7 @@ from typing import Any
 
 import duckdb
 
+from expectations import preload
 from expectations.scope import ChangedRows, CheckScope, check_reads_a_change, on_keys, on_rows, others_unchanged
 from expectations.severity import CRITICAL, SEVERITIES, WARNING
 
@@ -177,6 +178,7 @@ def validate_layer(
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+    preload.wait()  # GX is imported here, by the suites, once the background import (if any) is done
     scope = tables if isinstance(tables, CheckScope) else None
     if scope is not None and docs_dir is not None:
         raise ValueError("Data Docs are written by a whole check, not a scoped one (tables=CheckScope)")
@@ -191,10 +193,10 @@ def validate_layer(
     pages: dict[str, str] = {}  # suite -> its GX validation page under docs_dir
     try:
         if suites:
-            from expectations.gx_run import run_suites  # imports GX (~4.5 s, once per process)
+            from expectations.gx_run import run_suites  # imports GX (~2 s, once per process)
 
             results, pages = run_suites(con, suites, as_of=as_of, run_id=run_id, docs_dir=docs_dir, rows=rows)
-        results += [run_sql_check(con, _on_changed_rows(check, scope, rows)) for check in checks]
+        results += run_sql_checks(con, [_on_changed_rows(check, scope, rows) for check in checks])
     finally:
         if rows is not None:
             rows.close()
@@ -276,14 +278,47 @@ def parse_sql_check(path: Path) -> SqlCheck:
     return SqlCheck(path.stem, header["table"], header["severity"], header["why"], sql, per_row == "true", per_key)
 
 
-def run_sql_check(con: duckdb.DuckDBPyConnection, check: SqlCheck) -> ExpectationResult:
-    """Run one SQL check; every row it returns is a failure."""
+def run_sql_checks(con: duckdb.DuckDBPyConnection, checks: list[SqlCheck]) -> list[ExpectationResult]:
+    """Run SQL checks, in order: the bad rows of all of them counted by one query, then a sample of the bad
+    rows of each check that found some. A check that finds none is run once, not twice (count and sample)."""
+    counts = _bad_row_counts(con, checks)
+    return [run_sql_check(con, check, bad_count=count) for check, count in zip(checks, counts, strict=True)]
+
+
+def _bad_row_counts(con: duckdb.DuckDBPyConnection, checks: list[SqlCheck]) -> list[int | None]:
+    """Each check's number of bad rows, from one query (a layer's ~90 small checks cost ~90 round trips
+    apart); all None when that query fails, so that each check runs on its own and the one that fails says
+    so in its own result."""
+    if len(checks) < 2:
+        return [None] * len(checks)
+    # Each check wrapped as it is alone, so that what fails alone fails here too (and runs alone then).
+    counts = " union all ".join(
+        f"select {number} as check_number, count(*) as bad_count from ({check.sql}) as bad_rows"
+        for number, check in enumerate(checks)
+    )
+    try:
+        found = dict(con.execute(counts).fetchall())
+    except duckdb.Error:
+        return [None] * len(checks)
+    # A check ending in a comment comments out the next one's number: not one count each, each alone then.
+    if sorted(found) != list(range(len(checks))):
+        return [None] * len(checks)
+    return [found[number] for number in range(len(checks))]
+
+
+def run_sql_check(
+    con: duckdb.DuckDBPyConnection, check: SqlCheck, *, bad_count: int | None = None
+) -> ExpectationResult:
+    """Run one SQL check; every row it returns is a failure. ``bad_count``: its bad rows, counted already."""
     base = {"suite": check.table, "expectation": check.name, "column": None, "severity": check.severity}
     try:
-        bad_count = con.execute(f"select count(*) from ({check.sql}) as bad_rows").fetchone()[0]
-        cursor = con.execute(f"select * from ({check.sql}) as bad_rows limit {SAMPLE_SIZE}")
-        columns = [d[0] for d in cursor.description]
-        sample = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        if bad_count is None:
+            bad_count = con.execute(f"select count(*) from ({check.sql}) as bad_rows").fetchone()[0]
+        sample: list[dict[str, Any]] = []
+        if bad_count:  # no bad row, no sample: the select would run the check a second time to return nothing
+            cursor = con.execute(f"select * from ({check.sql}) as bad_rows limit {SAMPLE_SIZE}")
+            columns = [d[0] for d in cursor.description]
+            sample = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     except duckdb.Error as exc:
         return ExpectationResult(**base, success=False, why=check.why, observed_value=f"error: {exc}")
     return ExpectationResult(

@@ -20,6 +20,7 @@ from collections.abc import Collection
 
 from prefect import flow, task
 
+from expectations import prepare
 from flows._tasks import build_context, parse_as_of
 from flows.settings import pii_key, reports_dir
 from transforms.dag import downstream
@@ -40,6 +41,7 @@ def build_warehouse(as_of: str | None = None, publish_readers: bool = True) -> d
     """Build every layer; ``as_of`` (ISO, default now) is the clock open SLAs are judged against.
     ``publish_readers`` False leaves the readers' copy for the caller to publish (the pipeline does,
     after the demo's sample checks, so that the copy is written once)."""
+    prepare()  # Great Expectations imported on a thread while the build starts (expectations/preload.py)
     as_of_time = parse_as_of(as_of)
     _, built = run_build(
         CHECKED_LAYERS,

@@ -7,6 +7,7 @@ lets a simulated reviewer check it, then rebuilds what reads the checks before t
 
 from prefect import flow
 
+from expectations import prepare
 from flows.build_warehouse import build_warehouse
 from flows.ingest import ingest_channels
 from flows.review import monthly_review
@@ -24,6 +25,7 @@ def _publish_readers() -> None:
 def otklik_pipeline(
     month: str, as_of: str | None = None, landing: str | None = None, sample_checks: bool = False
 ) -> dict:
+    prepare()  # Great Expectations imported on a thread while the channels are ingested (expectations/preload.py)
     ingested = ingest_channels(landing=landing)
     # with sample checks a second (partial) build follows: the readers' copy is written once, after it
     built = build_warehouse(as_of=as_of, publish_readers=not sample_checks)

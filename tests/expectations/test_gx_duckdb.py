@@ -100,3 +100,31 @@ def test_queries_run_in_the_callers_time_zone(duck: duckdb.DuckDBPyConnection) -
     finally:
         gx_duckdb.close_datasource(datasource)
     assert zone == "Asia/Vladivostok"
+
+
+def test_a_context_kept_unsaved_writes_no_configuration(
+    duck: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If this fails, GX saves its configuration another way: keep_project_config_unsaved no longer saves
+    the time it is there for (expectations/gx_duckdb.py)."""
+    from great_expectations.data_context.data_context_variables import DataContextVariables
+
+    saves: list[object] = []
+    original = DataContextVariables.save
+    monkeypatch.setattr(DataContextVariables, "save", lambda self: saves.append(self) or original(self))
+    context = gx_duckdb.new_context()
+    gx_duckdb.keep_project_config_unsaved(context)
+    saves.clear()  # those of making the context
+    datasource = gx_duckdb.add_duckdb_datasource(context, duck)
+    try:
+        batch = gx_duckdb.add_table_batch(datasource, "core.items").get_batch()
+        suite = gx.ExpectationSuite(name="items", expectations=[gxe.ExpectColumnValuesToNotBeNull(column="body")])
+        result = batch.validate(suite).results[0]
+    finally:
+        gx_duckdb.close_datasource(datasource)
+    assert saves == []
+    assert (result.success, result.result["unexpected_count"]) == (False, NULLS)
+    saved = gx_duckdb.new_context()
+    saves.clear()
+    gx_duckdb.close_datasource(gx_duckdb.add_duckdb_datasource(saved, duck))
+    assert saves, "a context left as GX makes it saves its configuration"

@@ -226,3 +226,18 @@ def test_data_docs_come_with_a_whole_check_only(con: duckdb.DuckDBPyConnection, 
     scope = CheckScope({"core.fct_feedback"}, {"core.fct_feedback": CHANGED_WHOLE})
     with pytest.raises(ValueError, match="Data Docs"):
         validate_layer(con, "core", run_id=None, as_of=AS_OF, docs_dir=tmp_path, tables=scope)
+
+
+def test_the_changed_rows_are_copied_by_row_id_in_the_tables_order(changed_by_key: duckdb.DuckDBPyConnection) -> None:
+    con = changed_by_key
+    con.execute("create view core.t_view as select * from core.t")  # a view has no row ids
+    change = TableChange(keys={"id": "select key_value from staging.t_changes where key_name = 'id'"})
+    rows = ChangedRows(con, CheckScope({"core.t", "core.t_view"}, {"core.t": change, "core.t_view": change}))
+    try:
+        copied = con.execute(f"select * from {rows.relation('core.t', 'id')}").fetchall()
+        from_view = con.execute(f"select * from {rows.relation('core.t_view', 'id')}").fetchall()
+    finally:
+        rows.close()
+    changed = con.execute("select * from core.t where id in ('n1', 'n2') or id is null order by rowid").fetchall()
+    assert copied == changed == [("n1", 3, "a", 1), ("n2", 99, "d", 1), ("n2", 5, "e", 1), (None, 50, "f", 1)]
+    assert sorted(from_view, key=repr) == sorted(changed, key=repr)

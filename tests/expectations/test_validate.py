@@ -166,3 +166,65 @@ def test_data_docs_for_the_run_are_readable_offline(warehouse: duckdb.DuckDBPyCo
 def test_importing_expectations_does_not_import_great_expectations() -> None:
     code = "import sys, expectations; assert 'great_expectations' not in sys.modules, 'GX imported eagerly'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _CountingQueries:
+    """The caller's connection, counting the queries run on it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.queries: list[str] = []
+
+    def execute(self, query: str, *args: object) -> duckdb.DuckDBPyConnection:
+        self.queries.append(query)
+        return self.con.execute(query, *args)
+
+
+def test_sql_checks_counted_together_keep_each_its_own_result(con: duckdb.DuckDBPyConnection) -> None:
+    SqlCheck = validate_module.SqlCheck
+    clean = SqlCheck("assert_clean", "core.x", "critical", "w", "select i from range(5) as t(i) where i > 10")
+    nine = SqlCheck("assert_nine", "core.x", "warning", "w", "select i as n from range(9) as t(i)")
+    broken = SqlCheck("assert_gone", "core.gone", "critical", "w", "select * from core.gone")
+    one = SqlCheck("assert_one", "core.x", "critical", "w", "select 'bad' as why")
+    alone = [validate_module.run_sql_check(con, c) for c in (clean, nine, broken, one)]
+
+    counting = _CountingQueries(con)
+    together = validate_module.run_sql_checks(counting, [clean, nine, one])
+    assert together == [alone[0], alone[1], alone[3]]
+    assert [r.success for r in together] == [True, False, False]
+    assert together[1].sample == [{"n": i} for i in range(validate_module.SAMPLE_SIZE)]
+    # one query counts the bad rows of all three; a sample is read of the two that found some
+    assert len(counting.queries) == 3 and counting.queries[0].count("count(*)") == 3
+
+    # a check that cannot run makes the count fail: each check runs on its own, and that one fails alone
+    assert validate_module.run_sql_checks(con, [clean, nine, broken, one]) == alone
+    assert "core.gone" in alone[2].observed_value and not alone[2].success
+    # one that ends in a comment (which would comment out what follows it in the count) too
+    noted = SqlCheck("assert_noted", "core.x", "critical", "w", "select 1 as bad -- a note")
+    assert validate_module.run_sql_checks(con, [clean, noted, one]) == [
+        alone[0],
+        validate_module.run_sql_check(con, noted),
+        alone[3],
+    ]
+
+
+def test_prepare_imports_great_expectations_in_the_background_and_validation_waits() -> None:
+    code = """
+import sys
+from datetime import UTC, datetime
+import expectations
+from expectations import DataQualityError, preload, validate_layer
+from warehouse import connect_memory
+
+con = connect_memory()
+expectations.prepare()
+expectations.prepare()  # once is enough; a second call starts nothing
+try:  # raw is empty here: its checks may fail; what matters is that they ran, GX imported meanwhile
+    report = validate_layer(con, "raw", run_id="r", as_of=datetime(2026, 11, 1, tzinfo=UTC))
+except DataQualityError as exc:
+    report = exc.report
+assert any(r.expectation.startswith("expect_") for r in report.results), report.results
+preload.wait()
+assert all(name in sys.modules for name in preload.MODULES)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
