@@ -31,7 +31,7 @@ that come due, late events of old cases, a removed batch.
 
 import hashlib
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +41,7 @@ import polars as pl
 from transforms.channels.registry import Channel
 from transforms.dag import BuildContext, StagedEntity
 from transforms.normalize import NormalizeResult, channel_plan, resolve_records, stage_records
+from transforms.normalize.entities import EntityPlan
 from transforms.schemas import (
     CUSTOMER_CONTACT_COLUMNS,
     CUSTOMER_CONTACTS_TABLE,
@@ -67,6 +68,7 @@ INDEX_COLUMNS: dict[str, pl.DataType] = {
 }
 _PROJECT = Path(__file__).resolve().parent.parent
 # What normalization is made of besides the records: a change of any of these is a build from nothing.
+PARTITION_RECORDS = 250_000  # records of a channel staged and resolved at once in a build from nothing
 _NORMALIZE_CODE = (
     "transforms/normalize",
     "transforms/privacy.py",
@@ -89,12 +91,16 @@ def _payloads(con: duckdb.DuckDBPyConnection, channel_id: str, where: str = "", 
 
 
 def _entity_payloads(con: duckdb.DuckDBPyConnection, channel_ids: list[str], where: str) -> pl.DataFrame:
-    """``_payloads`` of several channels at once, with their channel_id, for the rows ``where`` keeps."""
+    """``_payloads`` of several channels at once, with their channel_id, for the rows ``where`` keeps.
+
+    The rows are picked by row id first (``where`` reads the columns it names), then read whole: the
+    payloads of the rows kept, not of every row (``scoped_build.by_row_id``)."""
+    picked = f"select p.rowid from raw.channel_payloads as p where list_contains(?, p.channel_id) and {where}"
     return con.execute(
         "select p.channel_id, p.payload::varchar as payload, p._batch_id, p._source_file, p._record_index,"
         " b.batch_seq as _batch_seq"
         " from raw.channel_payloads as p left join raw.batches as b on b.batch_id = p._batch_id"
-        f" where list_contains(?, p.channel_id) and {where} order by p._source_file, p._record_index",
+        f" where p.rowid in ({picked}) order by p._source_file, p._record_index",
         [channel_ids],
     ).pl()
 
@@ -204,34 +210,101 @@ def build_staged_entity(con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx
 def _build_from_nothing(
     con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext, digest: str | None
 ) -> dict[str, int]:
-    parts = _empty_parts(model.entity)
-    for channel in ctx.channels:
-        if channel.entity != model.entity:
-            continue
-        plan = channel_plan(channel, pii_key=ctx.pii_key, as_of=ctx.as_of)
-        staged = stage_records(_payloads(con, channel.id), channel, plan)
-        _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
-    known = [c.id for c in ctx.channels]
-    if model.entity == "feedback":  # raw rows of unregistered channels are counted once, here
-        unknown = _unknown_channel_rejects(con, known, model.entity)
-        parts["rejects"].append(unknown)
-        parts["index"].append(_unknown_index(unknown))
-    frames = {name: pl.concat(frames, how="vertical") for name, frames in parts.items()}
-    tables = _entity_tables(model, frames)
+    """Every record of the entity staged again, a channel at a time: each channel's rows are written before
+    the next channel is read, so memory holds one channel's records, not the history (in one transaction:
+    a reader sees the old tables or the new ones)."""
+    empty = {name: pl.concat(frames, how="vertical") for name, frames in _empty_parts(model.entity).items()}
+    tables = _entity_tables(model, empty)
     con.execute("begin transaction")
     try:
         for table, frame in tables.items():
             _replace_table(con, table, frame)
         con.execute("delete from quarantine.staging_rejects where entity = ?", [model.entity])
-        _insert(con, "quarantine.staging_rejects", frames["rejects"])
         if digest is not None:
-            _record_state(con, model.entity, digest, ctx.as_of, frames["index"], replace=True)
+            _record_state(con, model.entity, digest, ctx.as_of, empty["index"], replace=True)
+        for channel in ctx.channels:
+            if channel.entity != model.entity:
+                continue
+            plan = channel_plan(channel, pii_key=ctx.pii_key, as_of=ctx.as_of)
+            for staged in _staged_by_key_partition(con, channel, plan):
+                parts = _empty_parts(model.entity)
+                _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
+                del staged
+                _write_parts(con, model, parts, with_index=digest is not None)
+        if model.entity == "feedback":  # raw rows of unregistered channels are counted once, here
+            unknown = _unknown_channel_rejects(con, [c.id for c in ctx.channels], model.entity)
+            parts = _empty_parts(model.entity)
+            parts["rejects"].append(unknown)
+            parts["index"].append(_unknown_index(unknown))
+            _write_parts(con, model, parts, with_index=digest is not None)
         scoped_build.record_whole(con, tables)
+        counts = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in tables}
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return {table: frame.height for table, frame in tables.items()}
+    return counts
+
+
+def _staged_by_key_partition(
+    con: duckdb.DuckDBPyConnection, channel: Channel, plan: EntityPlan
+) -> Iterator[pl.DataFrame]:
+    """The channel's records staged (``stage_records``), in partitions of whole keys of about
+    ``PARTITION_RECORDS`` records: what ``resolve_records`` needs at once, so that memory holds a partition,
+    not a channel's history (the CRM's case events are 2.2 million records at a million items).
+
+    A record stages on its own and a key resolves on its own (transforms/normalize), so partitions of
+    whole keys give the rows of the channel staged at once. A channel of up to ``PARTITION_RECORDS`` is one
+    partition. A larger one is read twice: first in slices, to learn each record's key (its staged
+    ``key_text``; the records that fail their checks have none and go together), then partition by
+    partition (by a hash of the key), staged again."""
+    count = con.execute("select count(*) from raw.channel_payloads where channel_id = ?", [channel.id]).fetchone()[0]
+    partitions = -(-count // PARTITION_RECORDS)
+    if partitions <= 1:
+        yield stage_records(_payloads(con, channel.id), channel, plan)
+        return
+    con.execute(
+        "create or replace temp table _record_keys (_batch_id varchar, _source_file varchar, _record_index bigint,"
+        " key_text varchar)"
+    )
+    try:
+        for part in range(partitions):  # slices by record, whatever their keys
+            staged = stage_records(
+                _payloads(con, channel.id, f"and hash(p._source_file, p._record_index) % {partitions} = {part}"),
+                channel,
+                plan,
+            )
+            keys = staged.select(*ORIGIN, key_text=pl.when(pl.col("_reason").is_null()).then(plan.key_text))
+            con.register("_keys", keys.cast({"key_text": pl.String}))
+            con.execute("insert into _record_keys by name select * from _keys")
+            con.unregister("_keys")
+            del staged, keys
+        # each record's row id and partition, once (a join on the origin), then each partition by row id
+        con.execute(
+            "create or replace temp table _record_partitions as select p.rowid as rid,"
+            f" hash(k.key_text) % {partitions} as partition from raw.channel_payloads as p inner join _record_keys as k"
+            " on p._batch_id = k._batch_id and p._source_file = k._source_file and p._record_index = k._record_index"
+            " where p.channel_id = ?",
+            [channel.id],
+        )
+        for part in range(partitions):
+            where = "and p.rowid in (select rid from _record_partitions where partition = ?)"
+            yield stage_records(_payloads(con, channel.id, where, [part]), channel, plan)
+    finally:
+        con.execute("drop table if exists _record_keys")
+        con.execute("drop table if exists _record_partitions")
+
+
+def _write_parts(
+    con: duckdb.DuckDBPyConnection, model: StagedEntity, parts: dict[str, list[pl.DataFrame]], *, with_index: bool
+) -> None:
+    """Append one channel's staged parts to the entity's tables, its rejects and (``with_index``) the index."""
+    frames = {name: pl.concat(frames, how="vertical") for name, frames in parts.items()}
+    for table, frame in _entity_tables(model, frames).items():
+        _insert(con, table, frame)
+    _insert(con, "quarantine.staging_rejects", frames["rejects"])
+    if with_index:
+        _insert(con, INDEX_TABLE, frames["index"])
 
 
 def _unknown_index(unknown: pl.DataFrame) -> pl.DataFrame:
@@ -256,9 +329,24 @@ def _entity_tables(model: StagedEntity, frames: dict[str, pl.DataFrame]) -> dict
 def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     con.register("_frame", frame)
     try:
-        con.execute(f"create or replace table {table} as select * from _frame")
+        if frame.is_empty():
+            _create_like(con, table, "_frame", replace=True)
+        else:
+            con.execute(f"create or replace table {table} as select * from _frame")
     finally:
         con.unregister("_frame")
+
+
+def _create_like(con: duckdb.DuckDBPyConnection, table: str, relation: str, *, replace: bool) -> None:
+    """Create ``table`` empty, with the columns and types of ``relation``, by its column list.
+
+    Not ``create table ... as select * from <empty frame>``: in a transaction, DuckDB 1.5.5 then loses the
+    rows of a later insert of a registered frame of more than a row group (122,880 rows) into that table,
+    without an error, at commit too (tests/warehouse/test_staging_incremental.py shows it and guards
+    against it). A first build's record index was lost that way, and the next build staged everything again."""
+    columns = ", ".join(f'"{name}" {dtype}' for name, dtype, *_ in con.execute(f"describe {relation}").fetchall())
+    verb = "create or replace table" if replace else "create table if not exists"
+    con.execute(f"{verb} {table} ({columns})")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -281,9 +369,9 @@ def _record_state(
     con.execute(f"delete from {STATE_TABLE} where entity = ?", [entity])
     con.execute(f"insert into {STATE_TABLE} values (?, ?, ?)", [entity, digest, as_of])
     if replace or not _table_exists(con, INDEX_TABLE):
-        con.register("_frame", index.filter(pl.lit(False)))
+        con.register("_frame", index)
         try:
-            con.execute(f"create table if not exists {INDEX_TABLE} as select * from _frame")
+            _create_like(con, INDEX_TABLE, "_frame", replace=False)
         finally:
             con.unregister("_frame")
         con.execute(f"delete from {INDEX_TABLE} where entity = ?", [entity])
@@ -355,6 +443,11 @@ def _add_new_batches(
     return _merge(con, model, ctx, digest, frames, pl.concat(redone, how="vertical"))
 
 
+def _of_origin(table: str, by_origin: str) -> str:
+    """The select of ``table``'s rows that ``by_origin`` keeps, read by row id (``scoped_build.by_row_id``)."""
+    return f"select * from {table}{scoped_build.by_row_id(table, by_origin)}"
+
+
 def _merge(
     con: duckdb.DuckDBPyConnection,
     model: StagedEntity,
@@ -373,9 +466,9 @@ def _merge(
         con.register("_redone", redone)
         for number, table in enumerate(tables):  # what the re-staged records produced before: changed too
             if table != CUSTOMER_CONTACTS_TABLE:
-                con.execute(f"create or replace temp table _gone_{number} as select * from {table} where {by_origin}")
+                con.execute(f"create or replace temp table _gone_{number} as {_of_origin(table, by_origin)}")
                 scoped_build.record_keys(con, table, f"select * from _gone_{number}")
-        con.execute(f"delete from staging.{model.name} where {by_origin}")
+        con.execute(f"delete from staging.{model.name}{scoped_build.by_row_id(f'staging.{model.name}', by_origin)}")
         if model.entity == "feedback":
             con.execute(f"delete from {FEEDBACK_VERSIONS_TABLE} where {by_origin}")
             con.register("_current", frames["rows"].select("feedback_id"))
@@ -390,7 +483,7 @@ def _merge(
                 con.register("_inserted", frame)
                 scoped_build.record_keys(con, table, "select * from _inserted")
                 scoped_build.record_fingerprint_delta(
-                    con, table, removed=f"_gone_{number}", added=f"(select * from {table} where {by_origin})"
+                    con, table, removed=f"_gone_{number}", added=f"({_of_origin(table, by_origin)})"
                 )
                 con.unregister("_inserted")
                 con.execute(f"drop table _gone_{number}")
