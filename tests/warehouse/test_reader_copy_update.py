@@ -71,6 +71,18 @@ def _late_ticket(
     )
 
 
+def _by_key_replacements(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, str]]:
+    """table → its fingerprint by difference after a by-key replacement, for each the next publish makes."""
+    by_key: dict[str, tuple[int, str]] = {}
+    replace = reader_copy_update._replace_by_key
+    monkeypatch.setattr(
+        reader_copy_update,
+        "_replace_by_key",
+        lambda c, source, table, *a: by_key.setdefault(table, replace(c, source, table, *a)),
+    )
+    return by_key
+
+
 @pytest.mark.parametrize("as_a_run", [False, True], ids=["tables-read", "build-fingerprints"])
 def test_an_updated_copy_equals_one_written_from_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_a_run: bool
@@ -86,13 +98,7 @@ def test_an_updated_copy_equals_one_written_from_nothing(
         written: list[Path] = []
         real = reader_copy._write_copy
         monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
-        by_key: dict[str, tuple[int, str]] = {}  # table → its fingerprint by difference after a by-key replace
-        replace = reader_copy_update._replace_by_key
-        monkeypatch.setattr(
-            reader_copy_update,
-            "_replace_by_key",
-            lambda c, source, table, *a: by_key.setdefault(table, replace(c, source, table, *a)),
-        )
+        by_key = _by_key_replacements(monkeypatch)
         publish_reader_copy(con, live)
         assert written == [], "the copy was written from nothing, not brought up to date"
         with connect_reader(live) as reader:
@@ -153,13 +159,7 @@ def test_the_spare_copy_catches_up_with_two_builds_where_it_lies(
         written: list[Path] = []
         monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: written.append(p))
         monkeypatch.setattr(reader_copy_update.shutil, "copyfile", lambda *a: written.append(a[1]))
-        by_key: dict[str, tuple[int, str]] = {}
-        replace = reader_copy_update._replace_by_key
-        monkeypatch.setattr(
-            reader_copy_update,
-            "_replace_by_key",
-            lambda c, source, table, *a: by_key.setdefault(table, replace(c, source, table, *a)),
-        )
+        by_key = _by_key_replacements(monkeypatch)
         publish_reader_copy(con, live)
         assert written == [] and first.stat().st_ino == inode, "the spare was not brought up to date where it lay"
         assert reader_copy_path(live).resolve() == first
