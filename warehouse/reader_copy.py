@@ -69,7 +69,14 @@ from warehouse.connection import (
     session_defaults,
     warehouse_path,
 )
-from warehouse.reader_copy_update import build_fingerprints, is_bookkeeping, record_contents, update_copy
+from warehouse.reader_copy_update import (
+    build_fingerprints,
+    is_bookkeeping,
+    quote_name,
+    record_contents,
+    sql_literal,
+    update_copy,
+)
 
 # What the copy holds: every other schema (restricted, raw, any added later) stays in the live file.
 READER_SCHEMAS = frozenset({"main", "staging", "core", "marts", "audit", "quarantine"})
@@ -196,8 +203,8 @@ def reader_copy_mode(environ: Mapping[str, str] | None = None) -> int:
 
 def _write_copy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """The kept schemas' tables (``REDACTED_COLUMNS`` as ``WITHHELD``) into a new DuckDB file at ``path``."""
-    source = _quote(con.execute("select current_database()").fetchone()[0])
-    con.execute(f"attach {_literal(str(path))} as {_COPY_ALIAS}")
+    source = quote_name(con.execute("select current_database()").fetchone()[0])
+    con.execute(f"attach {sql_literal(str(path))} as {_COPY_ALIAS}")
     try:
         # Every table, constraint and comment as the live file declares it, then only the kept
         # schemas' rows: the excluded schemas' tables exist in the new file only empty, then not at all.
@@ -207,19 +214,19 @@ def _write_copy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ).fetchall()
         for (schema,) in schemas:
             if schema not in READER_SCHEMAS:
-                con.execute(f"drop schema {_COPY_ALIAS}.{_quote(schema)} cascade")
+                con.execute(f"drop schema {_COPY_ALIAS}.{quote_name(schema)} cascade")
         for schema, table in con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = ?", [_COPY_ALIAS]
         ).fetchall():
             if is_bookkeeping(f"{schema}.{table}"):
-                con.execute(f"drop table {_COPY_ALIAS}.{_quote(schema)}.{_quote(table)}")
+                con.execute(f"drop table {_COPY_ALIAS}.{quote_name(schema)}.{quote_name(table)}")
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = ? order by all", [_COPY_ALIAS]
         ).fetchall()
         con.execute("begin transaction")  # one commit for all the rows: much faster than one per table
         try:
             for schema, table in tables:
-                name = f"{_quote(schema)}.{_quote(table)}"
+                name = f"{quote_name(schema)}.{quote_name(table)}"
                 con.execute(f"insert into {_COPY_ALIAS}.{name} by name {_select_of(source, f'{schema}.{table}')}")
             record_contents(con, _COPY_ALIAS, READER_SCHEMAS, _select_of)  # what the next copy starts from
             con.execute("commit")
@@ -234,17 +241,9 @@ def _select_of(source: str, table: str) -> str:
     """The rows of the live ``table`` (``schema.table``) as the copy holds them: ``REDACTED_COLUMNS`` withheld."""
     schema, name = table.split(".", 1)
     redacted = REDACTED_COLUMNS.get(table, ())
-    withheld = ", ".join(f"{_literal(WITHHELD)} as {_quote(c)}" for c in redacted)
+    withheld = ", ".join(f"{sql_literal(WITHHELD)} as {quote_name(c)}" for c in redacted)
     replace = f" replace ({withheld})" if redacted else ""
-    return f"select *{replace} from {_quote(source.strip(chr(34)))}.{_quote(schema)}.{_quote(name)}"
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return f"select *{replace} from {quote_name(source.strip(chr(34)))}.{quote_name(schema)}.{quote_name(name)}"
 
 
 @contextmanager

@@ -152,7 +152,7 @@ def update_copy(
             return False
         con.execute(f"insert into {_PENDING} select 2, * from ({_changes_of(con)})")
         try:
-            con.execute(f"attach {_literal(str(path))} as {_ALIAS}")
+            con.execute(f"attach {sql_literal(str(path))} as {_ALIAS}")
         except (duckdb.IOException, duckdb.BinderException):
             return False  # a reader holds it open (another process: its file lock; this one: DuckDB's own check)
         done = False
@@ -170,7 +170,7 @@ def update_copy(
 def _pending_from(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
     """Add the change log ``previous`` (a copy) recorded of the build it holds to what the other copy must catch
     up with; False when it recorded none (a copy from before change logs were kept)."""
-    con.execute(f"attach {_literal(str(previous))} as {_PREVIOUS} (read_only)")
+    con.execute(f"attach {sql_literal(str(previous))} as {_PREVIOUS} (read_only)")
     try:
         con.execute(f"insert into {_PENDING} select 1, * from {_PREVIOUS}.{COPY_CHANGES}")
     except duckdb.CatalogException:
@@ -180,7 +180,13 @@ def _pending_from(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
     return True
 
 
-def _literal(text: str) -> str:
+def quote_name(identifier: str) -> str:
+    """``identifier`` as a quoted SQL name."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def sql_literal(text: str) -> str:
+    """``text`` as a quoted SQL string."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -284,7 +290,7 @@ def _replace_by_key(
 
 def _qualified(database: str, table: str) -> str:
     """``database.schema.table``, quoted, of ``table`` (``schema.table``)."""
-    return ".".join('"' + part.replace('"', '""') + '"' for part in (database, *table.split(".", 1)))
+    return ".".join(quote_name(part) for part in (database, *table.split(".", 1)))
 
 
 def record_contents(con: duckdb.DuckDBPyConnection, alias: str, schemas: frozenset[str], select_of: SelectOf) -> None:
