@@ -6,8 +6,9 @@ Every build records what it changed in ``staging.stg__build_changes`` (``table_n
 - a staged entity brought up to date from new batches (warehouse/staging.py) records the key values
   (``transforms.incremental.KEY_NAMES``) of the rows it deleted and inserted;
 - a model declared in ``transforms.incremental.SCOPES`` is rebuilt only for the keys in its scope
-  (``rebuild_scoped``: delete those keys' rows, insert the model's rows for them, read from inputs
-  filtered to them) and records the keys of the rows that differ;
+  (``rebuild_scoped``: compute the model's rows for them, read from inputs filtered to them, and replace
+  those keys' rows; only the keys whose rows differ when they are at most half of the scope) and records
+  the keys of the rows that differ;
 - any other table is rebuilt whole; it is recorded as changed as a whole unless its fingerprint is
   what it was (checked for tables of up to ``COMPARED_ROWS`` rows; a larger one counts as changed);
 - a raw table a model reads (QA samples and verdicts, manual labels, the batch ledger) is changed as a
@@ -181,29 +182,70 @@ def rebuild_scoped(
         return None
     con.execute(f"create or replace temp table _scope as select distinct k from ({union}) as s(k) where k is not null")
     in_scope = f"{scope.key} in (select k from _scope)"
-    # the rows in scope by row id: only the key column is scanned for them, and only they are read whole
-    # (DuckDB fetches rows by id); a filter on the key would read every column of every row
-    old_rows = f"rowid in (select rowid from {table} where {in_scope})"
     con.execute("begin transaction")
     try:
-        con.execute(f"create or replace temp table _old as select * from {table} where {old_rows}")
+        # the rows in scope by row id: only the key column is scanned for them, and only they are read whole
+        # (DuckDB fetches rows by id); a filter on the key would read every column of every row
+        con.execute(
+            f"create or replace temp table _old_ids as select rowid as row_id, {scope.key} as k from {table}"
+            f" where {in_scope}"
+        )
+        con.execute(
+            f"create or replace temp table _old as select * from {table} where rowid in (select row_id from _old_ids)"
+        )
         fresh = compute(scope.filters)
         con.execute(f"create or replace temp table _new as select * from ({fresh}) where {in_scope}")
-        con.execute(f"delete from {table} where {old_rows}")
-        con.execute(f"insert into {table} by name select * from _new")
+        differing, scoped = _differing_keys(con, scope.key)
+        if differing * 2 > scoped:  # most keys changed: all the scope's rows are replaced, in _new's order
+            con.execute(f"delete from {table} where rowid in (select row_id from _old_ids)")
+            con.execute(f"insert into {table} by name select * from _new")
+        else:  # only the keys whose rows differ (an open SLA clock's events while the clock only moved on)
+            con.execute(f"delete from {table} where rowid in (select row_id from _old_ids where k in {_DIFFERING})")
+            con.execute(f"insert into {table} by name select * from _new where {scope.key} in {_DIFFERING}")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     record_fingerprint_delta(con, table, removed="_old", added="_new")
-    differ = (
-        "(select * from _old except all select * from _new)"
-        " union all (select * from _new except all select * from _old)"
-    )
-    record_keys(con, table, differ)
-    for temp in ("_old", "_new", "_scope"):
+    record_keys(con, table, "select * from _differ")
+    for temp in ("_old", "_new", "_scope", "_old_ids", "_differ", "_differ_keys"):
         con.execute(f"drop table if exists {temp}")
     return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+_DIFFERING = "(select k from _differ_keys)"
+
+
+def _differing_keys(con: duckdb.DuckDBPyConnection, key: str) -> tuple[int, int]:
+    """Of the rows of ``_old`` and ``_new`` (the same columns), the key columns (``KEY_NAMES`` and ``key``)
+    of each distinct row that the two hold a different number of times, into ``_differ``; the distinct
+    values of ``key`` among them into ``_differ_keys(k)``. Returns how many keys differ, and how many keys
+    ``_old`` and ``_new`` hold.
+
+    The rows of (``_old`` except all ``_new``) union all (``_new`` except all ``_old``), up to repeats: one
+    grouping of both by every column instead of a numbering of each by every column (what except all
+    does), four to seven times faster at tens of thousands of rows. Rows are compared by column name.
+    """
+    columns = [r[0] for r in con.execute("describe _old").fetchall()]
+    keys = [k for k in (*KEY_NAMES, key) if k in columns]
+    keys = list(dict.fromkeys(keys))
+    side = "_otklik_side"
+    while side in columns:
+        side += "_"
+    con.execute(
+        f"create or replace temp table _differ as select {', '.join(_quoted(k) for k in keys)}"
+        f" from (select *, 1 as {side} from _old union all by name select *, -1 as {side} from _new)"
+        f" group by {', '.join(_quoted(c) for c in columns)} having sum({side}) <> 0"
+    )
+    con.execute(f"create or replace temp table _differ_keys as select distinct {_quoted(key)} as k from _differ")
+    return con.execute(
+        "select (select count(*) from _differ_keys),"
+        f" (select count(distinct k) from (select k from _old_ids union all select {_quoted(key)} from _new))"
+    ).fetchone()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def record_fingerprint_delta(con: duckdb.DuckDBPyConnection, table: str, *, removed: str, added: str) -> None:

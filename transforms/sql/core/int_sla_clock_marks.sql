@@ -169,11 +169,10 @@ ordered as (
             order by marks.mark in ('fulfill', 'as_of'), marks.mark_at, marks.mark = 'resume'
         ) as mark_number,
         -- marks after the cycle's end (events later than as_of) count no time: their moment is clipped
+        -- to the cycle's end mark's (its one 'fulfill' or 'as_of' mark, as in marks above)
         least(
             marks.mark_at,
-            max(marks.mark_at) filter (where marks.mark in ('fulfill', 'as_of')) over (
-                partition by marks.case_id, marks.sla_policy_id, marks.cycle_number
-            )
+            coalesce(cycles.achieved_at, greatest(getvariable('as_of'), cycles.cycle_started_at))
         ) as clipped_at
     from marks
     inner join cycles
