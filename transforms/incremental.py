@@ -106,16 +106,42 @@ SCOPES: dict[str, KeyScope] = {
                 "select feedback_id from staging.stg_channels__feedback where customer_key in "
                 + _CHANGED.format("identity_key")
             ),
+            # an item's row reads of its CRM customer the segment alone (coalesce(customer's, channel's)):
+            # the items, as the last build left them, of a changed customer whose segment is not theirs (an
+            # item whose identity or customer changed comes through int_customer_identities or
+            # int_feedback_classified)
             "core.dim_customers": (
-                "select feedback.feedback_id from staging.stg_channels__feedback as feedback"
-                " inner join core.int_customer_identities as identities"
-                " on feedback.customer_key = identities.identity_key where identities.customer_key in "
+                "select feedback.feedback_id from core.fct_feedback as feedback"
+                " left join (select customer_key, segment from core.dim_customers where customer_key in "
                 + _CHANGED.format("customer_key")
+                + ") as customers on feedback.crm_customer_key = customers.customer_key"
+                " where feedback.crm_customer_key in "
+                + _CHANGED.format("customer_key")
+                + " and feedback.segment is distinct from customers.segment"
             ),
         },
         filters={
             "core.int_feedback_classified": _by("feedback_id"),
             "core.int_feedback_conversations": _by("feedback_id"),
+        },
+    ),
+    # Per request (an item): its own row, the cases opened from it (the first one is its case) and the
+    # final-survey answers about that case (items of any customer and channel naming it): a changed answer
+    # maps through its case to the request the case was opened from.
+    "core.fct_contact_requests": KeyScope(
+        "feedback_id",
+        bridges={
+            "core.fct_feedback": (
+                "select key_value from _changed where key_name = 'feedback_id'"
+                " union select feedback_id from core.fct_cases where case_id in " + _CHANGED.format("case_id")
+            ),
+            "core.fct_cases": "select key_value from _changed where key_name = 'feedback_id'",
+        },
+        filters={
+            "core.fct_feedback": (
+                f"{_by('feedback_id')} or case_id in (select case_id from core.fct_cases where {_by('feedback_id')})"
+            ),
+            "core.fct_cases": _by("feedback_id"),
         },
     ),
     # Per item: its channel's and store's names (dimensions, read whole) and what its user agent says.

@@ -97,7 +97,8 @@ def built_both_ways(steps: list[tuple[datetime, Land]], archive: Path) -> duckdb
 
 
 def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
-    """Edits of items of the first month, late events of its cases, the ERP's month restated."""
+    """Edits of items of the first month, late events of its cases (one reopens a contact request's closed
+    case), a late second final-survey answer about another request's case."""
     item = con.execute(
         "select source_item_id, received_at from staging.stg_channels__feedback"
         " where channel_id = 'freshdesk_tickets' order by received_at limit 1"
@@ -107,7 +108,18 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         " and case_id not in (select case_id from staging.stg_crm__case_events where event_type = 'closed')"
         " order by case_id limit 1"
     ).fetchone()
-    assert item and case, "the sample has a Freshdesk ticket and an open case"
+    # contact requests: one whose customer said the issue was solved answers again, late; another one's
+    # closed case is reopened (a request's row joins its case and the final-survey answers about it)
+    answered = con.execute(
+        "select case_id from core.fct_contact_requests where is_solved order by feedback_id limit 1"
+    ).fetchone()
+    reopened = con.execute(
+        "select case_id, feedback_id, directorate_id, department_id, manager_id, priority"
+        " from staging.stg_crm__case_events where event_type = 'opened' and case_id in"
+        " (select case_id from core.fct_contact_requests where is_resolved and not is_final_survey_answered)"
+        " order by case_id limit 1"
+    ).fetchone()
+    assert item and case and answered and reopened, "the sample has a ticket, an open case and answered requests"
     ticket = {
         "id": int(item[0]),
         "created_at": item[1].astimezone(UTC).isoformat(),
@@ -121,10 +133,22 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         "case_id,event,event_at,feedback_id,directorate,department,manager,priority\n"
         f"{case[0]},first_contact,2026-11-20T10:00:00+03:00,{case[1]},logistics,delivery,m_fedorov,normal\n"
         f"{case[0]},closed,2026-11-21T10:00:00+03:00,{case[1]},logistics,delivery,m_fedorov,normal\n"
+        f"{reopened[0]},reopened,2026-11-20T11:00:00+03:00,{','.join(reopened[1:])}\n"
     )
+    answer = {
+        "response_id": "FS-LATE-000001",
+        "survey": "close_the_loop_final",
+        "case_id": answered[0],
+        "customer_id": "C1000001",
+        "answered_at": "2026-11-20T12:00:00+03:00",
+        "tnps": 3,
+        "solved": "Нет",
+        "comment": "Так и не перезвонили",
+    }
     for channel_id, name, data in [
         ("freshdesk_tickets", "late-edit.json", json.dumps([ticket], ensure_ascii=False).encode()),
         ("crm_case_events", "late-events.csv", events.encode()),
+        ("ctl_final_survey", "late-answer.jsonl", (json.dumps(answer, ensure_ascii=False) + "\n").encode()),
     ]:
         land_batch(
             con,
