@@ -15,11 +15,12 @@ Every build records what it changed in ``staging.stg__build_changes`` (``table_n
   whole when its fingerprint differs from the last build's.
 
 ``staging.stg__build_state`` holds the digest of the build's configuration (the context but its
-clock), its clock, and whether it finished. A build starts by looking at it: after a finished build on
-the same configuration and an earlier or equal clock, scoped rebuilds are allowed; otherwise (the first
-build, a build that failed half-way, another configuration, a clock that went back) every model is built
-whole, as from nothing. The SLA clocks that the clock alone moves (cycles still open, marks later than the
-last clock) are recorded as the changes of ``CLOCK_CASES`` before any model is rebuilt.
+clock) and of the models' code (warehouse/model_code.py), its clock, and whether it finished. A build
+starts by looking at it: after a finished build on the same configuration and code and an earlier or equal
+clock, scoped rebuilds are allowed; otherwise (the first build, a build that failed half-way, another
+configuration, new code, a clock that went back) every model is built whole, as from nothing. The SLA
+clocks that the clock alone moves (cycles still open, marks later than the last clock) are recorded as
+the changes of ``CLOCK_CASES`` before any model is rebuilt.
 """
 
 import hashlib
@@ -30,6 +31,7 @@ import polars as pl
 
 from transforms.dag import BuildContext, Model, model_inputs
 from transforms.incremental import KEY_NAMES, SCOPES, KeyScope
+from warehouse import model_code
 
 CHANGES = "staging.stg__build_changes"
 # (table_name, row_count, hash_sum): what the build's scoped rebuilds added to and removed from a table's
@@ -48,13 +50,14 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def context_digest(ctx: BuildContext) -> str:
-    """Everything the build depends on besides the data and the clock."""
+    """Everything the build depends on besides the data and the clock: the configuration and the models' code."""
     from transforms.classify.engine import DEFAULT_MODEL_PATH
 
     parts = {k: v for k, v in ctx.__dict__.items() if k != "as_of"}
     digest = hashlib.sha256(repr(sorted(parts.items(), key=lambda kv: kv[0])).encode())
     if ctx.classifier_model is None:  # the build reads the committed model
         digest.update(DEFAULT_MODEL_PATH.read_bytes())
+    digest.update(model_code.model_code_digest().encode())  # new code builds every model whole once
     return digest.hexdigest()
 
 
