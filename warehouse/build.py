@@ -25,7 +25,7 @@ from transforms.dag import (
 )
 from transforms.incremental import KEY_NAMES, SCOPES
 from transforms.model_specs import run_local_columns
-from warehouse import scoped_build
+from warehouse import compaction, lake, scoped_build
 from warehouse.sql_models import materialize_sql, render_model_sql, set_build_variables
 from warehouse.staging import build_staged_entity
 
@@ -81,6 +81,8 @@ def build_layer(
     set_build_variables(con, as_of=ctx.as_of, reporting_timezone=ctx.reporting_timezone)
     if layer == LAYER_ORDER[1]:
         scoped_build.begin(con, ctx)
+        if lake.target_of(con) is None:  # a DuckDB file: this build's checkpoints compact it when due
+            compaction.vacuum_when_due(con)
     built: dict[str, int] = {}
     for model in BUILD_ORDER[layer]:
         started = time.perf_counter()

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import lake
+from warehouse.compaction import vacuum_off
 from warehouse.lake import LakeTarget, LakeUnavailable  # noqa: F401 (re-exported: the error an operator reads)
 from warehouse.locking import warehouse_lock
 from warehouse.migrate import apply_migrations, migration_files
@@ -72,6 +73,7 @@ def session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     # Timestamps are stored in UTC; month boundaries use the reporting zone explicitly in SQL,
     # never the session zone, so results do not depend on the machine's locale.
     con.execute("set TimeZone = 'UTC'")
+    vacuum_off(con)  # a build turns it on when it is due (warehouse/compaction.py)
     limit = memory_limit()
     if limit is not None:  # past it DuckDB's joins, aggregates and sorts spill to its temp directory
         con.execute(f"set memory_limit = '{limit}'")

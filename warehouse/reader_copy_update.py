@@ -18,7 +18,8 @@ reader still holds the spare open or it cannot catch up, a copy of the current o
    whole;
 5. check that each table replaced by key now has the live table's fingerprint (else it is replaced
    whole), record the fingerprints and the change log, and give up when over half of the file is free
-   blocks (a file written from nothing is then smaller).
+   blocks (a file written from nothing is then smaller). Its checkpoint compacts the copy's tables only
+   when the copy's own deleted rows are due (warehouse/compaction.py).
 
 Neither side is read whole when it need not be: a live table's fingerprint is the one the completed build
 just recorded (``build_fingerprints``; itself taken by difference for tables a scoped build left alone or
@@ -39,6 +40,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.incremental import KEY_NAMES, SCOPES
+from warehouse import compaction
 
 COPY_CONTENTS = "main.reader_copy_contents"  # in the copy: (table_name, row_count, content_hash) of each kept table
 # in the copy: the change log (table_name, key_name, key_value) of the build it holds, as warehouse/scoped_build.py
@@ -236,6 +238,29 @@ def _update(
         }
     except duckdb.CatalogException:
         return False
+    vacuuming = con.execute("select current_setting('max_vacuum_tasks')").fetchone()[0]
+    compaction.vacuum_when_due(con, _ALIAS)  # the copy's checkpoint compacts it when its own rows are due
+    try:
+        _catch_up(con, source, live, select_of, known, recorded)
+        con.execute(f"checkpoint {_ALIAS}")
+    finally:
+        con.execute(f"set max_vacuum_tasks = {int(vacuuming)}")  # the live file's own setting again
+    total, free = con.execute(
+        "select total_blocks, free_blocks from pragma_database_size() where database_name = ?", [_ALIAS]
+    ).fetchone()
+    return free <= FREE_SHARE_LIMIT * total
+
+
+def _catch_up(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    live: dict[str, str],
+    select_of: SelectOf,
+    known: dict[str, tuple[int, str]],
+    recorded: dict[str, tuple[int, str]],
+) -> None:
+    """In one transaction: each kept table of the copy whose fingerprint is not the live one's replaced by key
+    or whole (module docstring), the fingerprints and the change log recorded."""
     con.execute("begin transaction")
     try:
         for table, columns in sorted(live.items()):
@@ -258,11 +283,6 @@ def _update(
     except BaseException:
         con.execute("rollback")
         raise
-    con.execute(f"checkpoint {_ALIAS}")
-    total, free = con.execute(
-        "select total_blocks, free_blocks from pragma_database_size() where database_name = ?", [_ALIAS]
-    ).fetchone()
-    return free <= FREE_SHARE_LIMIT * total
 
 
 def _replace_by_key(
