@@ -31,6 +31,8 @@ that come due, late events of old cases, a removed batch.
 
 import hashlib
 import importlib.metadata
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -255,44 +257,51 @@ def _staged_by_key_partition(
 
     A record stages on its own and a key resolves on its own (transforms/normalize), so partitions of
     whole keys give the rows of the channel staged at once. A channel of up to ``PARTITION_RECORDS`` is one
-    partition. A larger one is read twice: first in slices, to learn each record's key (its staged
-    ``key_text``; the records that fail their checks have none and go together), then partition by
-    partition (by a hash of the key), staged again."""
+    partition. A larger one is staged in slices by record, whatever their keys; each slice's rows go to a
+    Parquet file of a scratch directory with their partition (a hash of the record's staged ``key_text``;
+    the records that fail their checks have none and go together), and each partition is then read back
+    from every slice's file (``_scratch_dir``). Staged once, not twice: the records' JSON is parsed once."""
     count = con.execute("select count(*) from raw.channel_payloads where channel_id = ?", [channel.id]).fetchone()[0]
     partitions = -(-count // PARTITION_RECORDS)
     if partitions <= 1:
         yield stage_records(_payloads(con, channel.id), channel, plan)
         return
-    con.execute(
-        "create or replace temp table _record_keys (_batch_id varchar, _source_file varchar, _record_index bigint,"
-        " key_text varchar)"
-    )
+    scratch = _scratch_dir(con)
     try:
+        key = pl.when(pl.col("_reason").is_null()).then(plan.key_text)
         for part in range(partitions):  # slices by record, whatever their keys
             staged = stage_records(
                 _payloads(con, channel.id, f"and hash(p._source_file, p._record_index) % {partitions} = {part}"),
                 channel,
                 plan,
             )
-            keys = staged.select(*ORIGIN, key_text=pl.when(pl.col("_reason").is_null()).then(plan.key_text))
-            con.register("_keys", keys.cast({"key_text": pl.String}))
-            con.execute("insert into _record_keys by name select * from _keys")
-            con.unregister("_keys")
-            del staged, keys
-        # each record's row id and partition, once (a join on the origin), then each partition by row id
-        con.execute(
-            "create or replace temp table _record_partitions as select p.rowid as rid,"
-            f" hash(k.key_text) % {partitions} as partition from raw.channel_payloads as p inner join _record_keys as k"
-            " on p._batch_id = k._batch_id and p._source_file = k._source_file and p._record_index = k._record_index"
-            " where p.channel_id = ?",
-            [channel.id],
-        )
+            staged.with_columns((key.hash(seed=0) % partitions).alias(_PARTITION)).write_parquet(
+                scratch / f"slice-{part}.parquet"
+            )
+            del staged
+        slices = pl.scan_parquet(scratch / "slice-*.parquet")
         for part in range(partitions):
-            where = "and p.rowid in (select rid from _record_partitions where partition = ?)"
-            yield stage_records(_payloads(con, channel.id, where, [part]), channel, plan)
+            yield slices.filter(pl.col(_PARTITION) == part).drop(_PARTITION).collect()
     finally:
-        con.execute("drop table if exists _record_keys")
-        con.execute("drop table if exists _record_partitions")
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+_PARTITION = "_otklik_partition"
+_SCRATCH_PREFIX = ".otklik-staging-"
+
+
+def _scratch_dir(con: duckdb.DuckDBPyConnection) -> Path:
+    """A new directory (mode 0700) for staged rows on their way to their partition: beside the warehouse
+    file, whose disk holds the warehouse anyway (not the system's temporary directory, which may be
+    memory), or the system's for an in-memory warehouse. The staged rows hold what the payloads hold, so
+    they stay with the warehouse's own files; directories a killed build left there are removed (one
+    writer at a time holds the warehouse, so none is in use)."""
+    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    beside = Path(path[0]).parent if path and path[0] and Path(path[0]).is_file() else None
+    if beside is not None:
+        for stale in beside.glob(f"{_SCRATCH_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX, dir=beside))
 
 
 def _write_parts(

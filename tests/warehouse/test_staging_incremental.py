@@ -15,7 +15,7 @@ import pytest
 from tests.golden import golden_context
 from transforms.channels import get_channel
 from transforms.dag import BUILD_ORDER, StagedEntity
-from warehouse import connect_memory, staging
+from warehouse import connect, connect_memory, staging
 from warehouse.ingest import land_batch
 from warehouse.staging import INDEX_TABLE, STATE_TABLE, build_staged_entity
 
@@ -303,3 +303,26 @@ def test_a_channel_staged_in_partitions_of_whole_keys_equals_one_staged_at_once(
     ), "no channel was split"
     for table in COMPARED:
         assert _rows(partitioned, table) == _rows(at_once, table), table
+
+
+def test_partitions_pass_through_a_scratch_directory_beside_the_warehouse_that_is_then_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The staged rows of a partitioned channel (they hold what the payloads hold) lie beside the warehouse
+    file while it is staged, never elsewhere, and nothing of them remains; a directory a killed build left
+    is removed."""
+    stale = tmp_path / f"{staging._SCRATCH_PREFIX}killed"
+    stale.mkdir()
+    (stale / "slice-0.parquet").write_bytes(b"left by a killed build")
+    made: list[Path] = []
+    real = staging._scratch_dir
+    monkeypatch.setattr(staging, "_scratch_dir", lambda con: (made.append(real(con)), made[-1])[1])
+    monkeypatch.setattr(staging, "PARTITION_RECORDS", 2)
+    with connect(tmp_path / "w.duckdb") as con:
+        for _, batches in BATCHES:
+            _land(con, tmp_path / "archive", batches) if batches else None
+        _build(con, BATCHES[-1][0], from_nothing=True)
+        assert made and all(path.parent == tmp_path for path in made)
+        assert con.execute("select count(*) from staging.stg_channels__feedback").fetchone()[0] > 0
+    assert not stale.exists()
+    assert list(tmp_path.glob(f"{staging._SCRATCH_PREFIX}*")) == []
