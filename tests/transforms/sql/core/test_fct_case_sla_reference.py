@@ -522,3 +522,17 @@ def test_event_log_check_waits_for_a_cycle_that_starts_after_the_clock(con: duck
     assert sorted(started.fetchall()) == [("opened-soon", 1), ("reopened-soon", 2)]  # cycles after the clock
     check = (EXPECTATIONS_DIR / "core" / "assert_fct_sla_events_one_activation_per_cycle.sql").read_text()
     assert con.sql(check).fetchall() == []
+
+
+def test_a_pause_after_the_clock_counts_no_time_of_an_open_cycle(con: duckdb.DuckDBPyConnection) -> None:
+    """An event up to 10 minutes after as_of is staged (source clocks drift). A pause 5 minutes after the clock,
+    on a cycle still open, is clipped to the cycle's end (as_of): the clock ran 2 hours, not 2 hours 5."""
+    rows = [
+        event("drift", "opened", AS_OF - timedelta(hours=2)),
+        event("drift", "waiting_customer", AS_OF + timedelta(minutes=5)),
+    ]
+    build_sla_events(con, rows, as_of=AS_OF, policies=[POLICIES["paused_24x7"]], calendars=CONFIG.calendars)
+    cycle = con.sql(
+        "select sla_state, elapsed_minutes from core.fct_case_sla where case_id = 'drift' and sla_policy_id = 'paused_24x7'"
+    ).fetchall()
+    assert cycle == [("open_ok", 120.0)]
