@@ -79,7 +79,7 @@ def session_defaults(con: duckdb.DuckDBPyConnection) -> None:
     # Scoped builds, staging and the readers' copy pick rows by row id (``rowid in (select ...)``) a few
     # thousand at a time: with DuckDB's default (50) such a select scanned the whole table and hashed every
     # row id; with this one the scan fetches the rows picked. Steady +1,000 at 1M, four pairs: 23.5-26.1 s
-    # wall against 26.0-29.0 s, peak RSS 3.4-3.6 GiB against 4.3-4.5 GiB; the same tables either way.
+    # wall against 26.0-29.0 s, peak RSS 3.3-3.4 GiB against 4.1-4.3 GiB; the same tables either way.
     con.execute(f"set dynamic_or_filter_threshold = {ROW_ID_FILTER_VALUES}")
     limit = memory_limit()
     if limit is not None:  # past it DuckDB's joins, aggregates and sorts spill to its temp directory
