@@ -533,6 +533,7 @@ def test_a_pause_after_the_clock_counts_no_time_of_an_open_cycle(con: duckdb.Duc
     ]
     build_sla_events(con, rows, as_of=AS_OF, policies=[POLICIES["paused_24x7"]], calendars=CONFIG.calendars)
     cycle = con.sql(
-        "select sla_state, elapsed_minutes from core.fct_case_sla where case_id = 'drift' and sla_policy_id = 'paused_24x7'"
+        "select sla_state, elapsed_minutes from core.fct_case_sla"
+        " where case_id = 'drift' and sla_policy_id = 'paused_24x7'"
     ).fetchall()
     assert cycle == [("open_ok", 120.0)]
