@@ -19,6 +19,8 @@ changes where rows lie in the file, not what any query returns.
 
 import duckdb
 
+from warehouse.sql_text import quote_name
+
 VACUUM_TASKS = 100  # DuckDB's default number of vacuum tasks a checkpoint may schedule
 DEAD_SHARE_LIMIT = 0.2  # deleted rows of a table (share of its stored rows) past which a build vacuums
 ROW_GROUP = 122_880  # DuckDB's rows per row group: smaller tables are rewritten whole at a checkpoint anyway
@@ -41,7 +43,7 @@ def dead_shares(con: duckdb.DuckDBPyConnection, database: str | None = None) -> 
     ).fetchall()
     shares = {}
     for schema, table, size in stored:
-        name = ".".join('"' + part.replace('"', '""') + '"' for part in (database, schema, table))
+        name = ".".join(quote_name(part) for part in (database, schema, table))
         live = con.execute(f"select count(*) from {name}").fetchone()[0]
         shares[f"{schema}.{table}"] = max(size - live, 0) / size
     return shares

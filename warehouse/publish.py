@@ -21,6 +21,7 @@ from transforms.review.periods import Period, local_bounds
 from transforms.review.snapshot import Change, FrozenTable, Restatement, Snapshot
 from transforms.review.tables import figure_columns, period_rows, with_row_keys
 from warehouse.runs import code_version, run_inputs
+from warehouse.sql_text import quote_name
 
 
 def review_id_for(period: Period, version: int) -> str:
@@ -36,15 +37,11 @@ def latest_review_id(con: duckdb.DuckDBPyConnection, period: Period) -> str | No
     return None if row is None else row[0]
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _freeze_table(con: duckdb.DuckDBPyConnection, review_id: str, position: int, table: FrozenTable) -> None:
     con.register("_frozen", table.frame)
     try:
         types = {name: kind for name, kind, *_ in con.execute("describe _frozen").fetchall()}
-        fields = ", ".join(f"{_quote(c)} := {_quote(c)}" for c in table.frame.columns)
+        fields = ", ".join(f"{quote_name(c)} := {quote_name(c)}" for c in table.frame.columns)
         con.execute(
             "insert into audit.published_tables values (?, ?, ?, ?, ?, ?)",
             [review_id, table.name, position, json.dumps(types), json.dumps(table.key_columns), table.frame.height],

@@ -72,11 +72,10 @@ from warehouse.connection import (
 from warehouse.reader_copy_update import (
     build_fingerprints,
     is_bookkeeping,
-    quote_name,
     record_contents,
-    sql_literal,
     update_copy,
 )
+from warehouse.sql_text import quote_name, sql_literal
 
 # What the copy holds: every other schema (restricted, raw, any added later) stays in the live file.
 READER_SCHEMAS = frozenset({"main", "staging", "core", "marts", "audit", "quarantine"})

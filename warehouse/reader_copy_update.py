@@ -41,6 +41,7 @@ import duckdb
 
 from transforms.incremental import KEY_NAMES, SCOPES
 from warehouse import compaction
+from warehouse.sql_text import quote_name, sql_literal
 
 COPY_CONTENTS = "main.reader_copy_contents"  # in the copy: (table_name, row_count, content_hash) of each kept table
 # in the copy: the change log (table_name, key_name, key_value) of the build it holds, as warehouse/scoped_build.py
@@ -180,16 +181,6 @@ def _pending_from(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
     finally:
         con.execute(f"detach {_PREVIOUS}")
     return True
-
-
-def quote_name(identifier: str) -> str:
-    """``identifier`` as a quoted SQL name."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def sql_literal(text: str) -> str:
-    """``text`` as a quoted SQL string."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def build_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:

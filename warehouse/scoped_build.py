@@ -32,6 +32,7 @@ import polars as pl
 from transforms.dag import BuildContext, Model, model_inputs
 from transforms.incremental import KEY_NAMES, SCOPES, KeyScope
 from warehouse import model_code
+from warehouse.sql_text import quote_name
 
 CHANGES = "staging.stg__build_changes"
 # (table_name, row_count, hash_sum): what the build's scoped rebuilds added to and removed from a table's
@@ -236,19 +237,15 @@ def _differing_keys(con: duckdb.DuckDBPyConnection, key: str) -> tuple[int, int]
     while side in columns:
         side += "_"
     con.execute(
-        f"create or replace temp table _differ as select {', '.join(_quoted(k) for k in keys)}"
+        f"create or replace temp table _differ as select {', '.join(quote_name(k) for k in keys)}"
         f" from (select *, 1 as {side} from _old union all by name select *, -1 as {side} from _new)"
-        f" group by {', '.join(_quoted(c) for c in columns)} having sum({side}) <> 0"
+        f" group by {', '.join(quote_name(c) for c in columns)} having sum({side}) <> 0"
     )
-    con.execute(f"create or replace temp table _differ_keys as select distinct {_quoted(key)} as k from _differ")
+    con.execute(f"create or replace temp table _differ_keys as select distinct {quote_name(key)} as k from _differ")
     return con.execute(
         "select (select count(*) from _differ_keys),"
-        f" (select count(distinct k) from (select k from _old_ids union all select {_quoted(key)} from _new))"
+        f" (select count(distinct k) from (select k from _old_ids union all select {quote_name(key)} from _new))"
     ).fetchone()
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def record_fingerprint_delta(con: duckdb.DuckDBPyConnection, table: str, *, removed: str, added: str) -> None:
