@@ -52,6 +52,8 @@ _ALIAS = "otklik_reader_update"
 _PREVIOUS = "otklik_reader_previous"
 _PENDING = "temp.main.otklik_reader_pending"  # (build, table_name, key_name, key_value): what the copy catches up with
 _CHANGES = "staging.stg__build_changes"
+_HELD_IDS = "temp.main.otklik_reader_held_ids"  # the copy's row ids of the changed keys of one table
+_LIVE_ROWS = "temp.main.otklik_reader_live_rows"  # the live rows of those keys, as the copy holds them
 _STATE = "staging.stg__build_state"
 FREE_SHARE_LIMIT = 0.5
 BOOKKEEPING_PREFIX = "staging.stg__"  # the build's bookkeeping tables (warehouse/staging.py, scoped_build.py)
@@ -285,15 +287,25 @@ def _replace_by_key(
 
     Rows are picked by row id: the key column alone is scanned for the changed keys, and only the rows
     found are read whole (DuckDB fetches them by id). A filter on the key over every column would read
-    every column of every row (texts included) to keep a few hundred: ten times slower at a million."""
+    every column of every row (texts included) to keep a few hundred: ten times slower at a million. Each
+    side is searched once: the copy's row ids serve its fingerprint and its delete, and the live rows, read
+    into a temporary table, serve their fingerprint and the insert."""
     keys = f"(select key_value from {_PENDING} where table_name = '{table}' and key_name = '{key}')"
-    held_rows = f"(select rowid from {_ALIAS}.{table} where {key}::varchar in {keys})"
+    con.execute(
+        f"create or replace temporary table {_HELD_IDS} as"
+        f" select rowid as id from {_ALIAS}.{table} where {key}::varchar in {keys}"
+    )
+    held_rows = f"(select id from {_HELD_IDS})"
     removed = _fingerprint(con, f"select * from {_ALIAS}.{table} where rowid in {held_rows}")
     con.execute(f"delete from {_ALIAS}.{table} where rowid in {held_rows}")
     live = _qualified(source, table)
-    inserted = f"{select} where rowid in (select rowid from {live} where {key}::varchar in {keys})"
-    added = _fingerprint(con, inserted)
-    con.execute(f"insert into {_ALIAS}.{table} by name {inserted}")
+    con.execute(
+        f"create or replace temporary table {_LIVE_ROWS} as"
+        f" {select} where rowid in (select rowid from {live} where {key}::varchar in {keys})"
+    )
+    added = _fingerprint(con, f"select * from {_LIVE_ROWS}")
+    con.execute(f"insert into {_ALIAS}.{table} by name select * from {_LIVE_ROWS}")
+    con.execute(f"drop table {_HELD_IDS}; drop table {_LIVE_ROWS}")
     rows = held[0] - removed[0] + added[0]
     digest = (int(held[1], 16) - int(removed[1], 16) + int(added[1], 16)) % 2**64
     return rows, f"{digest:016x}"
