@@ -57,10 +57,25 @@ def config_errors(
         raise validation_error(exc, display_path(path), _raw(text), error=error) from exc
 
 
-def load_yaml(text: str, source: str) -> Any:
-    """``yaml.safe_load`` that names ``source`` in a ConfigError instead of raising a YAMLError."""
+# libyaml's parser when PyYAML was built with it (its wheels are): the same data as yaml.safe_load, and
+# 20-35 times faster; loading the models' specs and the configuration took about a second at every start
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, parsed by libyaml. A text libyaml refuses is parsed again by PyYAML's own
+    parser, so that the error an operator reads (its problem, line and column) is PyYAML's, whichever parser
+    this machine has."""
     try:
+        return yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
         return yaml.safe_load(text)
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """``parse_yaml`` that names ``source`` in a ConfigError instead of raising a YAMLError."""
+    try:
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: {yaml_problem(exc)}") from exc
 
@@ -160,6 +175,6 @@ def _raw(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError:
         return None

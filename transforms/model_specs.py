@@ -45,6 +45,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.config_errors import parse_yaml
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 SIMPLE_CHECKS = ("not_null", "count", "share", "score", "not_negative")
 KEYED_CHECKS = ("in", "in_config", "at_most", "between", "contains")
@@ -124,7 +126,7 @@ def spec_path(layer: str, name: str) -> Path:
 def load_spec(layer: str, name: str) -> ModelSpec:
     path = spec_path(layer, name)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
         return ModelSpec.model_validate(data)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ModelSpecError(f"{path.relative_to(SQL_DIR.parent.parent)}: {exc}") from exc

@@ -4,10 +4,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from transforms.config_errors import ConfigError, config_errors
+from transforms.config_errors import ConfigError, config_errors, parse_yaml
 
 ROUTING_PATH = Path(__file__).with_name("routing.yaml")
 
@@ -125,4 +124,4 @@ def load_routing(path: Path = ROUTING_PATH) -> Routing:
     except OSError as exc:
         raise RoutingError(f"cannot read the alert routing {path}: {exc.strerror}") from exc
     with config_errors(path, text, error=RoutingError):  # one line per problem, naming the file and the id
-        return Routing.model_validate(yaml.safe_load(text))
+        return Routing.model_validate(parse_yaml(text))

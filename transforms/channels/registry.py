@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from transforms.schemas import CUSTOMER_FIELDS, ENTITY_SCHEMAS
@@ -275,10 +274,10 @@ def parse_channels(text: str, source: str = "channels.yaml") -> tuple[Channel, .
     A problem reads ``channels.yaml: channel vk_messages: format: ...``, never ``channels.33.format``
     (``transforms.config_errors``), however the text was loaded (a file, a run's recorded config).
     """
-    from transforms.config_errors import config_errors
+    from transforms.config_errors import config_errors, parse_yaml
 
     with config_errors(source, text):
-        channels = tuple(ChannelRegistry.model_validate(yaml.safe_load(text)).channels)
+        channels = tuple(ChannelRegistry.model_validate(parse_yaml(text)).channels)
     duplicates = sorted(id_ for id_, n in Counter(c.id for c in channels).items() if n > 1)
     if duplicates:
         raise ValueError(f"duplicate channel ids in {source}: {duplicates}")

@@ -11,8 +11,9 @@ from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from transforms.config_errors import parse_yaml
 
 ORG_PATH = Path(__file__).with_name("org.yaml")
 
@@ -134,7 +135,7 @@ class Org(_Frozen):
 
 
 def parse_org(text: str) -> Org:
-    return Org.model_validate(yaml.safe_load(text))
+    return Org.model_validate(parse_yaml(text))
 
 
 @cache

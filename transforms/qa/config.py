@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SAMPLING_PATH = Path(__file__).with_name("sampling.yaml")
@@ -33,8 +32,8 @@ class SamplingRules(BaseModel):
 
 
 def load_sampling_rules(path: Path = SAMPLING_PATH) -> SamplingRules:
-    from transforms.config_errors import config_errors
+    from transforms.config_errors import config_errors, parse_yaml
 
     text = Path(path).read_text(encoding="utf-8")
     with config_errors(path, text):  # one line per problem, naming the file and the field
-        return SamplingRules.model_validate(yaml.safe_load(text))
+        return SamplingRules.model_validate(parse_yaml(text))

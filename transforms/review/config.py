@@ -4,8 +4,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from transforms.config_errors import parse_yaml
 
 REVIEW_CONFIG_PATH = Path(__file__).with_name("review.yaml")
 
@@ -54,7 +55,7 @@ class ReviewSettings(_Frozen):
 
 
 def parse_review_settings(text: str) -> ReviewSettings:
-    return ReviewSettings.model_validate(yaml.safe_load(text))
+    return ReviewSettings.model_validate(parse_yaml(text))
 
 
 @cache

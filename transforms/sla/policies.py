@@ -17,9 +17,9 @@ from functools import cache
 from pathlib import Path
 
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.config_errors import parse_yaml
 from transforms.schemas import CASE_EVENT_TYPES
 from transforms.sla.calendars import Calendar
 
@@ -191,7 +191,7 @@ class PoliciesFile(_Frozen):
 
 
 def parse_policies(text: str) -> PoliciesFile:
-    return PoliciesFile.model_validate(yaml.safe_load(text))
+    return PoliciesFile.model_validate(parse_yaml(text))
 
 
 @cache
