@@ -12,9 +12,14 @@ depend only on the rows of its inputs that the model's SQL joins to that value, 
 - with ``clock``, the cases whose SLA clocks the clock still moves (warehouse/scoped_build.py,
   ``CLOCK_CASES``);
 
-and reads its inputs through ``filters`` (a predicate per input, over ``_scope(k)``) so that the work
-grows with the scope, not the history. An input that changed as a whole (or whose changes carry no key
-the model can use) makes it a build of the whole model.
+and reads its inputs through ``filters`` (a predicate per input, over ``_scope(k)``, whose ``k`` has the
+type of the model's key column) so that the work grows with the scope, not the history. An input that
+changed as a whole (or whose changes carry no key the model can use) makes it a build of the whole model.
+
+Of an input listed in ``VIEWS``, a model whose SQL reads none of the view's ignored columns may map the
+input's changes through ``views`` instead: the changes of the rows that differ in some other column
+(their old and their new values, as for every change), so that a column that moves in many rows at
+once (an item's CRM segment, an open SLA clock's elapsed time) does not bring every month into scope.
 
 ``tests/warehouse/test_scoped_build.py`` builds batch after batch this way and compares every table with
 a build from nothing, row for row: what it proves is that these declarations are right.
@@ -22,8 +27,37 @@ a build from nothing, row for row: what it proves is that these declarations are
 
 from dataclasses import dataclass, field
 
-# The key columns whose changed values a build records for every table it changes.
-KEY_NAMES = ("feedback_id", "case_id", "customer_key", "phone_key", "email_key", "identity_key")
+# The key columns whose changed values a build records for every table it changes. The months (reporting
+# timezone) of items, cases and SLA clocks, and the weeks of the weekly marts, scope the monthly facts and
+# marts (a changed row's month before and after the change).
+KEY_NAMES = (
+    "feedback_id",
+    "case_id",
+    "customer_key",
+    "phone_key",
+    "email_key",
+    "identity_key",
+    "received_month",
+    "opened_month",
+    "report_month",
+    "week_start",
+)
+
+# Of some tables, the changes seen without some of their columns: a scoped rebuild of the table records
+# (warehouse/scoped_build.py) as the changes of the pseudo-table ``view_of(table)`` the key values of the
+# rows (old and new) that differ in any column but these. A table rebuilt whole is changed as a whole,
+# view and all. Only a model that reads none of the ignored columns may map the table through its view.
+VIEWS: dict[str, tuple[str, ...]] = {
+    # an item's CRM customer and segment follow the CRM's status changes, in items of every month
+    "core.fct_feedback": ("crm_customer_key", "segment"),
+    # an open clock's elapsed time moves with the clock alone, in clocks of every month
+    "core.fct_case_sla": ("elapsed_minutes", "calendar_elapsed_minutes"),
+}
+
+
+def view_of(table: str) -> str:
+    return f"{table}@view"
+
 
 _CHANGED = "(select key_value from _changed where key_name = '{}')"
 _SCOPE = "(select k from _scope)"
@@ -35,6 +69,7 @@ class KeyScope:
     bridges: dict[str, str] = field(default_factory=dict)  # input → select of the model's key
     filters: dict[str, str] = field(default_factory=dict)  # input → predicate over its rows
     clock: bool = False  # rows of open SLA clocks change with the clock alone
+    views: frozenset[str] = frozenset()  # inputs (of VIEWS) whose changes are read through their view
 
 
 def _by(key: str) -> str:
@@ -158,3 +193,117 @@ SCOPES: dict[str, KeyScope] = {
     "core.fct_case_sla": KeyScope("case_id", bridges=_SLA_BRIDGES, filters=_SLA_FILTERS, clock=True),
     "core.fct_sla_events": KeyScope("case_id", bridges=_SLA_BRIDGES, filters=_SLA_FILTERS, clock=True),
 }
+
+
+def _values(key_name: str) -> str:
+    return f"select key_value from _changed where key_name = '{key_name}'"
+
+
+def _weeks_of_months(key_name: str, *, and_next: bool) -> str:
+    """A select of the ISO weeks (their Monday) that overlap the months recorded under ``key_name`` and,
+    with ``and_next``, the weeks after them (whose rows compare with the week before)."""
+    after = "(values (0), (7))" if and_next else "(values (0))"
+    return (
+        "select distinct (date_trunc('week', month_start + day::integer)::date + after)::varchar"
+        f" from (select key_value::date as month_start from _changed where key_name = '{key_name}'),"
+        f" range(0, 31) as days(day), {after} as afters(after)"
+        " where date_trunc('month', month_start + day::integer) = month_start"
+    )
+
+
+def _months_of_weeks(column: str, *, and_before: bool) -> str:
+    """A predicate keeping the rows whose month (``column``) overlaps a week in scope or, with
+    ``and_before``, the week before one (what a row comparing with the week before reads)."""
+    first = -7 if and_before else 0
+    return (
+        f"{column} in (select distinct date_trunc('month', k + day::integer)::date"
+        f" from _scope, range({first}, 7) as days(day))"
+    )
+
+
+# The monthly facts and marts, by month (and the weekly marts by ISO week, reporting timezone) from the
+# changes of the items (their received_month) and SLA clocks (report_month, their cycle's start month)
+# seen through their views: none of these reads an item's CRM customer or segment, nor a clock's elapsed
+# time. A dimension they read whole changes as a whole, and they are then built whole.
+_ITEMS = "core.fct_feedback"
+_CLOCKS = "core.fct_case_sla"
+_ITEMS_IN_SCOPE = "received_month in (select k from _scope)"
+
+SCOPES.update(
+    {
+        # Per month: the items received in it (types and stores read whole).
+        "core.fct_feedback_monthly": KeyScope(
+            "report_month",
+            bridges={_ITEMS: _values("received_month")},
+            filters={_ITEMS: _ITEMS_IN_SCOPE},
+            views=frozenset({_ITEMS}),
+        ),
+        # Per month: the clocks whose cycle started in it (or anchored in it, never started).
+        "core.fct_sla_monthly": KeyScope(
+            "report_month",
+            bridges={_CLOCKS: _values("report_month")},
+            filters={_CLOCKS: "report_month in (select k from _scope)"},
+            views=frozenset({_CLOCKS}),
+        ),
+        # Per month: the cases opened in it, and whether any of their clocks is breached (a changed clock
+        # maps through its case to the month the case was opened in).
+        "core.fct_cases_monthly": KeyScope(
+            "report_month",
+            bridges={
+                "core.fct_cases": _values("opened_month"),
+                _CLOCKS: "select opened_month::varchar from core.fct_cases where case_id in "
+                + _CHANGED.format("case_id"),
+            },
+            filters={
+                "core.fct_cases": "opened_month in (select k from _scope)",
+                _CLOCKS: "case_id in (select case_id from core.fct_cases where opened_month in (select k from _scope))",
+            },
+            views=frozenset({_CLOCKS}),
+        ),
+        # Per month: the month's complaints (types read whole).
+        "marts.complaints_by_type_monthly": KeyScope(
+            "report_month",
+            bridges={_ITEMS: _values("received_month")},
+            filters={_ITEMS: _ITEMS_IN_SCOPE},
+            views=frozenset({_ITEMS}),
+        ),
+        # Per month: its feedback and cases per owner, and the times of the cases opened in it (owners read
+        # whole).
+        "marts.owner_monthly": KeyScope(
+            "report_month",
+            bridges={"core.fct_cases": _values("opened_month")},
+            filters={
+                "core.fct_feedback_monthly": "report_month in (select k from _scope)",
+                "core.fct_cases_monthly": "report_month in (select k from _scope)",
+                "core.fct_cases": "opened_month in (select k from _scope)",
+            },
+        ),
+        # Per week: its complaints and the week before's.
+        "marts.weekly_type_complaints": KeyScope(
+            "week_start",
+            bridges={_ITEMS: _weeks_of_months("received_month", and_next=True)},
+            filters={_ITEMS: _months_of_weeks("received_month", and_before=True)},
+            views=frozenset({_ITEMS}),
+        ),
+        # Per week: its items and first-cycle clocks, and the week before's (directorates read whole).
+        "marts.weekly_summary": KeyScope(
+            "week_start",
+            bridges={
+                _ITEMS: _weeks_of_months("received_month", and_next=True),
+                _CLOCKS: _weeks_of_months("report_month", and_next=True),
+            },
+            filters={
+                _ITEMS: _months_of_weeks("received_month", and_before=True),
+                _CLOCKS: _months_of_weeks("report_month", and_before=True),
+            },
+            views=frozenset({_ITEMS, _CLOCKS}),
+        ),
+        # Per week: its first-cycle clocks.
+        "marts.weekly_sla_breaches": KeyScope(
+            "week_start",
+            bridges={_CLOCKS: _weeks_of_months("report_month", and_next=False)},
+            filters={_CLOCKS: _months_of_weeks("report_month", and_before=False)},
+            views=frozenset({_CLOCKS}),
+        ),
+    }
+)

@@ -8,7 +8,8 @@ Every build records what it changed in ``staging.stg__build_changes`` (``table_n
 - a model declared in ``transforms.incremental.SCOPES`` is rebuilt only for the keys in its scope
   (``rebuild_scoped``: compute the model's rows for them, read from inputs filtered to them, and replace
   those keys' rows; only the keys whose rows differ when they are at most half of the scope) and records
-  the keys of the rows that differ;
+  the keys of the rows that differ (old and new); of a table of ``transforms.incremental.VIEWS``, also
+  the keys of the rows that differ in a column the view keeps, as the changes of its view;
 - any other table is rebuilt whole; it is recorded as changed as a whole unless its fingerprint is
   what it was (checked for tables of up to ``COMPARED_ROWS`` rows; a larger one counts as changed);
 - a raw table a model reads (QA samples and verdicts, manual labels, the batch ledger) is changed as a
@@ -30,7 +31,7 @@ import duckdb
 import polars as pl
 
 from transforms.dag import BuildContext, Model, model_inputs
-from transforms.incremental import KEY_NAMES, SCOPES, KeyScope
+from transforms.incremental import KEY_NAMES, SCOPES, VIEWS, KeyScope, view_of
 from warehouse import model_code
 from warehouse.sql_text import quote_name
 
@@ -151,7 +152,11 @@ def _scope_sql(con: duckdb.DuckDBPyConnection, table: str, layer: str, model: Mo
         whole = con.execute(f"select count(*) from {CHANGES} where table_name = ? and key_name is null", [name])
         if whole.fetchone()[0]:
             return None
-        changes = f"(select key_name, key_value from {CHANGES} where table_name = '{name}') as _changed"
+        # a model that reads none of the columns the input's view ignores maps the changes of its view
+        source = view_of(name) if name in scope.views else name
+        changes = f"(select key_name, key_value from {CHANGES} where table_name = '{source}') as _changed"
+        if name in scope.views and (name not in VIEWS or name not in scope.bridges):
+            raise ValueError(f"{table}: {name} has no view (transforms.incremental.VIEWS) or no bridge through it")
         if name in scope.bridges:
             selects.append(scope.bridges[name].replace("_changed", changes))
         else:
@@ -184,7 +189,11 @@ def rebuild_scoped(
     union = _scope_sql(con, table, layer, model, scope)
     if union is None:
         return None
-    con.execute(f"create or replace temp table _scope as select distinct k from ({union}) as s(k) where k is not null")
+    key_type = {r[0]: r[1] for r in con.execute(f"describe {table}").fetchall()}[scope.key]
+    con.execute(
+        f"create or replace temp table _scope as select distinct k::{key_type} as k from ({union}) as s(k)"
+        " where k is not null"
+    )
     in_scope = f"{scope.key} in (select k from _scope)"
     con.execute("begin transaction")
     try:
@@ -212,6 +221,8 @@ def rebuild_scoped(
         raise
     record_fingerprint_delta(con, table, removed="_old", added="_new")
     record_keys(con, table, "select * from _differ")
+    if table in VIEWS:
+        record_keys(con, view_of(table), _differing_rows(con, ignored=VIEWS[table]))
     for temp in ("_old", "_new", "_scope", "_old_ids", "_differ", "_differ_keys"):
         con.execute(f"drop table if exists {temp}")
     return con.execute(f"select count(*) from {table}").fetchone()[0]
@@ -246,6 +257,22 @@ def _differing_keys(con: duckdb.DuckDBPyConnection, key: str) -> tuple[int, int]
         "select (select count(*) from _differ_keys),"
         f" (select count(distinct k) from (select k from _old_ids union all select {quote_name(key)} from _new))"
     ).fetchone()
+
+
+def _differing_rows(con: duckdb.DuckDBPyConnection, *, ignored: tuple[str, ...]) -> str:
+    """A select of the key columns (``KEY_NAMES``) of each distinct row of ``_old`` and ``_new`` that the
+    two hold a different number of times when the columns ``ignored`` are left out (as ``_differ``)."""
+    columns = [r[0] for r in con.execute("describe _old").fetchall() if r[0] not in ignored]
+    keys = [k for k in KEY_NAMES if k in columns]
+    side = "_otklik_side"
+    while side in columns:
+        side += "_"
+    kept = ", ".join(quote_name(c) for c in columns)
+    return (
+        f"select {', '.join(quote_name(k) for k in keys)}"
+        f" from (select {kept}, 1 as {side} from _old union all by name select {kept}, -1 as {side} from _new)"
+        f" group by {kept} having sum({side}) <> 0"
+    )
 
 
 def record_fingerprint_delta(con: duckdb.DuckDBPyConnection, table: str, *, removed: str, added: str) -> None:

@@ -1,7 +1,9 @@
 """A build that rebuilds only what changed equals a build from nothing, table for table, row for row.
 
 A warehouse receives batches: two months of the sample generator's exports, then late edits of old
-items and late events of old cases, then nothing (only the clock moves), each built on a later clock
+items (one moving an item to another month) and late events of old cases, then nothing (only the clock
+moves), then late items (the last days of a month; a month that begins on a Monday, whose first week
+compares with the month before's last), each built on a later clock
 on its last build (staging from new batches, the models of ``transforms.incremental.SCOPES`` only for
 the keys that changed). After each, a second warehouse gets a copy of its raw tables and builds from
 nothing. Every table of staging, core and marts, and the quarantine, must be equal.
@@ -98,10 +100,16 @@ def built_both_ways(steps: list[tuple[datetime, Land]], archive: Path) -> duckdb
 
 def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
     """Edits of items of the first month, late events of its cases (one reopens a contact request's closed
-    case), a late second final-survey answer about another request's case."""
+    case), a late second final-survey answer about another request's case; an edit that moves an item of
+    the second month to the third (its creation time was wrong: the second month changes by that item's
+    old row alone)."""
     item = con.execute(
         "select source_item_id, received_at from staging.stg_channels__feedback"
         " where channel_id = 'freshdesk_tickets' order by received_at limit 1"
+    ).fetchone()
+    moved = con.execute(
+        "select source_item_id from staging.stg_channels__feedback where channel_id = 'freshdesk_tickets'"
+        " and received_at >= '2026-10-01T00:00:00Z' order by received_at limit 1"
     ).fetchone()
     case = con.execute(
         "select case_id, feedback_id from staging.stg_crm__case_events where event_type = 'opened'"
@@ -119,7 +127,7 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         " (select case_id from core.fct_contact_requests where is_resolved and not is_final_survey_answered)"
         " order by case_id limit 1"
     ).fetchone()
-    assert item and case and answered and reopened, "the sample has a ticket, an open case and answered requests"
+    assert item and moved and case and answered and reopened, "the sample has tickets, an open case and requests"
     ticket = {
         "id": int(item[0]),
         "created_at": item[1].astimezone(UTC).isoformat(),
@@ -128,6 +136,13 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         "description_text": "Заказ так и не привезли, верните деньги",
         "requester_id": 1,
         "requester": {"name": "Пётр", "email": "petr@example.com", "phone": None},
+    }
+    moved_ticket = {
+        **ticket,
+        "id": int(moved[0]),
+        "created_at": "2026-11-10T09:00:00Z",
+        "requester_id": 2,
+        "requester": {"name": "Анна", "email": "anna@example.com", "phone": None},
     }
     events = (
         "case_id,event,event_at,feedback_id,directorate,department,manager,priority\n"
@@ -146,7 +161,7 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         "comment": "Так и не перезвонили",
     }
     for channel_id, name, data in [
-        ("freshdesk_tickets", "late-edit.json", json.dumps([ticket], ensure_ascii=False).encode()),
+        ("freshdesk_tickets", "late-edit.json", json.dumps([ticket, moved_ticket], ensure_ascii=False).encode()),
         ("crm_case_events", "late-events.csv", events.encode()),
         ("ctl_final_survey", "late-answer.jsonl", (json.dumps(answer, ensure_ascii=False) + "\n").encode()),
     ]:
@@ -160,6 +175,38 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
             archive_dir=archive,
             run_id="late",
         )
+
+
+def _late_tickets(*created: str) -> Land:
+    """Complaints delivered late, received at ``created`` (UTC): of the items, only their months change, and
+    the weeks after their months' last weeks (the weekly marts compare a week with the one before)."""
+
+    def land(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
+        tickets = [
+            {
+                "id": int(at[:10].replace("-", "")),
+                "created_at": at,
+                "updated_at": "2026-11-23T09:00:00Z",
+                "subject": "Жалоба",
+                "description_text": "Курьер опоздал на три часа, заказ привезли мятым, верните деньги",
+                "requester_id": 3,
+                "requester": {"name": "Ольга", "email": "olga@example.com", "phone": None},
+            }
+            for at in created
+        ]
+        name = f"late-tickets-{created[0][:10]}.json"
+        land_batch(
+            con,
+            "freshdesk_tickets",
+            get_channel("freshdesk_tickets"),
+            json.dumps(tickets, ensure_ascii=False).encode(),
+            source_file=f"freshdesk_tickets/{name}",
+            source_uri=f"file:///landing/freshdesk_tickets/{name}",
+            archive_dir=archive,
+            run_id=name,
+        )
+
+    return land
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +230,10 @@ def test_scoped_builds_equal_builds_from_nothing(months: list[Path], tmp_path: P
         ),
         (clock + timedelta(days=52), _late_batches),
         (clock + timedelta(days=53), lambda con, archive: None),  # only the clock moves
+        # the last days of the first month; a month before the history
+        (clock + timedelta(days=54), _late_tickets("2026-09-29T07:00:00Z", "2026-05-27T07:00:00Z")),
+        # a month that begins on a Monday: its first week compares with the last week of the month before
+        (clock + timedelta(days=55), _late_tickets("2026-06-02T07:00:00Z")),
     ]
     scoped = built_both_ways(steps, tmp_path / "archive")
     # the scoped builds did rebuild by key: every declared model was brought up to date by its keys
