@@ -92,21 +92,6 @@ def _payloads(con: duckdb.DuckDBPyConnection, channel_id: str, where: str = "", 
     ).pl()
 
 
-def _entity_payloads(con: duckdb.DuckDBPyConnection, channel_ids: list[str], where: str) -> pl.DataFrame:
-    """``_payloads`` of several channels at once, with their channel_id, for the rows ``where`` keeps.
-
-    The rows are picked by row id first (``where`` reads the columns it names), then read whole: the
-    payloads of the rows kept, not of every row (``scoped_build.by_row_id``)."""
-    picked = f"select p.rowid from raw.channel_payloads as p where list_contains(?, p.channel_id) and {where}"
-    return con.execute(
-        "select p.channel_id, p.payload::varchar as payload, p._batch_id, p._source_file, p._record_index,"
-        " b.batch_seq as _batch_seq"
-        " from raw.channel_payloads as p left join raw.batches as b on b.batch_id = p._batch_id"
-        f" where p.rowid in ({picked}) order by p._source_file, p._record_index",
-        [channel_ids],
-    ).pl()
-
-
 def _unknown_channel_rejects(
     con: duckdb.DuckDBPyConnection, known: list[str], entity: str, where: str = ""
 ) -> pl.DataFrame:
@@ -180,22 +165,46 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 
-def _can_add(con: duckdb.DuckDBPyConnection, model: StagedEntity, digest: str, as_of: datetime) -> bool:
-    """Whether the last build's tables of ``model.entity`` can be brought up to date by adding to them."""
+def _can_add(con: duckdb.DuckDBPyConnection, model: StagedEntity, digest: str, ctx: BuildContext) -> bool:
+    """Whether the last build's tables of ``model.entity`` can be brought up to date by adding to them; if so,
+    ``_new_batches`` holds the batches to add (``_batches``)."""
     tables = [INDEX_TABLE, STATE_TABLE, f"staging.{model.name}"]
     if model.entity == "feedback":
         tables += [FEEDBACK_VERSIONS_TABLE, CUSTOMER_CONTACTS_TABLE]
     if not all(_table_exists(con, t) for t in tables):
         return False
     state = con.execute(f"select digest, as_of from {STATE_TABLE} where entity = ?", [model.entity]).fetchone()
-    if state is None or state[0] != digest or state[1] > as_of:
+    if state is None or state[0] != digest or state[1] > ctx.as_of:
         return False
-    removed = con.execute(
-        f"select count(*) from (select distinct _batch_id from {INDEX_TABLE} where entity = ?"
-        " except select distinct _batch_id from raw.channel_payloads)",
-        [model.entity],
-    ).fetchone()[0]
-    return removed == 0
+    return _batches(con, model.entity, ctx)
+
+
+def _batches(con: duckdb.DuckDBPyConnection, entity: str, ctx: BuildContext) -> bool:
+    """Whether every batch the index holds for ``entity`` is still in raw; if so, the batches of raw the index
+    lacks into ``_new_batches``: both from one read of each side's batch ids.
+
+    Raw's side is the batches of the entity's channels (feedback: and of unregistered ones, whose records it
+    rejects), the only batches the index can hold for it on the same digest (the digest names every channel
+    and the entity's channels' configuration): the other entities' batches are never new to it."""
+    if entity == "feedback":
+        read = ("not list_contains(?::varchar[], channel_id)", [c.id for c in ctx.channels if c.entity != entity])
+    else:
+        read = ("list_contains(?::varchar[], channel_id)", [c.id for c in ctx.channels if c.entity == entity])
+    con.execute(
+        "create or replace temp table _batch_sides as select _batch_id, bool_or(in_raw) as in_raw,"
+        " bool_or(not in_raw) as in_index from (select _batch_id, true as in_raw from raw.channel_payloads"
+        f" where {read[0]} union all select _batch_id, false from {INDEX_TABLE} where entity = ?) group by _batch_id",
+        [read[1], entity],
+    )
+    try:
+        if con.execute("select count(*) from _batch_sides where in_index and not in_raw").fetchone()[0]:
+            return False
+        con.execute(
+            "create or replace temp table _new_batches as select _batch_id from _batch_sides where not in_index"
+        )
+        return True
+    finally:
+        con.execute("drop table _batch_sides")
 
 
 def build_staged_entity(con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext) -> dict[str, int]:
@@ -203,7 +212,7 @@ def build_staged_entity(con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx
     table written."""
     if model.entity in INCREMENTAL_ENTITIES:
         digest = state_digest(model.entity, ctx)
-        if _can_add(con, model, digest, ctx.as_of):
+        if _can_add(con, model, digest, ctx):
             return _add_new_batches(con, model, ctx, digest)
         return _build_from_nothing(con, model, ctx, digest)
     return _build_from_nothing(con, model, ctx, None)
@@ -346,7 +355,9 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
         con.unregister("_frame")
 
 
-def _create_like(con: duckdb.DuckDBPyConnection, table: str, relation: str, *, replace: bool) -> None:
+def _create_like(
+    con: duckdb.DuckDBPyConnection, table: str, relation: str, *, replace: bool, temp: bool = False
+) -> None:
     """Create ``table`` empty, with the columns and types of ``relation``, by its column list.
 
     Not ``create table ... as select * from <empty frame>``: in a transaction, DuckDB 1.5.5 then loses the
@@ -354,7 +365,8 @@ def _create_like(con: duckdb.DuckDBPyConnection, table: str, relation: str, *, r
     without an error, at commit too (tests/warehouse/test_staging_incremental.py shows it and guards
     against it). A first build's record index was lost that way, and the next build staged everything again."""
     columns = ", ".join(f'"{name}" {dtype}' for name, dtype, *_ in con.execute(f"describe {relation}").fetchall())
-    verb = "create or replace table" if replace else "create table if not exists"
+    kind = "temp table" if temp else "table"
+    verb = f"create or replace {kind}" if replace else f"create {kind} if not exists"
     con.execute(f"{verb} {table} ({columns})")
 
 
@@ -390,27 +402,24 @@ def _record_state(
 def _add_new_batches(
     con: duckdb.DuckDBPyConnection, model: StagedEntity, ctx: BuildContext, digest: str
 ) -> dict[str, int]:
-    """Bring the entity's tables up to date with the batches the last build did not read (module docstring)."""
-    con.execute(
-        "create or replace temp table _new_batches as select distinct _batch_id from raw.channel_payloads"
-        f" except select distinct _batch_id from {INDEX_TABLE} where entity = ?",
-        [model.entity],
-    )
-    is_new = "p._batch_id in (select _batch_id from _new_batches)"
+    """Bring the entity's tables up to date with the batches the last build did not read (module docstring).
+
+    Every pick reads what is new or what the index names, not the history: the new batches (``_batches``)
+    are those of the entity's channels that the index lacks; the records to stage again (``_old``: the future
+    dates, and the earlier records sharing a key with a new one) are found in the index, and read back from raw
+    and deleted from the staged tables by their batch first (one plain column), then by their whole origin
+    among those few rows."""
     channels = [c for c in ctx.channels if c.entity == model.entity]
     plans = {c.id: channel_plan(c, pii_key=ctx.pii_key, as_of=ctx.as_of) for c in channels}
     ids = [c.id for c in channels]
+    is_new = "p._batch_id in (select _batch_id from _new_batches)"  # written by _can_add
     # The new records, and those whose verdict hangs on the clock: one read for every channel.
     con.execute(
-        "create or replace temp table _due as select channel_id, _batch_id, _source_file, _record_index"
-        f" from {INDEX_TABLE} where entity = ? and check_reason = 'future_date'",
+        f"create or replace temp table _old as select {_OLD_COLUMNS} from {INDEX_TABLE}"
+        " where entity = ? and check_reason = 'future_date'",
         [model.entity],
     )
-    due = (
-        f"({is_new} or (p._batch_id, p._source_file, p._record_index) in"
-        " (select (_batch_id, _source_file, _record_index) from _due))"
-    )
-    due_rows = _entity_payloads(con, ids, due)
+    due_rows = _entity_payloads(con, ids, is_new, old=_count(con, "_old") > 0)
     staged_now: dict[str, pl.DataFrame] = {}
     keys = [pl.DataFrame(schema={"channel_id": pl.String(), "key_text": pl.String()})]
     for channel in channels:
@@ -422,20 +431,21 @@ def _add_new_batches(
         staged_now[channel.id] = staged
         passed = staged.filter(pl.col("_reason").is_null())
         keys.append(passed.select(channel_id=pl.lit(channel.id), key_text=plan.key_text).unique())
-    # The earlier records that share a key with them.
+    # The earlier records that share a key with them (a passed record has a key, a future date none).
     con.register("_keys", pl.concat(keys, how="vertical"))
     try:
-        earlier_rows = _entity_payloads(
-            con,
-            ids,
-            f"not {due} and (p.channel_id, p._batch_id, p._source_file, p._record_index) in (select"
-            f" (i.channel_id, i._batch_id, i._source_file, i._record_index) from {INDEX_TABLE} as i"
-            " inner join _keys as k on i.channel_id = k.channel_id and i.key_text = k.key_text)",
+        con.execute(
+            f"create or replace temp table _earlier as select {_OLD_COLUMNS} from {INDEX_TABLE} where rowid in"
+            f" (select i.rowid from {INDEX_TABLE} as i inner join _keys as k"
+            " on i.channel_id = k.channel_id and i.key_text = k.key_text where i.entity = ?)",
+            [model.entity],
         )
     finally:
         con.unregister("_keys")
+    earlier_rows = _entity_payloads(con, ids, None, old=_count(con, "_earlier") > 0, old_table="_earlier")
+    con.execute("insert into _old select * from _earlier")
+    con.execute("drop table _earlier")
     parts = _empty_parts(model.entity)
-    redone: list[pl.DataFrame] = [pl.DataFrame(schema={k: INDEX_COLUMNS[k] for k in ["channel_id", *ORIGIN]})]
     for channel in channels:
         plan = plans[channel.id]
         if channel.id not in staged_now:  # nothing new: no key of it was touched either
@@ -443,18 +453,60 @@ def _add_new_batches(
         earlier = earlier_rows.filter(pl.col("channel_id") == channel.id).drop("channel_id")
         staged = pl.concat([staged_now[channel.id], stage_records(earlier, channel, plan)], how="vertical")
         _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
-        redone.append(staged.select(channel_id=pl.lit(channel.id), **{c: pl.col(c) for c in ORIGIN}))
     if model.entity == "feedback":
         unknown = _unknown_channel_rejects(con, [c.id for c in ctx.channels], model.entity, f"and {is_new}")
         parts["rejects"].append(unknown)
         parts["index"].append(_unknown_index(unknown))
     frames = {name: pl.concat(frames, how="vertical") for name, frames in parts.items()}
-    return _merge(con, model, ctx, digest, frames, pl.concat(redone, how="vertical"))
+    try:
+        return _merge(con, model, ctx, digest, frames)
+    finally:
+        con.execute("drop table if exists _old")
 
 
-def _of_origin(table: str, by_origin: str) -> str:
-    """The select of ``table``'s rows that ``by_origin`` keeps, read by row id (``scoped_build.by_row_id``)."""
-    return f"select * from {table}{scoped_build.by_row_id(table, by_origin)}"
+# The index's columns that name a record: its channel and origin.
+_OLD_COLUMNS = "channel_id, _batch_id, _source_file, _record_index"
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _by_origin(table: str, alias: str = "") -> str:
+    """The rows whose origin is one of ``table``'s (``_old``): by batch first, a plain column whose semi join is
+    cheap on every row, then by the whole origin among the rows of those batches only."""
+    origin = ", ".join(f"{alias}{c}" for c in ORIGIN)
+    return (
+        f"{alias}_batch_id in (select _batch_id from {table})"
+        f" and ({origin}) in (select (_batch_id, _source_file, _record_index) from {table})"
+    )
+
+
+def _entity_payloads(
+    con: duckdb.DuckDBPyConnection, channel_ids: list[str], where: str | None, *, old: bool, old_table: str = "_old"
+) -> pl.DataFrame:
+    """The payloads (``_payloads``, with their channel_id) of the entity's channels that ``where`` keeps and,
+    when ``old``, of the records ``old_table`` names (``_by_origin``).
+
+    The rows are picked by row id first (each pick reads the columns it names), then read whole: the payloads
+    of the rows kept, not of every row (``scoped_build.by_row_id``)."""
+    picks = [
+        f"select p.rowid from raw.channel_payloads as p where list_contains(?::varchar[], p.channel_id) and {w}"
+        for w in ([where] if where else []) + ([_by_origin(old_table, "p.")] if old else [])
+    ]
+    if not picks:
+        return pl.DataFrame(schema={"channel_id": pl.String(), **_payloads_schema(con)})
+    return con.execute(
+        "select p.channel_id, p.payload::varchar as payload, p._batch_id, p._source_file, p._record_index,"
+        " b.batch_seq as _batch_seq"
+        " from raw.channel_payloads as p left join raw.batches as b on b.batch_id = p._batch_id"
+        f" where p.rowid in ({' union all '.join(picks)}) order by p._source_file, p._record_index",
+        [channel_ids] * len(picks),
+    ).pl()
+
+
+def _payloads_schema(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataType]:
+    return _payloads(con, "", "and false").schema
 
 
 def _merge(
@@ -463,39 +515,52 @@ def _merge(
     ctx: BuildContext,
     digest: str,
     frames: dict[str, pl.DataFrame],
-    redone: pl.DataFrame,
 ) -> dict[str, int]:
-    """Delete what the re-staged records produced before (by origin), insert what they produce now."""
-    by_origin = (
-        "(_batch_id, _source_file, _record_index) in (select (_batch_id, _source_file, _record_index) from _redone)"
-    )
+    """Delete what the re-staged earlier records (``_old``) produced before (by origin), insert what the
+    staged records produce now. A new record produced nothing before: its batch is not in the index, and
+    a build writes a batch's rows and its index rows in one transaction."""
     tables = _entity_tables(model, frames)
+    old = _count(con, "_old") > 0
+    by_origin = _by_origin("_old")
     con.execute("begin transaction")
     try:
-        con.register("_redone", redone)
         for number, table in enumerate(tables):  # what the re-staged records produced before: changed too
-            if table != CUSTOMER_CONTACTS_TABLE:
-                con.execute(f"create or replace temp table _gone_{number} as {_of_origin(table, by_origin)}")
-                scoped_build.record_keys(con, table, f"select * from _gone_{number}")
-        con.execute(f"delete from staging.{model.name}{scoped_build.by_row_id(f'staging.{model.name}', by_origin)}")
+            if table == CUSTOMER_CONTACTS_TABLE:
+                continue
+            if not old:  # nothing staged before is staged again: nothing is gone
+                con.execute(f"create or replace temp table _gone_{number} as select * from {table} limit 0")
+                continue
+            # picked once, by row id: kept for the keys and the fingerprint, then deleted
+            con.execute(
+                f"create or replace temp table _gone_ids as select rowid as row_id from {table} where {by_origin}"
+            )
+            con.execute(
+                f"create or replace temp table _gone_{number} as select * from {table}"
+                " where rowid in (select row_id from _gone_ids)"
+            )
+            scoped_build.record_keys(con, table, f"select * from _gone_{number}")
+            con.execute(f"delete from {table} where rowid in (select row_id from _gone_ids)")
+            con.execute("drop table _gone_ids")
         if model.entity == "feedback":
-            con.execute(f"delete from {FEEDBACK_VERSIONS_TABLE} where {by_origin}")
             con.register("_current", frames["rows"].select("feedback_id"))
             con.execute(
                 f"delete from {CUSTOMER_CONTACTS_TABLE} where feedback_id in (select feedback_id from _current)"
             )
-        con.execute(f"delete from quarantine.staging_rejects where entity = ? and {by_origin}", [model.entity])
-        con.execute(f"delete from {INDEX_TABLE} where {by_origin}")
+        if old:
+            con.execute(f"delete from quarantine.staging_rejects where entity = ? and {by_origin}", [model.entity])
+            con.execute(f"delete from {INDEX_TABLE} where entity = ? and {by_origin}", [model.entity])
         for number, (table, frame) in enumerate(tables.items()):
-            _insert(con, table, frame)
-            if table != CUSTOMER_CONTACTS_TABLE:
-                con.register("_inserted", frame)
-                scoped_build.record_keys(con, table, "select * from _inserted")
-                scoped_build.record_fingerprint_delta(
-                    con, table, removed=f"_gone_{number}", added=f"({_of_origin(table, by_origin)})"
-                )
-                con.unregister("_inserted")
-                con.execute(f"drop table _gone_{number}")
+            if table == CUSTOMER_CONTACTS_TABLE:
+                _insert(con, table, frame)
+                continue
+            # the rows as the table holds them (its columns, order and types), for their keys and fingerprint
+            _create_like(con, f"_added_{number}", table, replace=True, temp=True)
+            _insert(con, f"_added_{number}", frame)
+            con.execute(f"insert into {table} select * from _added_{number}")
+            scoped_build.record_keys(con, table, f"select * from _added_{number}")
+            scoped_build.record_fingerprint_delta(con, table, removed=f"_gone_{number}", added=f"_added_{number}")
+            con.execute(f"drop table _added_{number}")
+            con.execute(f"drop table _gone_{number}")
         if CUSTOMER_CONTACTS_TABLE in tables:
             scoped_build.record_whole(con, [CUSTOMER_CONTACTS_TABLE])  # read by no model; fingerprinted whole
         _insert(con, "quarantine.staging_rejects", frames["rejects"])
@@ -505,7 +570,6 @@ def _merge(
         con.execute("rollback")
         raise
     finally:
-        con.unregister("_redone")
         if model.entity == "feedback":
             con.unregister("_current")
     return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in tables}

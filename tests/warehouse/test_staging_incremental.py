@@ -326,3 +326,32 @@ def test_partitions_pass_through_a_scratch_directory_beside_the_warehouse_that_i
         assert con.execute("select count(*) from staging.stg_channels__feedback").fetchone()[0] > 0
     assert not stale.exists()
     assert list(tmp_path.glob(f"{staging._SCRATCH_PREFIX}*")) == []
+
+
+def test_records_of_an_unregistered_channel_that_arrive_after_a_build_are_rejected_by_the_next(
+    tmp_path: Path,
+) -> None:
+    """Raw rows of a channel that is not (or no longer) in channels.yaml, in a batch that arrives after a build
+    (restored or replayed: ingest itself refuses such files), are rejected as unknown_channel by the next build
+    that adds to staging, as by a build from nothing: the new batches of feedback include the batches of
+    unregistered channels, not only those of its own channels."""
+    added = connect_memory()
+    as_of, batches = BATCHES[0]
+    _land(added, tmp_path / "archive", batches)
+    _build(added, as_of, from_nothing=False)
+    added.execute(
+        "insert into raw.channel_payloads select * replace ('retired_forum' as channel_id,"
+        " 'retired_forum:0001' as _batch_id, 'retired_forum/t.json' as _source_file)"
+        " from raw.channel_payloads where channel_id = 'freshdesk_tickets'"
+    )
+    _build(added, as_of, from_nothing=False)
+    whole = connect_memory()
+    for table in ("raw.batches", "raw.channel_payloads"):
+        whole.register("_t", added.execute(f"select * from {table}").arrow())
+        whole.execute(f"insert into {table} select * from _t")
+        whole.unregister("_t")
+    _build(whole, as_of, from_nothing=True)
+    unknown = "select count(*) from quarantine.staging_rejects where reason = 'unknown_channel'"
+    assert added.execute(unknown).fetchone()[0] == 2
+    for table in COMPARED:
+        assert _rows(added, table) == _rows(whole, table), table
