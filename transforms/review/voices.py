@@ -10,14 +10,14 @@ Very short texts say too little and very long ones bury the point: only texts be
 item id, so the same snapshot always quotes the same items, whatever their order.
 
 scikit-learn's TfidfVectorizer does the vectors: it is already a dependency (the classifier), and it
-is deterministic for a given input. It is imported when quotes are chosen, not with this module: the
-module is imported by every build (warehouse/publish.py), and scikit-learn takes a second or more to import.
+is deterministic for a given input.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 def representative(
@@ -39,8 +39,6 @@ def representative(
     pool = fitting if len(fitting) >= n else texts
     if len(pool) == 1:
         return pool[:n]
-    from sklearn.feature_extraction.text import TfidfVectorizer  # here, not at the top (module docstring)
-
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
     matrix = vectors.fit_transform([i[text_key] for i in pool])  # rows are L2-normalised
     centre = np.asarray(matrix.mean(axis=0)).ravel()

@@ -1,19 +1,15 @@
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from transforms.classify import corpus
 from transforms.classify.corpus import SEED_LABELS
 from transforms.classify.engine import DEFAULT_MODEL_PATH, Classifier
 from transforms.classify.evaluate import score
-from transforms.classify.model import N_FEATURES, FeatureHasher, Model, load_model
+from transforms.classify.model import Model, load_model
 from transforms.classify.train import train_model
 from transforms.taxonomy import load_feedback_types
 
@@ -136,25 +132,3 @@ def test_score_report() -> None:
     assert [c.f1 for c in report.classes] == pytest.approx([2 / 3, 0.8])
     assert report.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
     assert report.confusion == [[1, 1], [0, 2]]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=40), max_size=20))
-def test_features_hash_to_scikit_learns_murmurhash3_buckets(features: list[str]) -> None:
-    """The committed model's buckets were computed by scikit-learn's murmurhash3_32; prediction hashes with
-    mmh3 (it imports in milliseconds, scikit-learn in a second or more): the same bucket for every string."""
-    from sklearn.utils import murmurhash3_32
-
-    hasher = FeatureHasher()
-    assert hasher.buckets(features) == [murmurhash3_32(f, seed=0, positive=True) % N_FEATURES for f in features]
-
-
-def test_a_build_does_not_import_scikit_learn() -> None:
-    """A build classifies new items and may publish at every run: importing the classifier, the build and the
-    publishing must not pull in scikit-learn (a second or more at each start), only training and quoting do."""
-    code = (
-        "import sys, transforms.classify.engine, warehouse.build, warehouse.publish, flows._tasks;"
-        " print('sklearn' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
