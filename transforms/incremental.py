@@ -228,16 +228,18 @@ def _months_of_weeks(column: str, *, and_before: bool) -> str:
 _ITEMS = "core.fct_feedback"
 _CLOCKS = "core.fct_case_sla"
 _ITEMS_IN_SCOPE = "received_month in (select k from _scope)"
+# a model whose rows of a month read only the items received in it (and tables read whole)
+_BY_ITEMS_MONTH = KeyScope(
+    "report_month",
+    bridges={_ITEMS: _values("received_month")},
+    filters={_ITEMS: _ITEMS_IN_SCOPE},
+    views=frozenset({_ITEMS}),
+)
 
 SCOPES.update(
     {
         # Per month: the items received in it (types and stores read whole).
-        "core.fct_feedback_monthly": KeyScope(
-            "report_month",
-            bridges={_ITEMS: _values("received_month")},
-            filters={_ITEMS: _ITEMS_IN_SCOPE},
-            views=frozenset({_ITEMS}),
-        ),
+        "core.fct_feedback_monthly": _BY_ITEMS_MONTH,
         # Per month: the clocks whose cycle started in it (or anchored in it, never started).
         "core.fct_sla_monthly": KeyScope(
             "report_month",
@@ -261,12 +263,7 @@ SCOPES.update(
             views=frozenset({_CLOCKS}),
         ),
         # Per month: the month's complaints (types read whole).
-        "marts.complaints_by_type_monthly": KeyScope(
-            "report_month",
-            bridges={_ITEMS: _values("received_month")},
-            filters={_ITEMS: _ITEMS_IN_SCOPE},
-            views=frozenset({_ITEMS}),
-        ),
+        "marts.complaints_by_type_monthly": _BY_ITEMS_MONTH,
         # Per month: its feedback and cases per owner, and the times of the cases opened in it (owners read
         # whole).
         "marts.owner_monthly": KeyScope(
