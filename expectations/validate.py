@@ -57,6 +57,7 @@ import duckdb
 from expectations import preload
 from expectations.scope import ChangedRows, CheckScope, check_reads_a_change, on_keys, on_rows, others_unchanged
 from expectations.severity import CRITICAL, SEVERITIES, WARNING
+from warehouse.sql_text import quote_name
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent
 SAMPLE_SIZE = 5  # bad values (or rows, for SQL checks) kept per failed expectation
@@ -361,11 +362,18 @@ def record_results(con: duckdb.DuckDBPyConnection, report: LayerReport) -> None:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` (``schema.name``) is a table or view ``con`` can read.
+
+    Bound, not looked up: the catalog functions enumerate every table (``duckdb_columns()`` ~7 ms a call at a
+    million items, ``duckdb_tables()`` ~19 ms on a DuckLake, which asks its catalog for statistics), binding
+    one statement costs under a millisecond on either. A statement that fails to bind leaves an open
+    transaction usable (the scoped build asks inside its transactions)."""
     schema, name = table.split(".")
-    # duckdb_columns(), not information_schema.tables: on a DuckLake (warehouse/lake.py) the latter asks
-    # the catalog for every table's statistics, ~60 ms a call against ~8 ms (a table has a column).
-    query = "select count(*) from duckdb_columns() where schema_name = ? and table_name = ?"
-    return con.execute(query, [schema, name]).fetchone()[0] > 0
+    try:
+        con.execute(f"select 1 from {quote_name(schema)}.{quote_name(name)} limit 0")
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def _layer_dir(layer: str) -> Path | None:

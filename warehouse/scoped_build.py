@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 import duckdb
 import polars as pl
 
+from expectations.validate import table_exists
 from transforms.dag import BuildContext, Model, model_inputs
 from transforms.incremental import KEY_NAMES, SCOPES, VIEWS, KeyScope, view_of
 from warehouse import model_code
@@ -43,12 +44,6 @@ STATE = "staging.stg__build_state"
 CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves
 COMPARED_ROWS = 200_000
 _READ_RAW = ("raw.batches", "raw.qa_samples", "raw.qa_verdicts", "raw.manual_labels")
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    query = "select count(*) from duckdb_columns() where schema_name = ? and table_name = ?"
-    return con.execute(query, [schema, name]).fetchone()[0] > 0
 
 
 def context_digest(ctx: BuildContext) -> str:
@@ -74,21 +69,21 @@ def begin(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> bool:
     """Start a build's record of changes; return whether scoped rebuilds are allowed (module docstring)."""
     digest = context_digest(ctx)
     state = None
-    if _exists(con, STATE):
+    if table_exists(con, STATE):
         state = con.execute(f"select digest, as_of, finished, raw_fingerprints from {STATE}").fetchone()
     scoped = state is not None and state[0] == digest and state[2] and state[1] <= ctx.as_of
     con.execute(f"create or replace table {CHANGES} (table_name varchar, key_name varchar, key_value varchar)")
     con.execute(
         f"create or replace table {FINGERPRINT_DELTAS} (table_name varchar, row_count bigint, hash_sum hugeint)"
     )
-    raw_now = {t: _fingerprint(con, t) for t in _READ_RAW if _exists(con, t)}
+    raw_now = {t: _fingerprint(con, t) for t in _READ_RAW if table_exists(con, t)}
     if scoped:
         before = dict(state[3] or {})
         changed = [t for t, f in raw_now.items() if before.get(t) != f]
         if "raw.batches" in changed:  # new batches: their payloads too (the staging checks reconcile with them)
             changed.append("raw.channel_payloads")
         record_whole(con, changed)
-        if _exists(con, "core.int_sla_clock_marks"):
+        if table_exists(con, "core.int_sla_clock_marks"):
             con.execute(
                 f"insert into {CHANGES} select distinct ?, 'case_id', case_id from core.int_sla_clock_marks"
                 " where mark = 'as_of' or mark_at > ?",
@@ -104,26 +99,26 @@ def begin(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> bool:
 
 def finish(con: duckdb.DuckDBPyConnection) -> None:
     """The build's last layer is built and checked: the next build may add to it."""
-    if _exists(con, STATE):
+    if table_exists(con, STATE):
         con.execute(f"update {STATE} set finished = true")
 
 
 def scoped_allowed(con: duckdb.DuckDBPyConnection) -> bool:
-    if not _exists(con, STATE) or not _exists(con, CHANGES):
+    if not table_exists(con, STATE) or not table_exists(con, CHANGES):
         return False
     row = con.execute(f"select scoped and not finished from {STATE}").fetchone()
     return bool(row and row[0])
 
 
 def record_whole(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> None:
-    if _exists(con, CHANGES):
+    if table_exists(con, CHANGES):
         for table in tables:
             con.execute(f"insert into {CHANGES} values (?, null, null)", [table])
 
 
 def record_keys(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> None:
     """Record the key values (``KEY_NAMES``) of the rows ``rows_sql`` selects as changes of ``table``."""
-    if not _exists(con, CHANGES):
+    if not table_exists(con, CHANGES):
         return
     columns = {r[0] for r in con.execute(f"describe {rows_sql}").fetchall()}
     keys = [k for k in KEY_NAMES if k in columns]
@@ -184,7 +179,7 @@ def rebuild_scoped(
     """
     table = f"{layer}.{model.name}"
     scope = SCOPES.get(table)
-    if scope is None or not scoped_allowed(con) or not _exists(con, table):
+    if scope is None or not scoped_allowed(con) or not table_exists(con, table):
         return None
     union = _scope_sql(con, table, layer, model, scope)
     if union is None:
@@ -268,7 +263,7 @@ def _differing_rows(con: duckdb.DuckDBPyConnection, *, key: str | None = None, i
 def record_fingerprint_delta(con: duckdb.DuckDBPyConnection, table: str, *, removed: str, added: str) -> None:
     """Record how the rows of ``added`` replacing those of ``removed`` (selects or tables) move ``table``'s
     fingerprint."""
-    if not _exists(con, FINGERPRINT_DELTAS):
+    if not table_exists(con, FINGERPRINT_DELTAS):
         return
     con.execute(
         f"insert into {FINGERPRINT_DELTAS} select ?,"
@@ -283,7 +278,7 @@ def fingerprint_by_difference(con: duckdb.DuckDBPyConnection, table: str) -> tup
     """``table``'s fingerprint from the last one recorded and this build's changes, without reading it:
     when the build is scoped and the table was either untouched or changed only by scoped rebuilds.
     None when it must be computed from the table."""
-    if not scoped_allowed(con) or not _exists(con, FINGERPRINT_DELTAS):
+    if not scoped_allowed(con) or not table_exists(con, FINGERPRINT_DELTAS):
         return None
     whole = con.execute(f"select count(*) from {CHANGES} where table_name = ? and key_name is null", [table])
     if whole.fetchone()[0]:
@@ -316,7 +311,7 @@ def record_rebuilt(con: duckdb.DuckDBPyConnection, table: str, before: str | Non
 
 
 def fingerprint_if_small(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    if not _exists(con, CHANGES) or not _exists(con, table):
+    if not table_exists(con, CHANGES) or not table_exists(con, table):
         return None
     if con.execute(f"select count(*) from {table}").fetchone()[0] > COMPARED_ROWS:
         return None

@@ -40,6 +40,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from expectations.validate import table_exists
 from transforms.channels.registry import Channel
 from transforms.dag import BuildContext, StagedEntity
 from transforms.normalize import NormalizeResult, channel_plan, resolve_records, stage_records
@@ -159,19 +160,13 @@ def state_digest(entity: str, ctx: BuildContext) -> str:
     return digest.hexdigest()
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    query = "select count(*) from duckdb_columns() where schema_name = ? and table_name = ?"
-    return con.execute(query, [schema, name]).fetchone()[0] > 0
-
-
 def _can_add(con: duckdb.DuckDBPyConnection, model: StagedEntity, digest: str, ctx: BuildContext) -> bool:
     """Whether the last build's tables of ``model.entity`` can be brought up to date by adding to them; if so,
     ``_new_batches`` holds the batches to add (``_batches``)."""
     tables = [INDEX_TABLE, STATE_TABLE, f"staging.{model.name}"]
     if model.entity == "feedback":
         tables += [FEEDBACK_VERSIONS_TABLE, CUSTOMER_CONTACTS_TABLE]
-    if not all(_table_exists(con, t) for t in tables):
+    if not all(table_exists(con, t) for t in tables):
         return False
     state = con.execute(f"select digest, as_of from {STATE_TABLE} where entity = ?", [model.entity]).fetchone()
     if state is None or state[0] != digest or state[1] > ctx.as_of:
@@ -389,7 +384,7 @@ def _record_state(
     )
     con.execute(f"delete from {STATE_TABLE} where entity = ?", [entity])
     con.execute(f"insert into {STATE_TABLE} values (?, ?, ?)", [entity, digest, as_of])
-    if replace or not _table_exists(con, INDEX_TABLE):
+    if replace or not table_exists(con, INDEX_TABLE):
         con.register("_frame", index)
         try:
             _create_like(con, INDEX_TABLE, "_frame", replace=False)
