@@ -101,7 +101,8 @@ def build_model(con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: B
     """Build one model (the build variables set); return row counts of the tables it wrote.
 
     A model of ``transforms.incremental.SCOPES`` is rebuilt only for the keys whose inputs changed when
-    the build allows it (warehouse/scoped_build.py); every table written is recorded as changed.
+    the build allows it, a SQL model that reads neither the clock nor anything the build changed not at all
+    (warehouse/scoped_build.py); every table written is recorded as changed.
     """
     table = f"{layer}.{model.name}"
     if isinstance(model, StagedEntity):
@@ -111,6 +112,10 @@ def build_model(con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: B
     scoped = scoped_build.rebuild_scoped(con, layer, model, lambda filters: _compute(con, layer, model, ctx, filters))
     if scoped is not None:
         return {table: scoped}
+    if isinstance(model, SqlModel):
+        kept = scoped_build.left_as_it_was(con, layer, model, render_model_sql(layer, model.name))
+        if kept is not None:
+            return {table: kept}
     before = scoped_build.fingerprint_if_small(con, table)
     if isinstance(model, ConfigModel):
         rows = write_frame(con, table, model.frame(ctx))

@@ -11,7 +11,9 @@ Every build records what it changed in ``staging.stg__build_changes`` (``table_n
   the keys of the rows that differ (old and new); of a table of ``transforms.incremental.VIEWS``, also
   the keys of the rows that differ in a column the view keeps, as the changes of its view;
 - any other table is rebuilt whole; it is recorded as changed as a whole unless its fingerprint is
-  what it was (checked for tables of up to ``COMPARED_ROWS`` rows; a larger one counts as changed);
+  what it was (checked for tables of up to ``COMPARED_ROWS`` rows; a larger one counts as changed); a SQL
+  model that does not read the clock and none of whose inputs this build changed is not rebuilt at all
+  (``left_as_it_was``);
 - a raw table a model reads (QA samples and verdicts, manual labels, the batch ledger) is changed as a
   whole when its fingerprint differs from the last build's.
 
@@ -25,14 +27,16 @@ the changes of ``CLOCK_CASES`` before any model is rebuilt.
 """
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 
 import duckdb
 import polars as pl
 
 from expectations.validate import table_exists
-from transforms.dag import BuildContext, Model, model_inputs
+from transforms.dag import BUILD_ORDER, BuildContext, Model, SqlModel, model_inputs
 from transforms.incremental import KEY_NAMES, SCOPES, VIEWS, KeyScope, view_of
+from transforms.metrics import metric_macros
 from warehouse import model_code
 from warehouse.sql_text import quote_name
 
@@ -44,6 +48,7 @@ STATE = "staging.stg__build_state"
 CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves
 COMPARED_ROWS = 200_000
 _READ_RAW = ("raw.batches", "raw.qa_samples", "raw.qa_verdicts", "raw.manual_labels")
+_READS_CLOCK = re.compile(r"getvariable\s*\(\s*'as_of'\s*\)", re.IGNORECASE)
 
 
 def context_digest(ctx: BuildContext) -> str:
@@ -164,6 +169,35 @@ def _scope_sql(con: duckdb.DuckDBPyConnection, table: str, layer: str, model: Mo
     if scope.clock:
         selects.append(f"select key_value from {CHANGES} where table_name = '{CLOCK_CASES}'")
     return " union ".join(f"select * from ({s})" for s in selects) if selects else "select null::varchar where false"
+
+
+def left_as_it_was(con: duckdb.DuckDBPyConnection, layer: str, model: Model, sql: str) -> int | None:
+    """The row count of ``model``'s table when the build may leave it as the last build left it; None when it
+    must be built.
+
+    A SQL model (``sql``: its text as the build runs it) is a function of what it reads, the configuration,
+    its code and, where it or a metric macro reads it, the clock. A scoped build has the last build's
+    configuration and code; so when neither reads the clock and this build changed none of the model's
+    inputs, rebuilding it would give the rows its table holds. That needs every input's changes to be
+    recorded: a table the build writes, or a raw table of ``_READ_RAW`` (``begin``); a model that reads
+    anything else (another raw table, restricted) is built. Models of ``SCOPES`` are rebuilt by key instead
+    (``rebuild_scoped``), Python and configuration models whole (they receive the clock with the build's
+    context)."""
+    table = f"{layer}.{model.name}"
+    if not isinstance(model, SqlModel) or table in SCOPES:
+        return None
+    if any(_READS_CLOCK.search(text) for text in (sql, *metric_macros())):
+        return None
+    inputs = model_inputs(layer, model)
+    recorded = {f"{name}.{m.name}" for name, models in BUILD_ORDER.items() for m in models} | set(_READ_RAW)
+    if not inputs <= recorded or not scoped_allowed(con) or not table_exists(con, table):
+        return None
+    changed = con.execute(
+        f"select count(*) from {CHANGES} where list_contains(?::varchar[], table_name)", [sorted(inputs)]
+    ).fetchone()[0]
+    if changed:
+        return None
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
 def rebuild_scoped(

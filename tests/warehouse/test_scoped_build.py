@@ -271,3 +271,23 @@ def test_a_scoped_build_checks_what_it_changed(months: list[Path], tmp_path: Pat
     assert {"raw.batches", "staging.stg_channels__feedback", "core.fct_feedback", "core.fct_case_sla"} <= second
     assert "core.dim_channels" in first and "core.dim_channels" not in second  # the same channels: not checked again
     assert second < first
+
+
+def test_a_build_leaves_alone_the_models_that_read_neither_the_clock_nor_a_change(
+    months: list[Path], tmp_path: Path
+) -> None:
+    con = connect_memory()
+    ingest_landing(con, months[0], load_channels(), archive_dir=tmp_path / "archive")
+    clock = datetime(2026, 10, 1, 6, tzinfo=UTC)
+    _build(con, clock, from_nothing=False)
+    oids = (
+        "select schema_name || '.' || table_name, table_oid from duckdb_tables() where schema_name in ('core', 'marts')"
+    )
+    before = dict(con.execute(oids).fetchall())
+    _build(con, clock + timedelta(hours=1), from_nothing=False)  # nothing landed: only the clock moved
+    after = dict(con.execute(oids).fetchall())
+    left = {table for table, oid in before.items() if after.get(table) == oid}
+    # configuration dimensions and a mart of QA verdicts read nothing that changed: not written again
+    assert {"core.dim_channels", "core.dim_stores", "core.dim_sla_policies", "marts.qa_results_monthly"} <= left
+    # a model that reads the clock is built again, though nothing it reads changed
+    assert "marts.channel_freshness" not in left
