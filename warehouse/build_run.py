@@ -4,7 +4,8 @@
 layer through ``layer_step`` (the flow passes its Prefect task; a script or a test the plain
 function) and closes the run, all while holding the warehouse (``hold_warehouse``): an ingest that
 starts meanwhile waits instead of landing a batch between two layers, which the build would read in
-one layer and not in another, nor record as its input. A completed build publishes the readers' copy.
+one layer and not in another, nor record as its input. A completed build publishes the readers' copy and,
+on a DuckLake, deletes the data files a killed writer left (``warehouse.lake.delete_orphaned_files``).
 
 A partial build (``partial_build_base``, then ``flows.build_warehouse.rebuild_downstream``) rebuilds
 only the models that read what people entered since the last build (a QA sample and its verdicts),
@@ -14,12 +15,14 @@ refused) and its configuration, fingerprints the tables it rebuilt, and `otklik 
 rebuilds everything from its inputs and compares those tables.
 """
 
+import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
+from warehouse import lake
 from warehouse.build import CHECKED_LAYERS, finish_build
 from warehouse.connection import connect, hold_warehouse
 from warehouse.faults import pause_point
@@ -34,6 +37,8 @@ from warehouse.runs import (
     run_config_texts,
     start_run,
 )
+
+log = logging.getLogger(__name__)
 
 # (layer, run_id) → row counts by table: build and check one layer on a connection of its own
 LayerStep = Callable[[str, str], dict[str, int]]
@@ -79,6 +84,9 @@ def run_build(
             # Readers (the review, BI tools, notebooks) read this copy and never wait for a writer.
             if publish_readers:
                 publish_reader_copy(con)
+            removed = lake.delete_orphaned_files(con)  # a killed writer's files, on a lake (warehouse/lake.py)
+            if removed:
+                log.warning("deleted %d lake data file(s) that no snapshot references: %s", len(removed), removed)
     return run_id, built
 
 

@@ -44,6 +44,12 @@ does for the file.
 **Snapshots.** Every commit is a DuckLake snapshot. ``current_snapshot`` names the one a connection
 sees; ``open_lake(snapshot=n)`` attaches the lake READ_ONLY at snapshot ``n``: the readers and
 ``otklik replay`` read the snapshot a build recorded in audit.runs (migration 0013).
+
+**Files a killed writer left** (``delete_orphaned_files``). A writer writes its Parquet files before its
+commit names them in the catalog; killed in between (-9, a lost host), it leaves files that no snapshot
+references and nothing would ever read or delete. A completed build, which holds the lake (no otklik
+writer is mid-write meanwhile), deletes those older than ``ORPHAN_AGE``: the margin spares a write in
+progress by anything that does not take otklik's locks (another tool on the same lake).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,6 +85,7 @@ SEQUENCES = {"raw.batch_seq_numbers": "batch_seq_numbers", "raw.manual_label_seq
 # Concurrent commits race for the next snapshot id and DuckLake retries them; many small commits
 # from several hosts need more than the default 10 retries (measured: 8 writers lost 0.5% at 10).
 MAX_COMMIT_RETRIES = 50
+ORPHAN_AGE = timedelta(days=1)  # how old an unreferenced data file must be to be deleted (the module docstring)
 # Logical conflicts (two writers updating or deleting in one table) are not retried by DuckLake.
 CONFLICT_MARKERS = ("Transaction conflict", "Failed to commit DuckLake transaction")
 WAREHOUSE_LOCK = "warehouse"
@@ -289,6 +297,21 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
     if not is_lake(con):
         return None
     return con.execute(f"select id from {CATALOG}.current_snapshot()").fetchone()[0]
+
+
+def delete_orphaned_files(con: duckdb.DuckDBPyConnection, *, older_than: datetime | None = None) -> list[str]:
+    """Delete the lake's data files that no snapshot references and that were last written before
+    ``older_than`` (default: ``ORPHAN_AGE`` ago); return their paths. Nothing on a DuckDB file.
+
+    DuckLake's own ``ducklake_delete_orphaned_files``: it lists the data path and keeps every file the
+    catalog names (data and delete files, files scheduled for deletion)."""
+    if not is_lake(con):
+        return []
+    cutoff = older_than if older_than is not None else datetime.now(UTC) - ORPHAN_AGE
+    rows = con.execute(
+        f"select * from ducklake_delete_orphaned_files({_literal(CATALOG)}, older_than => ?)", [cutoff]
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 # --- migrations -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -31,7 +32,15 @@ from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, 
 from warehouse.build_run import run_build
 from warehouse.connection import connect, connect_memory, hold_warehouse
 from warehouse.ingest import ingest_landing
-from warehouse.lake import LakeTarget, LakeUnavailable, lake_ddl, next_numbers, parse_target
+from warehouse.lake import (
+    ORPHAN_AGE,
+    LakeTarget,
+    LakeUnavailable,
+    delete_orphaned_files,
+    lake_ddl,
+    next_numbers,
+    parse_target,
+)
 from warehouse.migrate import migration_files
 from warehouse.reader_copy import connect_reader, reader_copy_info
 from warehouse.replay import context_from_configs, replay_run
@@ -237,6 +246,57 @@ def test_another_process_waits_for_a_build_and_ingests_of_other_channels_do_not(
     assert build.stdout.startswith("busy:"), build  # and a build (any ordinary writer) waits for both
 
 
+def test_a_build_deletes_the_files_a_killed_writer_left_once_a_day_old(
+    catalog_user: PostgresServer, tmp_path: Path
+) -> None:
+    setting, environ = new_lake(catalog_user, tmp_path / "lake")
+    target = parse_target(setting, environ)
+    with connect(target) as con:  # a committed table large enough to be a Parquet file, not inlined
+        con.execute("create table main.scratch as select range as n from range(200000)")
+    data_files = lambda: {p for p in (tmp_path / "lake").rglob("*") if p.is_file()}  # noqa: E731
+    committed = data_files()
+    assert committed
+    writer = subprocess.Popen(  # a writer killed with -9 between writing its data and its commit
+        [sys.executable, "-c", _KILLED_WRITER],
+        env={**os.environ, **environ, "OTKLIK_WAREHOUSE": setting, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "written"
+    finally:
+        writer.kill()
+        writer.wait()
+    left = data_files() - committed
+    assert left, "the writer wrote no data file before its commit"
+    with connect(target) as con:  # younger than a day: it could be a write in progress, it stays
+        assert delete_orphaned_files(con) == []
+    a_day_ago = time.time() - ORPHAN_AGE.total_seconds() - 60
+    for path in left:
+        os.utime(path, (a_day_ago, a_day_ago))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OTKLIK_WAREHOUSE", setting)
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        run_build((), lambda layer, run_id: {}, as_of=AS_OF, parameters={})
+    after = data_files()  # the killed writer's files gone, the committed ones kept (the build wrote its own)
+    assert not after & left and committed <= after
+    with connect(target) as con:
+        assert con.execute("select count(*), sum(n) from main.scratch").fetchone() == (200000, 199999 * 200000 // 2)
+
+
+_KILLED_WRITER = """
+import time
+from warehouse.connection import connect
+with connect() as con:
+    con.execute("begin")
+    con.execute("insert into main.scratch select range from range(2000000)")
+    print("written", flush=True)
+    time.sleep(120)
+"""
+
+
 def test_errors_are_clear_and_never_show_the_password(catalog_user: PostgresServer, tmp_path: Path) -> None:
     port = free_port()
     target = parse_target(
@@ -304,6 +364,11 @@ def test_data_files_on_an_s3_store(catalog_user: PostgresServer, moto_server: st
             "select data_file from ducklake_list_files('otklik_lake', 'channel_payloads', schema => 'raw')"
         ).fetchall()
         files = [r[0] for r in listed]
+        # a file no snapshot names (as a killed writer leaves) is found and deleted on the store too
+        stray = f"{moto_server}/otklik-lake/warehouse/raw/channel_payloads/ducklake-stray.parquet"
+        urllib.request.urlopen(urllib.request.Request(stray, data=b"PAR1", method="PUT")).close()
+        deleted = delete_orphaned_files(con, older_than=datetime.now(UTC) + timedelta(minutes=1))
+    assert deleted == ["s3://otklik-lake/warehouse/raw/channel_payloads/ducklake-stray.parquet"]
     assert files and all(f.startswith("s3://otklik-lake/warehouse/") for f in files)
     with connect(target, read_only=True) as again:
         assert again.execute("select count(*), sum(_record_index) from raw.channel_payloads").fetchone() == (
