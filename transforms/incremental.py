@@ -70,6 +70,9 @@ class KeyScope:
     filters: dict[str, str] = field(default_factory=dict)  # input → predicate over its rows
     clock: bool = False  # rows of open SLA clocks change with the clock alone
     views: frozenset[str] = frozenset()  # inputs (of VIEWS) whose changes are read through their view
+    # a select of (key, group): the keys of one group are read together by the filters (a customer's items), so
+    # a whole build by partitions (warehouse/build.py) keeps each group in one partition and reads it once
+    groups: str | None = None
 
 
 def _by(key: str) -> str:
@@ -117,6 +120,7 @@ SCOPES: dict[str, KeyScope] = {
                 f" or {_by('feedback_id')}"
             )
         },
+        groups="select feedback_id, customer_key from staging.stg_channels__feedback",
     ),
     "core.int_customer_identities": KeyScope(
         "identity_key",

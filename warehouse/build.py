@@ -122,7 +122,7 @@ def build_model(con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: B
     elif isinstance(model, SqlModel):
         rows = materialize_sql(con, layer, model.name)
     else:
-        rows = write_frame(con, table, _python_model(con, layer, model, ctx, {}).collect())
+        rows = _python_model_whole(con, layer, model, ctx)
     scoped_build.record_rebuilt(con, table, before)
     return {table: rows}
 
@@ -137,6 +137,70 @@ def _python_model(
             scoped_build.filtered_frame(con, table, filters.get(table)) if table_exists(con, table) else None
         )
     return model.fn(inputs, ctx)
+
+
+# A Python model built whole reads its inputs in partitions of about this many keys: its Polars frames then
+# hold one partition, not the history (at a million items the three of them raised the build's peak from
+# 0.9 to 4.5 GiB, bench/run_stages.py with OTKLIK_MEMORY_LIMIT=3GB).
+PART_KEYS = 200_000
+
+
+def _python_model_whole(con: duckdb.DuckDBPyConnection, layer: str, model: PythonModel, ctx: BuildContext) -> int:
+    """Build a Python model whole; return its row count.
+
+    In one piece when it is small or not declared in ``SCOPES``; else by partitions of its key: the keys its
+    inputs hold (every row it makes is about one of them), split by the hash of the key or of its group
+    (``KeyScope.groups``: keys its filters read together, one customer's items), each partition computed
+    exactly as a scoped rebuild of those keys is (its inputs read through the scope's filters), which
+    tests/warehouse/test_scoped_build.py proves equal to a build from nothing. The partitions' rows are
+    gathered in DuckDB (which spills past its memory limit), then written as the table."""
+    table = f"{layer}.{model.name}"
+    scope = SCOPES.get(table)
+    keys = _keys_of_inputs(con, model, scope.key) if scope is not None else None
+    parts = 0
+    if keys is not None:
+        count, nulls = con.execute(
+            f"select count(distinct k), count(*) filter (where k is null) from ({keys}) as s(k)"
+        ).fetchone()
+        parts = -(-count // PART_KEYS) if not nulls else 0  # a null key has no partition: one piece
+    if parts <= 1:
+        return write_frame(con, table, _python_model(con, layer, model, ctx, {}).collect())
+    # each key's one partition: by its group where the scope declares groups (a group read once), else by the key
+    grouped = f"left join ({scope.groups}) as g(key, grp) on g.key = s.k" if scope.groups else ""
+    group = "coalesce(min(g.grp)::varchar, s.k::varchar)" if scope.groups else "s.k"
+    con.execute(
+        f"create or replace temp table _all_keys as select s.k, hash({group}) % {parts} as part"
+        f" from ({keys}) as s(k) {grouped} group by s.k"
+    )
+    filters = dict(scope.filters)
+    if model.reads_previous:  # its previous rows of the partition, as a scoped rebuild reads them
+        filters[table] = f"{scope.key} in (select k from _scope)"
+    try:
+        for part in range(parts):
+            con.execute(f"create or replace temp table _scope as select distinct k from _all_keys where part = {part}")
+            con.register("_computed", _python_model(con, layer, model, ctx, filters).collect())
+            rows = f"select * from _computed where {scope.key} in (select k from _scope)"
+            if part == 0:
+                con.execute(f"create or replace temp table _parts as {rows}")
+            else:
+                con.execute(f"insert into _parts by name {rows}")
+            con.unregister("_computed")
+        con.execute(f"create or replace table {table} as select * from _parts")
+        return con.execute("select count(*) from _parts").fetchone()[0]
+    finally:
+        con.execute("drop table if exists _parts; drop table if exists _all_keys; drop table if exists _scope")
+
+
+def _keys_of_inputs(con: duckdb.DuckDBPyConnection, model: PythonModel, key: str) -> str | None:
+    """A select of the ``key`` values of every input of ``model`` that has that column (None when none has)."""
+    selects = []
+    for name in model.inputs:
+        if not table_exists(con, name):
+            continue
+        columns = {r[0] for r in con.execute(f"describe {name}").fetchall()}
+        if key in columns:
+            selects.append(f"select {key} from {name}")
+    return " union all ".join(selects) if selects else None
 
 
 def _compute(

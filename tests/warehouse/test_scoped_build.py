@@ -20,9 +20,9 @@ import pytest
 from otklik.sample.generate import generate_landing
 from tests.golden import golden_context
 from transforms.channels import get_channel, load_channels
-from transforms.dag import BUILD_ORDER
+from transforms.dag import BUILD_ORDER, PythonModel
 from transforms.incremental import SCOPES
-from warehouse import connect_memory, scoped_build
+from warehouse import build, connect_memory, scoped_build
 from warehouse.build import build_all, build_layer, fingerprint, finish_build
 from warehouse.ingest import ingest_landing, land_batch
 from warehouse.runs import record_fingerprints
@@ -291,3 +291,26 @@ def test_a_build_leaves_alone_the_models_that_read_neither_the_clock_nor_a_chang
     assert {"core.dim_channels", "core.dim_stores", "core.dim_sla_policies", "marts.qa_results_monthly"} <= left
     # a model that reads the clock is built again, though nothing it reads changed
     assert "marts.channel_freshness" not in left
+
+
+def test_python_models_built_whole_by_partitions_equal_one_piece(
+    months: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = connect_memory()
+    for month in months:
+        ingest_landing(con, month, load_channels(), archive_dir=tmp_path / "archive")
+    clock = datetime(2026, 11, 1, 6, tzinfo=UTC)
+    _build(con, clock, from_nothing=True)  # about 500 items: each Python model in one piece
+    parted = _copy_of_raw(con)
+    monkeypatch.setattr(build, "PART_KEYS", 37)  # the same models in 14 or so partitions each
+    computed = []  # the pieces computed (a spy on the real function)
+    piece = build._python_model
+    monkeypatch.setattr(build, "_python_model", lambda *a: computed.append(a[2].name) or piece(*a))
+    _build(parted, clock, from_nothing=True)
+    assert all(computed.count(name) >= 10 for name in set(computed)) and len(set(computed)) == 3, computed
+    python_models = [f"core.{m.name}" for m in BUILD_ORDER["core"] if isinstance(m, PythonModel)]
+    assert len(python_models) == 3 and all(t in SCOPES for t in python_models)
+    assert all(parted.execute(f"select count(*) from {t}").fetchone()[0] > 2 * 37 for t in python_models)
+    for table in _tables(con):
+        assert parted.execute(f"describe {table}").fetchall() == con.execute(f"describe {table}").fetchall(), table
+        assert _rows(parted, table) == _rows(con, table), table
