@@ -197,8 +197,28 @@ def customer_key(ref: str | int | None, key: bytes) -> str | None:
 
 
 def customer_keys(refs: pl.Series, key: bytes) -> pl.Series:
-    """``customer_key`` over a Series; each distinct reference is hashed once."""
+    """``customer_key`` over a Series: each distinct reference is normalized once, each distinct normalized
+    reference hashed once (``8 916 …`` and ``+7 916 …`` are one hash), and the keys are joined back.
+
+    Hashing copies an HMAC object that has already taken in the key (``HMAC.copy``), instead of making
+    a new one per value, and the keys go back by a join instead of a dictionary handed to
+    ``replace_strict``. Over the 1.1 M distinct references of a 1M-item history's CRM statuses the three
+    columns took 2.9 s against 5.4 s (BENCHMARKS.md). Call it on a whole column (``map_batches`` without
+    ``is_elementwise``): called per chunk, a reference in several chunks is hashed in each.
+    """
     refs = refs.cast(pl.String)
-    distinct = refs.unique().drop_nulls().to_list()
-    mapping = {ref: customer_key(ref, key) for ref in distinct}
-    return refs.replace_strict(mapping, default=None, return_dtype=pl.String).rename(refs.name)
+    distinct = refs.unique().drop_nulls()
+    normalized = [normalize_ref(ref) for ref in distinct.to_list()]
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    hashes: dict[str, str] = {}
+    for text in normalized:
+        if text is not None and text not in hashes:
+            one = keyed.copy()
+            one.update(text.encode("utf-8"))
+            hashes[text] = one.hexdigest()
+    mapping = pl.DataFrame(
+        {"ref": distinct, "key": [None if text is None else hashes[text] for text in normalized]},
+        schema={"ref": pl.String, "key": pl.String},
+    )
+    joined = refs.to_frame("ref").join(mapping, on="ref", how="left", maintain_order="left")
+    return joined.get_column("key").rename(refs.name)

@@ -204,3 +204,30 @@ def test_normalize_email() -> None:
         None,
         None,
     ]
+
+
+REF_PIECES = ["+7", "8", " (916) ", "123-45-67", "9161234567", "Ivan", "@Example.RU", "cust-", "42", " ", "\u00a0", "ё"]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(REF_PIECES), max_size=5).map("".join)), max_size=40))
+def test_customer_keys_equals_customer_key_on_any_column(refs: list[str | None]) -> None:
+    """Repeats, blanks, nulls and several spellings of one phone: each row gets its own customer_key, in
+    order, and the Series keeps its name."""
+    column = pl.Series("contact", refs, dtype=pl.String)
+    keys = customer_keys(column, KEY)
+    assert keys.name == "contact"
+    assert keys.dtype == pl.String
+    assert keys.to_list() == [customer_key(ref, KEY) for ref in refs]
+
+
+def test_customer_keys_over_a_frame_column_in_one_call() -> None:
+    """As the normalizers call it: a whole column, its rows in their order, a literal null column too."""
+    frame = pl.DataFrame({"ref": ["8 916 123 45 67", None, "+79161234567", "x", "8 916 123 45 67"] * 3000})
+    keyed = frame.lazy().select(
+        key=pl.col("ref").map_batches(lambda refs: customer_keys(refs, KEY), return_dtype=pl.String),
+        none=pl.lit(None, dtype=pl.String).map_batches(lambda refs: customer_keys(refs, KEY), return_dtype=pl.String),
+    )
+    result = keyed.collect()
+    assert result["key"].to_list() == [customer_key(ref, KEY) for ref in frame["ref"].to_list()]
+    assert result["none"].to_list() == [None] * frame.height

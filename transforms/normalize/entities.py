@@ -175,9 +175,7 @@ def feedback_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> EntityPl
             (_col("contact_phone").str.count_matches(r"[0-9]") >= 6)
             | _col("contact_email").str.contains(r"[^@\s]@[^@\s]")
         ).fill_null(False),
-        "customer_key": contact_ref.map_batches(
-            lambda refs: customer_keys(refs, pii_key), return_dtype=pl.String, is_elementwise=True
-        ),
+        "customer_key": contact_ref.map_batches(lambda refs: customer_keys(refs, pii_key), return_dtype=pl.String),
         "store_id": _col("store_id"),
         "order_ref": _col("order_ref"),
         "segment": _col("segment"),
@@ -430,9 +428,7 @@ def customer_status_plan(channel: Channel, pii_key: bytes, as_of: datetime) -> E
     raw = {f"_raw_{name}": field_value(channel, name) for name in names}
 
     def keyed(name: str) -> pl.Expr:
-        return _col(name).map_batches(
-            lambda refs: customer_keys(refs, pii_key), return_dtype=pl.String, is_elementwise=True
-        )
+        return _col(name).map_batches(lambda refs: customer_keys(refs, pii_key), return_dtype=pl.String)
 
     derived = {
         "customer_key": keyed("customer_ref"),
