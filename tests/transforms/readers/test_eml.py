@@ -1,14 +1,19 @@
 """E-mail messages (transforms/readers/eml.py)."""
 
 import hashlib
+from collections.abc import Callable
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.channels.registry import ReaderOptions, get_channel
 from transforms.readers import UnreadableFile, read_file
-from transforms.readers.eml import parse_message, read
+from transforms.readers.eml import _parsed_header, parse_message, read
 
 
 def test_thunderbird_cp1251_sample(real_samples: Path) -> None:
@@ -118,3 +123,52 @@ def test_raw_8bit_display_name_is_recovered() -> None:
     data = "From: Пётр Иванов <p@example.ru>\r\nSubject: x\r\n\r\nbody".encode("cp1251")
     record = parse_message(data)
     assert (record["from_name"], record["from_address"]) == ("Пётр Иванов", "p@example.ru")
+
+
+HEADER_PIECES = [
+    "=?windows-1251?b?3vDo6SDM5eTi5eTl4g==?=",
+    "=?utf-8?q?=D0=9F=D1=80=D0=B8=D0=B2=D0=B5=D1=82?=",
+    "=?koi8-r?B?8NLJ18XU?=",
+    "=?unknown-8bit?q?=E9?=",
+    "=?utf-8?b?broken",
+    "Иван",
+    "Ivan Petrov",
+    '"Petrov, Ivan"',
+    "<ivan@example.ru>",
+    "ivan@example.ru",
+    "undisclosed-recipients:;",
+    "(comment)",
+    ",",
+    " ",
+    "\r\n ",
+    "\n\t",
+    "Thu, 01 Jan 2026 02:12:04 +0500",
+    "31 Feb 2026 25:61:00 GMT",
+    "<BC46648D@EXCH08.example.ru>",
+    "<",
+    "\x00",
+]
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["From", "Date", "Subject", "Message-ID"]),
+    st.lists(st.sampled_from(HEADER_PIECES), max_size=6).map("".join),
+)
+def test_a_header_parses_as_the_default_policy_parses_it(name: str, raw: str) -> None:
+    """``_parsed_header`` composes each header's class once: the header, its text and its addresses are
+    what ``policy.default.header_fetch_parse`` gives, or both fail alike."""
+
+    def parse(function: Callable[[str, str], Any]) -> tuple[Any, ...]:
+        try:
+            header = function(name, raw)
+        except Exception as exc:  # the registry's parsers raise on some broken headers; so must the copy
+            return ("raised", type(exc))
+        return (str(header), type(header).__mro__[1:], getattr(header, "addresses", None), header.defects)
+
+    def repr_defects(parsed: tuple[Any, ...]) -> tuple[Any, ...]:
+        if parsed[0] == "raised":
+            return parsed
+        return (*parsed[:3], [type(defect) for defect in parsed[3]])
+
+    assert repr_defects(parse(_parsed_header)) == repr_defects(parse(policy.default.header_fetch_parse))
