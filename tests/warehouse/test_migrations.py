@@ -41,3 +41,32 @@ def test_a_file_warehouse_is_migrated_on_open(tmp_path, monkeypatch) -> None:
         assert c.execute("select count(*) from raw.channel_payloads").fetchone() == (0,)
     with connect(read_only=True) as c:
         assert c.execute("select count(*) from main.schema_migrations").fetchone()[0] == len(migration_files())
+
+
+def test_published_figure_items_keep_their_rows_without_the_key(tmp_path) -> None:
+    """Migration 0015 rebuilds audit.published_figure_items without its primary key: a warehouse that
+    published before it keeps every drill-through row, and the table takes rows the key would refuse
+    (a publication writes each once itself: warehouse/publish.py)."""
+    import shutil
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for version, path in migration_files():
+        if version < 15:
+            shutil.copy(path, before / path.name)
+    con = duckdb.connect()
+    apply_migrations(con, before)
+    rows = [("monthly:2026-10:all:v1", f"marts.x|{n}|items_count", "feedback", f"web_form:{n}") for n in range(5)]
+    con.executemany("insert into audit.published_figure_items values (?, ?, ?, ?)", rows)
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("insert into audit.published_figure_items values (?, ?, ?, ?)", list(rows[0]))
+
+    assert apply_migrations(con) == ["0015_published_figure_items_without_key.sql"]
+    assert sorted(con.execute("select * from audit.published_figure_items").fetchall()) == rows
+    con.execute("insert into audit.published_figure_items values (?, ?, ?, ?)", list(rows[0]))
+    assert con.execute("select count(*) from audit.published_figure_items").fetchone()[0] == 6
+    columns = con.execute(
+        "select column_name, data_type, is_nullable from information_schema.columns"
+        " where table_schema = 'audit' and table_name = 'published_figure_items' order by ordinal_position"
+    ).fetchall()
+    assert columns == [(name, "VARCHAR", "NO") for name in ("review_id", "figure_id", "item_kind", "item_id")]

@@ -132,3 +132,28 @@ def test_weekly_review_tables_for_a_directorate(warehouse: duckdb.DuckDBPyConnec
     assert snapshot.table("weekly.sla_breaches").select("measured_count", "breached_count").row(0) == (1, 0)
     assert _items(snapshot, _figure("weekly.summary", "logistics", "complaints_count")) == ["F5"]
     assert snapshot.table("weekly.top_types").filter(pl.col("feedback_type_id") == "late_delivery").height == 1
+
+
+def test_a_publication_writes_each_item_of_a_figure_once(warehouse: duckdb.DuckDBPyConnection) -> None:
+    """The items found behind the figures are gathered, then written once each: twice found is once
+    written (audit.published_figure_items has no key since migration 0015, as on a DuckLake)."""
+    from warehouse.publish import _FOUND_FIGURE_ITEMS, _gather_figure_items, _write_figure_items
+
+    snapshot = publish_october(warehouse)
+    counts = warehouse.execute(
+        "select count(*), count(distinct (review_id, figure_id, item_kind, item_id)) from audit.published_figure_items"
+    ).fetchone()
+    assert counts[0] == counts[1] > 0
+
+    figure = _figure(MART, "2026-10-01|retail", "complaints_count")
+    warehouse.execute("begin transaction")
+    _gather_figure_items(warehouse)
+    found = [("monthly:2026-11:all:v1", figure, "feedback", item) for item in ("F1", "F2", "F1", "F1")]
+    warehouse.executemany(f"insert into {_FOUND_FIGURE_ITEMS} values (?, ?, ?, ?)", found)
+    _write_figure_items(warehouse)
+    warehouse.execute("commit")
+    written = warehouse.execute(
+        "select item_id from audit.published_figure_items where review_id = 'monthly:2026-11:all:v1' order by 1"
+    ).fetchall()
+    assert written == [("F1",), ("F2",)]
+    assert len(_items(snapshot, figure)) == 3
