@@ -12,11 +12,18 @@ Each payload is parsed once, in one pass that pulls every source the channel map
 measurement: Polars' ``str.json_path_match`` parses the whole document again for every path,
 and on 100k payloads × 11 paths it took 3.2 s against 0.8 s for one ``json.loads`` pass.
 Everything after it is Polars expressions.
+
+A payload is parsed by orjson (``loads``), which gives what ``json.loads`` gives two to three times
+faster (the 2.19 M CRM case events of a 1M-item history: 1.8 s against 5.0 s), except where the two
+part: an integer beyond 64 bits (orjson makes it a float without a word), NaN and infinities, lone
+surrogates (orjson refuses those). A payload with a run of 19 digits, or one orjson refuses, is
+parsed by ``json.loads``, as before.
 """
 
 import json
 from typing import Any
 
+import orjson
 import polars as pl
 
 from transforms.channels.registry import Channel
@@ -39,6 +46,23 @@ def sources(channel: Channel, field: str) -> list[str]:
 
 def all_sources(channel: Channel) -> list[str]:
     return sorted({source for field in channel.fields for source in sources(channel, field)})
+
+
+# 19 digits: the shortest integer past a signed 64-bit one (-9223372036854775809), which orjson turns into a
+# float. Looked for by Polars over the whole column (Rust's regex: 0.8 s for 2.19 M payloads; Python's re per
+# payload took 5.6 s, more than the parsing it saves).
+LONG_NUMBER = r"[0-9]{19}"
+
+
+def loads(payload: str, *, long_number: bool) -> Any:
+    """``json.loads(payload)``, faster: by orjson unless the payload holds a run of 19 digits
+    (``long_number``) or orjson refuses it (module docstring)."""
+    if not long_number:
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:  # NaN, infinities, lone surrogates, or not JSON: json decides
+            pass
+    return json.loads(payload)
 
 
 def _as_text(value: Any) -> str | None:
@@ -75,10 +99,10 @@ def extract_sources(payloads: pl.Series, source_paths: list[str]) -> pl.DataFram
     nested = [(append, tuple(source.split("."))) for append, source in top_level if "." in source]
     top_level = [(append, source) for append, source in top_level if "." not in source]
     ok: list[bool] = []
-    loads = json.loads
-    for payload in payloads.to_list():
+    long_numbers = payloads.str.contains(LONG_NUMBER).to_list()
+    for payload, long_number in zip(payloads.to_list(), long_numbers, strict=True):
         try:
-            record = loads(payload) if payload is not None else None
+            record = loads(payload, long_number=long_number) if payload is not None else None
         except (ValueError, TypeError, RecursionError):
             record = None
         if type(record) is not dict:
