@@ -94,10 +94,11 @@ def _freeze_figure_items(
         con.unregister("_figure_rows")
 
 
-# The items found behind the figures of the review being published, gathered before they are written: a
-# figure may find an item twice (and two tables may share a figure id), so they are written once each, in
-# one insert, instead of each figure's items tested against every published item (3.2 M rows a month at a
-# million items: a publish took 27 s, most of it in those tests, and it grew with every month published).
+# The items found behind the figures of the review being published, gathered, then written in one insert of
+# distinct rows: each (review, figure, item) once, as the key promised, and as a DuckLake (no key) needs.
+# Before, each figure's items were tested against every published item, into a table keyed on all four
+# columns: at a million items a month adds 3.2 M rows, and publishing took 27.5 s, 19.3 s now (BENCHMARKS.md);
+# the tests grew with every month published.
 _FOUND_FIGURE_ITEMS = "temp.main.otklik_found_figure_items"
 
 

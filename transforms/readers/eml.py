@@ -99,7 +99,7 @@ _LINE_BREAKS = re.compile(r"\n|\r")  # what ``EmailPolicy.header_fetch_parse`` r
 @cache
 def _header_class(name: str) -> type:
     """The class ``policy.default`` parses the header ``name`` with. Its registry composes a new class at
-    every lookup (``HeaderRegistry.__getitem__``: ~0.07 ms, a tenth of reading a message); this is that
+    every lookup (``HeaderRegistry.__getitem__``: ~0.06 ms of the ~0.44 ms a message took); this is that
     class, composed once per header name."""
     return policy.default.header_factory[name]
 
