@@ -29,10 +29,10 @@ by the same rules as ``EmailMessage.get_body`` (``_find_body`` below).
 
 import email
 import hashlib
-import re
 from collections.abc import Iterator
 from email import policy
 from email.message import Message
+from email.policy import linesep_splitter  # what header_fetch_parse removes from a value
 from functools import cache
 from typing import Any
 
@@ -93,9 +93,6 @@ def _header(message: Message, name: str) -> str | None:
     return text or None
 
 
-_LINE_BREAKS = re.compile(r"\n|\r")  # what ``EmailPolicy.header_fetch_parse`` removes from a value
-
-
 @cache
 def _header_class(name: str) -> type:
     """The class ``policy.default`` parses the header ``name`` with. Its registry composes a new class at
@@ -106,7 +103,7 @@ def _header_class(name: str) -> type:
 
 def _parsed_header(name: str, raw: str) -> str:
     """``policy.default.header_fetch_parse(name, raw)``, with the header's class composed once."""
-    return _header_class(name)(name, "".join(_LINE_BREAKS.split(raw)))
+    return _header_class(name)(name, "".join(linesep_splitter.split(raw)))
 
 
 def _raw(message: Message, name: str) -> str | None:
