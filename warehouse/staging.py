@@ -54,6 +54,7 @@ from transforms.schemas import (
     VERSION_COLUMNS,
 )
 from warehouse import scoped_build
+from warehouse.frames import insert_frame
 
 INDEX_TABLE = "staging.stg__normalized_records"
 STATE_TABLE = "staging.stg__normalized_state"
@@ -366,13 +367,9 @@ def _create_like(
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    if frame.is_empty():
-        return
-    con.register("_frame", frame)
-    try:
-        con.execute(f"insert into {table} by name select * from _frame")
-    finally:
-        con.unregister("_frame")
+    # Not a registered frame: a build from nothing appends partition after partition in one transaction,
+    # which would hold every one of them until it ends (warehouse/frames.py).
+    insert_frame(con, table, frame)
 
 
 def _record_state(
