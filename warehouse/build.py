@@ -26,6 +26,7 @@ from transforms.dag import (
 from transforms.incremental import KEY_NAMES, SCOPES
 from transforms.model_specs import run_local_columns
 from warehouse import compaction, lake, scoped_build
+from warehouse.connection import memory_limit_bytes
 from warehouse.sql_models import materialize_sql, render_model_sql, set_build_variables
 from warehouse.staging import build_staged_entity
 
@@ -120,7 +121,7 @@ def build_model(con: duckdb.DuckDBPyConnection, layer: str, model: Model, ctx: B
     if isinstance(model, ConfigModel):
         rows = write_frame(con, table, model.frame(ctx))
     elif isinstance(model, SqlModel):
-        rows = materialize_sql(con, layer, model.name)
+        rows = _sql_model_whole(con, layer, model)
     else:
         rows = _python_model_whole(con, layer, model, ctx)
     scoped_build.record_rebuilt(con, table, before)
@@ -148,30 +149,16 @@ PART_KEYS = 200_000
 def _python_model_whole(con: duckdb.DuckDBPyConnection, layer: str, model: PythonModel, ctx: BuildContext) -> int:
     """Build a Python model whole; return its row count.
 
-    In one piece when it is small or not declared in ``SCOPES``; else by partitions of its key: the keys its
-    inputs hold (every row it makes is about one of them), split by the hash of the key or of its group
-    (``KeyScope.groups``: keys its filters read together, one customer's items), each partition computed
-    exactly as a scoped rebuild of those keys is (its inputs read through the scope's filters), which
-    tests/warehouse/test_scoped_build.py proves equal to a build from nothing. The partitions' rows are
-    gathered in DuckDB (which spills past its memory limit), then written as the table."""
+    In one piece when it is small or not declared in ``SCOPES``; else by partitions of ``PART_KEYS`` keys
+    (``_partitions``), each computed exactly as a scoped rebuild of those keys is (its inputs read through
+    the scope's filters), which tests/warehouse/test_scoped_build.py proves equal to a build from nothing.
+    The partitions' rows are gathered in DuckDB (which spills past its memory limit), then written as the
+    table: a model that reads its previous rows reads them while the partitions are computed."""
     table = f"{layer}.{model.name}"
     scope = SCOPES.get(table)
-    keys = _keys_of_inputs(con, model, scope.key) if scope is not None else None
-    parts = 0
-    if keys is not None:
-        count, nulls = con.execute(
-            f"select count(distinct k), count(*) filter (where k is null) from ({keys}) as s(k)"
-        ).fetchone()
-        parts = -(-count // PART_KEYS) if not nulls else 0  # a null key has no partition: one piece
+    parts = _partitions(con, layer, model, PART_KEYS) if scope is not None else 0
     if parts <= 1:
         return write_frame(con, table, _python_model(con, layer, model, ctx, {}).collect())
-    # each key's one partition: by its group where the scope declares groups (a group read once), else by the key
-    grouped = f"left join ({scope.groups}) as g(key, grp) on g.key = s.k" if scope.groups else ""
-    group = "coalesce(min(g.grp)::varchar, s.k::varchar)" if scope.groups else "s.k"
-    con.execute(
-        f"create or replace temp table _all_keys as select s.k, hash({group}) % {parts} as part"
-        f" from ({keys}) as s(k) {grouped} group by s.k"
-    )
     filters = dict(scope.filters)
     if model.reads_previous:  # its previous rows of the partition, as a scoped rebuild reads them
         filters[table] = f"{scope.key} in (select k from _scope)"
@@ -191,10 +178,64 @@ def _python_model_whole(con: duckdb.DuckDBPyConnection, layer: str, model: Pytho
         con.execute("drop table if exists _parts; drop table if exists _all_keys; drop table if exists _scope")
 
 
-def _keys_of_inputs(con: duckdb.DuckDBPyConnection, model: PythonModel, key: str) -> str | None:
-    """A select of the ``key`` values of every input of ``model`` that has that column (None when none has)."""
+def _sql_model_whole(con: duckdb.DuckDBPyConnection, layer: str, model: SqlModel) -> int:
+    """Build a SQL model whole; return its row count.
+
+    In one piece, unless its scope declares ``bytes_per_key`` and its keys are more than DuckDB's memory
+    limit holds at that many bytes a key: then by partitions of that many keys, each the model's SQL read
+    through the scope's filters (as a scoped rebuild of those keys, proven equal to a build from nothing),
+    each written straight into the table (a SQL model does not read its own table). A whole build that
+    fails midway leaves the build unfinished, and the next build is whole again (warehouse/scoped_build.py).
+    """
+    table = f"{layer}.{model.name}"
+    scope = SCOPES.get(table)
+    if scope is None or scope.bytes_per_key is None:
+        return materialize_sql(con, layer, model.name)
+    parts = _partitions(con, layer, model, max(1, memory_limit_bytes(con) // scope.bytes_per_key))
+    if parts <= 1:
+        return materialize_sql(con, layer, model.name)
+    piece = filtered_sql(render_model_sql(layer, model.name).rstrip().rstrip(";"), dict(scope.filters))
+    try:
+        for part in range(parts):
+            con.execute(f"create or replace temp table _scope as select distinct k from _all_keys where part = {part}")
+            rows = f"select * from ({piece}) where {scope.key} in (select k from _scope)"
+            con.execute(f"create or replace table {table} as {rows}" if part == 0 else f"insert into {table} {rows}")
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
+    finally:
+        con.execute("drop table if exists _all_keys; drop table if exists _scope")
+
+
+def _partitions(con: duckdb.DuckDBPyConnection, layer: str, model: Model, keys_per_part: int) -> int:
+    """How many partitions of about ``keys_per_part`` keys the model of ``SCOPES`` is built in, whole; when
+    more than one, ``_all_keys(k, part)`` holds each key's partition: by the hash of the key, or of its group
+    where the scope declares groups (a group read once). 0 when a key is null (it has no partition)."""
+    scope = SCOPES[f"{layer}.{model.name}"]
+    inputs = sorted(model_inputs(layer, model))
+    if isinstance(model, SqlModel):  # the inputs its filters read by the key itself: every row of the model is
+        by_key = f"{scope.key} in (select k from _scope)"  # about one of their keys (an item's case_id may be null)
+        inputs = [name for name in inputs if scope.filters.get(name) == by_key]
+    keys = _keys_of_inputs(con, inputs, scope.key)
+    if keys is None:
+        return 0
+    count, nulls = con.execute(
+        f"select count(distinct k), count(*) filter (where k is null) from ({keys}) as s(k)"
+    ).fetchone()
+    parts = -(-count // keys_per_part) if not nulls else 0  # a null key has no partition: one piece
+    if parts <= 1:
+        return parts
+    grouped = f"left join ({scope.groups}) as g(key, grp) on g.key = s.k" if scope.groups else ""
+    group = "coalesce(min(g.grp)::varchar, s.k::varchar)" if scope.groups else "s.k"
+    con.execute(
+        f"create or replace temp table _all_keys as select s.k, hash({group}) % {parts} as part"
+        f" from ({keys}) as s(k) {grouped} group by s.k"
+    )
+    return parts
+
+
+def _keys_of_inputs(con: duckdb.DuckDBPyConnection, inputs: list[str], key: str) -> str | None:
+    """A select of the ``key`` values of every one of ``inputs`` that has that column (None when none has)."""
     selects = []
-    for name in model.inputs:
+    for name in inputs:
         if not table_exists(con, name):
             continue
         columns = {r[0] for r in con.execute(f"describe {name}").fetchall()}

@@ -97,6 +97,19 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str | None:
     return text
 
 
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The memory DuckDB may use on ``con`` (``OTKLIK_MEMORY_LIMIT``, else its default), in bytes, read back
+    from the setting as DuckDB writes it ("2.7 GiB", "488.2 MiB")."""
+    text = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    number, _, unit = text.strip().partition(" ")
+    if unit not in _UNITS:
+        raise ValueError(f"DuckDB's memory_limit {text!r} is not in a unit this reader knows")
+    return int(float(number) * _UNITS[unit])
+
+
 def lock_timeout_seconds() -> float:
     return float(os.environ.get("OTKLIK_WAREHOUSE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS))
 

@@ -314,3 +314,30 @@ def test_python_models_built_whole_by_partitions_equal_one_piece(
     for table in _tables(con):
         assert parted.execute(f"describe {table}").fetchall() == con.execute(f"describe {table}").fetchall(), table
         assert _rows(parted, table) == _rows(con, table), table
+
+
+def test_sla_models_built_whole_by_partitions_equal_one_piece(
+    months: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQL model whose scope declares ``bytes_per_key`` is built in partitions when DuckDB's memory limit
+    holds fewer of its keys than it has (warehouse/build.py): the same rows as in one piece."""
+    con = connect_memory()
+    for month in months:
+        ingest_landing(con, month, load_channels(), archive_dir=tmp_path / "archive")
+    clock = datetime(2026, 11, 1, 6, tzinfo=UTC)
+    _build(con, clock, from_nothing=True)  # the memory limit holds every case: each model in one piece
+    parted = _copy_of_raw(con)
+    declared = sorted(table for table, scope in SCOPES.items() if scope.bytes_per_key is not None)
+    assert declared == ["core.fct_case_sla", "core.int_sla_clock_marks", "core.int_sla_clocks"]
+    monkeypatch.setattr(build, "memory_limit_bytes", lambda _: 7 * SCOPES[declared[0]].bytes_per_key)
+    parts = {}  # the partitions of each model built whole (a spy on the real function)
+    partitions = build._partitions
+    monkeypatch.setattr(
+        build, "_partitions", lambda c, layer, m, n: parts.setdefault(f"{layer}.{m.name}", partitions(c, layer, m, n))
+    )
+    _build(parted, clock, from_nothing=True)
+    assert all(parts[table] >= 10 for table in declared), parts
+    assert all(parted.execute(f"select count(distinct case_id) from {t}").fetchone()[0] > 10 * 7 for t in declared)
+    for table in _tables(con):
+        assert parted.execute(f"describe {table}").fetchall() == con.execute(f"describe {table}").fetchall(), table
+        assert _rows(parted, table) == _rows(con, table), table
