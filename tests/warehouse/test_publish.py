@@ -103,6 +103,9 @@ def test_republishing_unchanged_figures_keeps_the_published_version(warehouse: d
     second = publish_october(warehouse)  # same marts: nothing to restate
     assert (second.review_id, second.version) == (first.review_id, 1)
     assert warehouse.execute("select count(*) from audit.published_reviews").fetchone()[0] == 1
+    # the version that stands, whole: its drill-through too (the publication read only its tables)
+    assert second.figure_items.equals(first.figure_items) and second.figure_items.height > 0
+    assert second.items == first.items and len(second.items) > 0
 
 
 def test_a_failed_publication_leaves_no_partial_version(warehouse: duckdb.DuckDBPyConnection) -> None:
