@@ -282,6 +282,7 @@ def _staged_by_key_partition(
     try:
         key = pl.when(pl.col("_reason").is_null()).then(plan.key_text)
         schema = _payloads_schema(con)
+        # the reader streams the connection's result: nothing in the loop may run a query on ``con``
         slices = con.execute(_PAYLOADS_OF_CHANNEL, [channel.id]).to_arrow_reader(PARTITION_RECORDS)
         for number, batch in enumerate(slices):  # slices by record, whatever their keys
             staged = stage_records(pl.from_arrow(batch, schema_overrides=schema), channel, plan)
