@@ -42,32 +42,34 @@ def publish_task(period: Period, republish: bool = False, reason: str | None = N
         check_pdf_settings()
     timezone = org.company.reporting_timezone
     with connect() as con:  # read-write: a warehouse from before migration 0008 gets its tables here
-        existing = latest_review_id(con, period)
-        if existing is not None and not republish:
-            snapshot = load_snapshot(con, existing)
-        else:
+        review_id = latest_review_id(con, period)
+        if review_id is None or republish:
             build_run_id = assert_publishable(con)
             tables = (
                 monthly_tables(con, period, settings)
                 if period.kind == "monthly"
                 else weekly_tables(con, period, settings)
             )
-            snapshot = publish_review(
+            review_id = publish_review(
                 con, period, tables, build_run_id=build_run_id, reporting_timezone=timezone, reason=reason
+            ).review_id
+    # The files are written from the published version, its drill-through read as they are written
+    # (warehouse/drill_through.py): a reader's connection, beside other readers.
+    with connect(read_only=True) as con:
+        snapshot = load_snapshot(con, review_id)
+        if period.kind != "monthly":
+            return write_review_files(snapshot, reports_dir(), company_name=org.company.name, settings=settings)
+        # Chromium prints the page while the drill-down page and the workbook are written (~3 s saved)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-pdf") as printer:
+            printing: list[Future[str | None]] = []
+
+            def start_print(html: Path) -> None:
+                printing.append(printer.submit(contextvars.copy_context().run, _print, str(html)))
+
+            files = write_review_files(
+                snapshot, reports_dir(), company_name=org.company.name, settings=settings, page_written=start_print
             )
-    if period.kind != "monthly":
-        return write_review_files(snapshot, reports_dir(), company_name=org.company.name, settings=settings)
-    # Chromium prints the page while the drill-down page and the workbook are written (~3 s saved)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-pdf") as printer:
-        printing: list[Future[str | None]] = []
-
-        def start_print(html: Path) -> None:
-            printing.append(printer.submit(contextvars.copy_context().run, _print, str(html)))
-
-        files = write_review_files(
-            snapshot, reports_dir(), company_name=org.company.name, settings=settings, page_written=start_print
-        )
-        return dataclasses.replace(files, pdf=printing[0].result())
+            return dataclasses.replace(files, pdf=printing[0].result())
 
 
 def _print(html: str) -> str | None:

@@ -20,6 +20,7 @@ from transforms.review.drill import SOURCES, figure_items_sql, rule_for
 from transforms.review.periods import Period, local_bounds
 from transforms.review.snapshot import Change, FrozenTable, Restatement, Snapshot
 from transforms.review.tables import figure_columns, period_rows, with_row_keys
+from warehouse.drill_through import PublishedDrillThrough
 from warehouse.runs import code_version, run_inputs
 from warehouse.sql_text import quote_name
 
@@ -181,9 +182,7 @@ def publish_review(
 ) -> Snapshot:
     """Freeze ``tables`` and the items behind their figures as the next version of ``period``."""
     previous_id = latest_review_id(con, period)
-    # the tables and provenance that a restatement compares, not the drill-through: at the 3M bench a month's
-    # 9.6 M figure items and 680,000 items took 3.3 GiB as Polars and Python objects, held through the publication
-    previous = load_snapshot(con, previous_id, drill_through=False) if previous_id else None
+    previous = load_snapshot(con, previous_id) if previous_id else None
     version = 1 if previous is None else previous.version + 1
     review_id = review_id_for(period, version)
     batches, batches_hash, config_json = _provenance(con, build_run_id)
@@ -205,7 +204,7 @@ def publish_review(
                 # Not one figure moved: a new version would restate nothing. The published one
                 # stands, so republishing (e.g. every month of a backfill) is idempotent.
                 con.execute("rollback")
-                return load_snapshot(con, previous.review_id)  # whole, with its drill-through
+                return load_snapshot(con, previous.review_id)
         con.execute(
             "insert into audit.published_reviews values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -283,9 +282,9 @@ def _thaw_table(con: duckdb.DuckDBPyConnection, review_id: str, name: str, types
     return rows
 
 
-def load_snapshot(con: duckdb.DuckDBPyConnection, review_id: str, *, drill_through: bool = True) -> Snapshot:
-    """The published review ``review_id``; without ``drill_through``, its figure items and items are left
-    empty (what a restatement compares is the tables and the provenance)."""
+def load_snapshot(con: duckdb.DuckDBPyConnection, review_id: str) -> Snapshot:
+    """The published review ``review_id``: its tables and provenance, and its drill-through read through
+    ``con`` when a renderer asks (warehouse/drill_through.py), so render it while ``con`` is open."""
     row = con.execute(
         "select review_kind, period, scope, version, period_start, period_end, published_at, build_run_id,"
         " input_batches_hash, json_array_length(input_batch_ids), config_hashes, code_version, restatement"
@@ -303,21 +302,6 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, review_id: str, *, drill_throu
             [review_id],
         ).fetchall()
     }
-    figure_items = con.execute(
-        "select figure_id, item_kind, item_id from audit.published_figure_items where review_id = ?"
-        f"{'' if drill_through else ' and false'} order by figure_id, item_kind, item_id",
-        [review_id],
-    ).pl()
-    items = (
-        {
-            (k, i): json.loads(data)
-            for k, i, data in con.execute(
-                "select item_kind, item_id, row_data from audit.published_items where review_id = ?", [review_id]
-            ).fetchall()
-        }
-        if drill_through
-        else {}
-    )
     return Snapshot(
         review_id=review_id,
         period=Period(kind, label, start, end, scope),
@@ -329,8 +313,7 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, review_id: str, *, drill_throu
         config_hashes=json.loads(config) if config else {},
         code_version=code,
         tables=tables,
-        figure_items=figure_items,
-        items=items,
+        drill=PublishedDrillThrough(con, review_id),
         restatement=_restatement_from_json(rest),
     )
 

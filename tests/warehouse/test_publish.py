@@ -22,7 +22,7 @@ def _figure(table: str, key: str, column: str) -> str:
 
 
 def _items(snapshot, figure: str) -> list[str]:
-    return [item_id for _, item_id in snapshot.items_of(figure)]
+    return [item_id for _, item_id in snapshot.drill.keys_of(figure)]
 
 
 @pytest.fixture
@@ -45,7 +45,8 @@ def test_a_published_review_is_frozen_with_the_items_behind_its_figures(warehous
     assert _items(snapshot, _figure(MART, "2026-10-01|retail", "sla_close_24h_breached_count")) == [
         "C1|close_within_24h"
     ]
-    assert snapshot.items[("sla_clock", "C1|close_within_24h")]["body_text"].startswith("<script>")
+    clock = snapshot.drill.items("sla_clock", ["C1|close_within_24h"])["C1|close_within_24h"]
+    assert clock["body_text"].startswith("<script>")
     # figures of earlier months are context (trends), not drilled
     assert not _items(snapshot, _figure(MART, "2026-09-01|retail", "complaints_count"))
     # orders are not feedback: no drill-through
@@ -68,7 +69,7 @@ def test_late_data_after_publication_changes_nothing_published(
     assert latest_review_id(warehouse, month_period("2026-10")) == first.review_id
     again = load_snapshot(warehouse, first.review_id)
     assert again.table(MART).equals(first.table(MART))
-    assert again.figure_items.equals(first.figure_items)
+    assert again.drill.pairs().equals(first.drill.pairs())
     rerendered = write_review_files(again, tmp_path / "b", company_name=COMPANY, settings=settings)
     for name in ("html", "items_html"):
         assert Path(getattr(rerendered, name)).read_bytes() == Path(getattr(files, name)).read_bytes()
@@ -103,9 +104,9 @@ def test_republishing_unchanged_figures_keeps_the_published_version(warehouse: d
     second = publish_october(warehouse)  # same marts: nothing to restate
     assert (second.review_id, second.version) == (first.review_id, 1)
     assert warehouse.execute("select count(*) from audit.published_reviews").fetchone()[0] == 1
-    # the version that stands, whole: its drill-through too (the publication read only its tables)
-    assert second.figure_items.equals(first.figure_items) and second.figure_items.height > 0
-    assert second.items == first.items and len(second.items) > 0
+    # the version that stands, with its drill-through
+    assert second.drill.pairs().equals(first.drill.pairs()) and second.drill.pairs().height > 0
+    assert second.drill.ids("feedback") == first.drill.ids("feedback") and second.drill.ids("feedback")
 
 
 def test_a_failed_publication_leaves_no_partial_version(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -3,8 +3,6 @@
 import heapq
 from typing import Any
 
-import polars as pl
-
 from transforms.review.format import format_value, label
 from transforms.review.links import anchor, item_anchor
 from transforms.review.render import environment, provenance
@@ -50,17 +48,15 @@ def first_items(items: list[dict[str, Any]], count: int) -> list[dict[str, Any]]
 def figure_sections(snapshot: Snapshot, per_figure: int, anchors: set[str] | None = None) -> list[dict[str, Any]]:
     """One section per figure with items (only those whose anchor is in ``anchors``, when given), in the
     order of the snapshot's tables, then rows, then columns."""
-    figure_items = shown_figure_items(snapshot, anchors)
-    if figure_items.is_empty():
+    counts = shown_counts(snapshot, anchors)
+    if not counts:
         return []
-    grouped = figure_items.group_by("figure_id", maintain_order=True).agg(pl.col("item_kind"), pl.col("item_id"))
     rows = _rows_by_key(snapshot)
     order = {name: i for i, name in enumerate(snapshot.tables)}
     sections = []
-    for figure, kinds, ids in grouped.iter_rows():
+    for figure, (kind, candidates) in snapshot.drill.earliest(counts, per_figure).items():
         table, rest = figure.split(FIGURE_SEPARATOR, 1)
         key, column = rest.rsplit(FIGURE_SEPARATOR, 1)
-        items = [snapshot.items.get((k, i)) or {"missing_id": i} for k, i in zip(kinds, ids, strict=True)]
         sections.append(
             {
                 "sort": (order.get(table, len(order)), key, column),
@@ -69,22 +65,21 @@ def figure_sections(snapshot: Snapshot, per_figure: int, anchors: set[str] | Non
                 "row": " · ".join(p for p in key.split(FIGURE_SEPARATOR) if p),
                 "figure": label(column),
                 "value": format_value(column, _figure_value(rows, table, key, column)),
-                "kind": kinds[0],
-                "kind_title": KIND_TITLES.get(kinds[0], kinds[0]),
-                "count": len(items),
-                "rows": first_items(items, per_figure),
+                "kind": kind,
+                "kind_title": KIND_TITLES.get(kind, kind),
+                "count": counts[figure],
+                "rows": first_items(candidates, per_figure),
             }
         )
     return sorted(sections, key=lambda s: s["sort"])
 
 
-def shown_figure_items(snapshot: Snapshot, anchors: set[str] | None) -> pl.DataFrame:
-    """The (figure, item) pairs of the figures whose anchor is in ``anchors`` (all when None)."""
-    if anchors is None or snapshot.figure_items.is_empty():
-        return snapshot.figure_items
-    figures = snapshot.figure_items.get_column("figure_id").unique()
-    keep = [f for f in figures.to_list() if anchor(f) in anchors]
-    return snapshot.figure_items.filter(pl.col("figure_id").is_in(keep))
+def shown_counts(snapshot: Snapshot, anchors: set[str] | None) -> dict[str, int]:
+    """Items per figure, of the figures whose anchor is in ``anchors`` (all when None)."""
+    counts = snapshot.drill.counts()
+    if anchors is None:
+        return counts
+    return {figure: n for figure, n in counts.items() if anchor(figure) in anchors}
 
 
 def render_items_page(
@@ -101,9 +96,9 @@ def render_items_page(
     listed first, each with its anchor, so that a quote leads to its item."""
     quotes = []
     if quoted:
-        for (kind, item_id), item in sorted(snapshot.items.items()):
-            if kind == "feedback" and item_anchor(item_id) in quoted:
-                quotes.append({**item, "anchor": item_anchor(item_id)})
+        ids = [item_id for item_id in snapshot.drill.ids("feedback") if item_anchor(item_id) in quoted]
+        for item_id, item in snapshot.drill.items("feedback", ids).items():
+            quotes.append({**item, "anchor": item_anchor(item_id)})
     return (
         environment()
         .get_template("items.html.j2")

@@ -26,9 +26,7 @@ class FigureLinks:
     def __init__(self, snapshot: Snapshot, items_page: str) -> None:
         self._snapshot = snapshot
         self._page = items_page
-        self._counts = (
-            dict(snapshot.figure_items.group_by("figure_id").len().iter_rows()) if snapshot.figure_items.height else {}
-        )
+        self._counts = snapshot.drill.counts()
 
     def figure(self, table: str, row: dict[str, Any], column: str) -> str:
         return figure_id(table, row_key(row, self._snapshot.tables[table].key_columns), column)

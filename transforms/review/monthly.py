@@ -130,8 +130,7 @@ def _trend_charts(rows_by_month: dict[date, dict[str, Any]], months: list[date],
 def _quotes(snapshot: Snapshot, links: FigureLinks, table: str, row: dict[str, Any], n: int) -> list[dict[str, Any]]:
     """Up to n complaints that stand for the figure's items (transforms/review/voices.py), each linked."""
     figure = links.figure(table, row, "complaints_count")
-    items = [snapshot.items.get(key) for key in snapshot.items_of(figure)]
-    chosen = representative([i for i in items if i], n)
+    chosen = representative(snapshot.drill.items_of(figure), n)
     return [{**item, "href": links.item_href(item["feedback_id"])} for item in chosen]
 
 

@@ -1,12 +1,16 @@
-"""A published review as plain data: frozen tables, the items behind each figure, and provenance.
+"""A published review: frozen tables, the items behind each figure, and provenance.
 
 warehouse/publish.py writes and reads it; the renderers (HTML, XLSX) read only this, never the
-live marts, so a published version always renders the same.
+live marts, so a published version always renders the same. The tables and provenance are plain
+data; the drill-through (the items behind the figures) is read from the published version when a
+renderer asks for it (warehouse/drill_through.py): at the 3M bench a month has 9.6 M (figure, item)
+pairs and 680,000 items, 3.2 GiB as Polars and Python objects, of which a page shows a few thousand.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -47,6 +51,50 @@ class Restatement:
     build_run_id: str = ""
 
 
+class DrillThrough(Protocol):
+    """The items behind a published version's figures. A figure is ``table|row key|column``
+    (transforms/review/tables.py); an item is ``(item_kind, item_id)`` with its frozen data as a dict."""
+
+    def counts(self) -> dict[str, int]:
+        """Items per figure, for every figure that has items."""
+        ...
+
+    def kind_of(self, figure: str) -> str:
+        """The kind of the figure's items (the first in order, should a figure mix kinds)."""
+        ...
+
+    def keys_of(self, figure: str) -> list[tuple[str, str]]:
+        """The figure's items as (item_kind, item_id), in that order."""
+        ...
+
+    def items_of(self, figure: str) -> list[dict[str, Any]]:
+        """The frozen data of the figure's items, in the order of ``keys_of``."""
+        ...
+
+    def pairs(self, figures: Collection[str] | None = None) -> pl.DataFrame:
+        """(figure_id, item_kind, item_id) of ``figures`` (all when None), in that order."""
+        ...
+
+    def earliest(self, figures: Collection[str], at_least: int) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+        """For each of ``figures`` with items: its item kind and at least its ``at_least`` earliest items
+        (by ``received_local`` or ``started_local``), with every item of the same time as the last of
+        them, so that the caller's own order decides among those; an item missing from the version
+        comes as ``{"missing_id": item_id}``."""
+        ...
+
+    def ids(self, item_kind: str) -> list[str]:
+        """The ids of every item of ``item_kind``, in order."""
+        ...
+
+    def items(self, item_kind: str, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The frozen data of the items of ``item_kind`` among ``ids``, by id (absent ids are left out)."""
+        ...
+
+    def rows(self, item_kind: str, columns: tuple[str, ...]) -> Iterator[list[Any]]:
+        """Every item of ``item_kind`` by item id, as the values of ``columns`` (None where absent)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Snapshot:
     review_id: str
@@ -59,16 +107,9 @@ class Snapshot:
     config_hashes: dict[str, str | None]
     code_version: str | None
     tables: dict[str, FrozenTable]
-    # (figure_id, item_kind, item_id): the drill-through
-    figure_items: pl.DataFrame
-    # (item_kind, item_id) → the item as frozen
-    items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    drill: DrillThrough
     restatement: Restatement | None = None
 
     def table(self, name: str) -> pl.DataFrame | None:
         frozen = self.tables.get(name)
         return None if frozen is None else frozen.frame
-
-    def items_of(self, figure: str) -> list[tuple[str, str]]:
-        rows = self.figure_items.filter(pl.col("figure_id") == figure).sort("item_kind", "item_id")
-        return list(zip(rows["item_kind"].to_list(), rows["item_id"].to_list(), strict=True))

@@ -6,16 +6,17 @@ here, and every text is written with write_string, so a customer's "=HYPERLINK(.
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import xlsxwriter
 
 from transforms.review.format import label
-from transforms.review.items import shown_figure_items
+from transforms.review.items import shown_counts
 from transforms.review.restatement import restatement_view
 from transforms.review.snapshot import Snapshot
 
@@ -67,14 +68,17 @@ class _Writer:
         else:
             sheet.write_string(row, col, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
-    def table(self, sheet: Any, columns: list[str], rows: list[list[Any]], *, labels: bool = True) -> None:
+    def table(self, sheet: Any, columns: list[str], rows: Iterable[list[Any]], *, labels: bool = True) -> int:
+        """Write the header and ``rows``; the number of rows written."""
         for col, name in enumerate(columns):
             sheet.write_string(0, col, label(name) if labels else name, self.header)
             sheet.set_column(col, col, 16 if name != "body_text" else 60)
-        for r, values in enumerate(rows, start=1):
+        written = 0
+        for written, values in enumerate(rows, start=1):
             for col, value in enumerate(values):
-                self.cell(sheet, r, col, value)
+                self.cell(sheet, written, col, value)
         sheet.freeze_panes(1, 0)
+        return written
 
     def tables(
         self,
@@ -82,37 +86,38 @@ class _Writer:
         name: str,
         used: set[str],
         columns: list[str],
-        rows: list[list[Any]],
+        rows: Iterable[list[Any]],
         *,
         labels: bool = True,
         autofilter: bool = False,
         rows_per_sheet: int = EXCEL_MAX_ROWS - 1,
     ) -> list[str]:
         """``rows`` under one header on sheet ``name``, going on to «name (2)», … past ``rows_per_sheet``
-        (xlsxwriter would otherwise drop the rows past Excel's limit without a word); the sheet names."""
-        names = []
-        for part, start in enumerate(range(0, max(len(rows), 1), rows_per_sheet), start=1):
-            chunk = rows[start : start + rows_per_sheet]
-            sheet = book.add_worksheet(sheet_name(name if part == 1 else f"{name} ({part})", used))
-            self.table(sheet, columns, chunk, labels=labels)
+        (xlsxwriter would otherwise drop the rows past Excel's limit without a word); the sheet names.
+        The rows are read once, as they are written (the items of a big month come page by page)."""
+        names: list[str] = []
+        rest = iter(rows)
+        while True:
+            sheet = book.add_worksheet(sheet_name(name if not names else f"{name} ({len(names) + 1})", used))
+            written = self.table(sheet, columns, islice(rest, rows_per_sheet), labels=labels)
             if autofilter:  # a big figure's items: filter here
-                sheet.autofilter(0, 0, max(len(chunk), 1), len(columns) - 1)
+                sheet.autofilter(0, 0, max(written, 1), len(columns) - 1)
             names.append(sheet.name)
-        return names
+            following = next(rest, None) if written == rows_per_sheet else None
+            if following is None:
+                return names
+            rest = chain([following], rest)
 
 
 def _figure_rows(snapshot: Snapshot, anchors: set[str] | None, per_figure: int | None) -> list[list[Any]]:
     """Figure → item rows; a figure with more than ``per_figure`` items gets one row saying where they are."""
-    pairs = shown_figure_items(snapshot, anchors)
-    if per_figure is None or pairs.is_empty():
-        return [list(r) for r in pairs.iter_rows()]
-    sizes = pairs.group_by("figure_id").len()
-    big = sizes.filter(pl.col("len") > per_figure)
-    rows = [list(r) for r in pairs.filter(~pl.col("figure_id").is_in(big["figure_id"].to_list())).iter_rows()]
-    kinds = dict(pairs.group_by("figure_id").agg(pl.col("item_kind").first()).iter_rows())
-    for figure, count in sorted(big.iter_rows()):
-        sheet = ITEM_SHEETS.get(kinds[figure], "Элементы")
-        rows.append([figure, kinds[figure], f"{count} элементов: отфильтруйте лист «{sheet}» по строке показателя"])
+    counts = shown_counts(snapshot, anchors)
+    big = {} if per_figure is None else {f: n for f, n in counts.items() if n > per_figure}
+    rows = [list(r) for r in snapshot.drill.pairs([f for f in counts if f not in big]).iter_rows()] if counts else []
+    for figure, count in sorted(big.items()):
+        kind = snapshot.drill.kind_of(figure)
+        sheet = ITEM_SHEETS.get(kind, "Элементы")
+        rows.append([figure, kind, f"{count} элементов: отфильтруйте лист «{sheet}» по строке показателя"])
     return rows
 
 
@@ -153,7 +158,7 @@ def write_workbook(
         columns = ["figure_id", "item_kind", "item_id"]
         out.tables(book, "Показатели", used, columns, figure_rows, labels=False, rows_per_sheet=rows_per_sheet)
         for kind, columns in ITEM_COLUMNS.items():
-            rows = [[data.get(c) for c in columns] for (k, _), data in sorted(snapshot.items.items()) if k == kind]
+            rows = snapshot.drill.rows(kind, columns)
             out.tables(
                 book, ITEM_SHEETS[kind], used, list(columns), rows, autofilter=True, rows_per_sheet=rows_per_sheet
             )
