@@ -18,7 +18,7 @@ import polars as pl
 
 # the workbook's item sheets are read in pages of this many items, each by a query of its own
 # (nothing else can use the connection's result between two pages of one query)
-ROWS_PAGE = 20_000
+ROWS_PAGE = 100_000
 
 # an item's time on the drill-down page (transforms/review/items.py, _when)
 _ITEM_TIME = "coalesce(nullif(row_data ->> 'received_local', ''), nullif(row_data ->> 'started_local', ''), '')"
