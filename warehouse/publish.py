@@ -85,7 +85,13 @@ def _freeze_figure_items(
             if rule is None or not columns[rule.source.item_kind]:
                 continue
             select = figure_items_sql(
-                "_figure_rows", table.name, column, rule, table.key_columns, columns[rule.source.item_kind]
+                "_figure_rows",
+                table.name,
+                column,
+                rule,
+                table.key_columns,
+                columns[rule.source.item_kind],
+                _PERIOD_SOURCES[rule.source.item_kind],
             )
             con.execute(
                 f"insert into {_FOUND_FIGURE_ITEMS} select $4, figure_id, item_kind, item_id from ({select})",
@@ -103,16 +109,34 @@ def _freeze_figure_items(
 _FOUND_FIGURE_ITEMS = "temp.main.otklik_found_figure_items"
 
 
-def _gather_figure_items(con: duckdb.DuckDBPyConnection) -> None:
+# Each source's rows of the period, read once: every figure column's items are then looked for among
+# them rather than in the whole history (its time filter is on a converted timestamp, which no zone map
+# prunes). At the 3M bench a month's 151 figure columns each read 3 M items and 5 M SLA clocks: 24.6 s.
+_PERIOD_SOURCES = {source.item_kind: f"temp.main.otklik_period_{source.item_kind}" for source in SOURCES}
+
+
+def _gather_figure_items(con: duckdb.DuckDBPyConnection, period: Period, timezone: str) -> None:
     con.execute(
         f"create or replace temporary table {_FOUND_FIGURE_ITEMS} as select * from audit.published_figure_items limit 0"
     )
+    start, end = local_bounds(period)
+    present = _source_columns(con)
+    for source in SOURCES:
+        if not present[source.item_kind]:
+            continue  # no such table yet: its rules are passed over (_freeze_figure_items)
+        local = f"timezone(?3, {source.local_time})"
+        con.execute(
+            f"create or replace temporary table {_PERIOD_SOURCES[source.item_kind]} as"
+            f" select * from {source.table} where {local} >= ?1 and {local} < ?2",
+            [start, end, timezone],
+        )
 
 
 def _write_figure_items(con: duckdb.DuckDBPyConnection) -> None:
     """Each (review, figure, item) once, without relying on the key (a DuckLake has none)."""
     con.execute(f"insert into audit.published_figure_items select distinct * from {_FOUND_FIGURE_ITEMS}")
-    con.execute(f"drop table {_FOUND_FIGURE_ITEMS}")
+    for table in (_FOUND_FIGURE_ITEMS, *_PERIOD_SOURCES.values()):
+        con.execute(f"drop table if exists {table}")
 
 
 _FEEDBACK_ITEMS = """
@@ -189,7 +213,7 @@ def publish_review(
     code = code_version()
     con.execute("begin transaction")
     try:
-        _gather_figure_items(con)
+        _gather_figure_items(con, period, reporting_timezone)
         for position, table in enumerate(tables):
             _freeze_table(con, review_id, position, table)
             _freeze_figure_items(con, review_id, period, table, reporting_timezone)

@@ -151,7 +151,7 @@ def test_a_publication_writes_each_item_of_a_figure_once(warehouse: duckdb.DuckD
 
     figure = _figure(MART, "2026-10-01|retail", "complaints_count")
     warehouse.execute("begin transaction")
-    _gather_figure_items(warehouse)
+    _gather_figure_items(warehouse, month_period("2026-11"), "Europe/Moscow")
     found = [("monthly:2026-11:all:v1", figure, "feedback", item) for item in ("F1", "F2", "F1", "F1")]
     warehouse.executemany(f"insert into {_FOUND_FIGURE_ITEMS} values (?, ?, ?, ?)", found)
     _write_figure_items(warehouse)
@@ -161,3 +161,29 @@ def test_a_publication_writes_each_item_of_a_figure_once(warehouse: duckdb.DuckD
     ).fetchall()
     assert written == [("F1",), ("F2",)]
     assert len(_items(snapshot, figure)) == 3
+
+
+def test_a_figures_items_are_looked_for_among_the_items_of_the_period_in_its_timezone(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    """Publishing reads each source's rows of the period once (warehouse/publish.py, _PERIOD_SOURCES): the
+    month's first and last minute in Moscow are in it, the minutes on either side are not."""
+    from warehouse.publish import _PERIOD_SOURCES, _gather_figure_items
+
+    edges = {  # UTC; Moscow is UTC+3
+        "B-before": "2026-09-30 20:59:00+00",
+        "B-first": "2026-09-30 21:00:00+00",
+        "B-last": "2026-10-31 20:59:00+00",
+        "B-after": "2026-10-31 21:00:00+00",
+    }
+    for item_id, at in edges.items():
+        warehouse.execute("insert into core.fct_feedback (feedback_id, received_at) values (?, ?)", [item_id, at])
+        warehouse.execute(
+            "insert into core.fct_case_sla (case_id, sla_policy_id, started_at) values (?, 'p', ?)", [item_id, at]
+        )
+    _gather_figure_items(warehouse, month_period("2026-10"), "Europe/Moscow")
+    for kind, column in (("feedback", "feedback_id"), ("sla_clock", "case_id")):
+        found = warehouse.execute(
+            f"select {column} from {_PERIOD_SOURCES[kind]} where {column} like 'B-%' order by 1"
+        ).fetchall()
+        assert found == [("B-first",), ("B-last",)], kind

@@ -141,9 +141,11 @@ def figure_items_sql(
     rule: Rule,
     key_columns: tuple[str, ...],
     source_columns: set[str],
+    source_table: str | None = None,
 ) -> str:
     """One select of (figure_id, item_kind, item_id) for every row of ``rows_view`` whose ``column`` is
-    not null. Parameters: 1 and 2 are the period's local [start, end), 3 the reporting timezone."""
+    not null. Parameters: 1 and 2 are the period's local [start, end), 3 the reporting timezone.
+    ``source_table``: the rule's source table, or a table holding its rows of the period (publishing)."""
     joins = [_key_match(k) for k in key_columns if k in source_columns and k != "report_month"]
     time = f"timezone(?3, i.{rule.source.local_time})"
     conditions = [f"{time} >= ?1", f"{time} < ?2", f"({rule.predicate})", *joins]
@@ -151,6 +153,6 @@ def figure_items_sql(
     return (
         f"select distinct {figure} as figure_id, '{rule.source.item_kind}' as item_kind,"
         f" {rule.source.item_id} as item_id"
-        f" from {rows_view} as m join {rule.source.table} as i on {' and '.join(conditions)}"
+        f" from {rows_view} as m join {source_table or rule.source.table} as i on {' and '.join(conditions)}"
         f" where m.{_quote(column)} is not null"
     )
