@@ -176,6 +176,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "versions": {p: version(p) for p in ("duckdb", "polars", "prefect", "great-expectations", "xlsxwriter")},
         "commit": commit.strip(),
+        # DuckDB's memory per connection (warehouse/connection.py): the peak RSS depends on it
+        "memory_limit": os.environ.get("OTKLIK_MEMORY_LIMIT") or "DuckDB's default",
     }
 
 

@@ -23,6 +23,11 @@ def _s(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}"
 
 
+def _limit(machine: dict) -> str:
+    """The run's OTKLIK_MEMORY_LIMIT, for runs that recorded it (runs before 2026-12-06 did not)."""
+    return f"; OTKLIK_MEMORY_LIMIT={machine['memory_limit']}" if "memory_limit" in machine else ""
+
+
 def load_results(folder: Path) -> list[dict]:
     results = [json.loads(p.read_text()) for p in sorted(folder.glob("pipeline-*.json"))]
     return sorted(results, key=lambda r: r["items"])
@@ -71,7 +76,7 @@ def tables(results: list[dict]) -> str:
         lines.append(
             f"| {r['items']:,} | {f['files']:,} | {f['bytes'] / 1e6:.0f} | {f['seconds']:.2f} | {m['date'][:10]} | "
             f"{m['commit']} | {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] / 2**30:.0f} GiB; "
-            f"Python {m['python']}; {versions} |"
+            f"Python {m['python']}; {versions}{_limit(m)} |"
         )
     return "\n".join(lines)
 
