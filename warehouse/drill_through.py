@@ -77,7 +77,7 @@ class PublishedDrillThrough:
         return [json.loads(data) for (data,) in rows]
 
     def pairs(self, figures: Collection[str] | None = None) -> pl.DataFrame:
-        where = "" if figures is None else " and list_contains(?, figure_id)"
+        where = "" if figures is None else " and figure_id in (select unnest(?))"
         parameters: list[Any] = [self._review] if figures is None else [self._review, sorted(figures)]
         return self._execute(
             "select figure_id, item_kind, item_id from audit.published_figure_items"
@@ -99,7 +99,7 @@ class PublishedDrillThrough:
                     row_number() over figure as position,
                     min(p.item_kind) over (partition by p.figure_id) as figure_kind
                 from audit.published_figure_items p left join times t using (item_kind, item_id)
-                where p.review_id = $review and list_contains($figures, p.figure_id)
+                where p.review_id = $review and p.figure_id in (select unnest($figures))
                 window figure as (partition by p.figure_id order by coalesce(t.item_time, ''))
             ),
             kept as (
@@ -134,7 +134,7 @@ class PublishedDrillThrough:
             return {}
         rows = self._execute(
             "select item_id, row_data from audit.published_items"
-            " where review_id = ? and item_kind = ? and list_contains(?, item_id) order by item_id",
+            " where review_id = ? and item_kind = ? and item_id in (select unnest(?)) order by item_id",
             [self._review, item_kind, sorted(ids)],
         ).fetchall()
         return {item_id: json.loads(data) for item_id, data in rows}
