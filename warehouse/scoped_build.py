@@ -21,9 +21,14 @@ Every build records what it changed in ``staging.stg__build_changes`` (``table_n
 clock) and of the models' code (warehouse/model_code.py), its clock, and whether it finished. A build
 starts by looking at it: after a finished build on the same configuration and code and an earlier or equal
 clock, scoped rebuilds are allowed; otherwise (the first build, a build that failed half-way, another
-configuration, new code, a clock that went back) every model is built whole, as from nothing. The SLA
-clocks that the clock alone moves (cycles still open, marks later than the last clock) are recorded as
-the changes of ``CLOCK_CASES`` before any model is rebuilt.
+configuration, new code, a clock that went back) every model is built whole, as from nothing.
+
+Before any model is rebuilt, the cases whose SLA clocks the clock alone moves are recorded in two groups:
+``CLOCK_CASES``, whose marks lie later than the last build's clock (an event the clock now reaches), computed
+again by the clock models; and ``ADVANCE_CASES``, with a cycle still open and no such mark. A clock model with
+``KeyScope.advance`` brings the second group to the new clock from its own rows of the last build (the open
+cycle's end and what runs to it) instead of computing them from their events (at 1M items, 19,274 cases at a
++1,000 build).
 """
 
 import hashlib
@@ -35,7 +40,7 @@ import polars as pl
 
 from expectations.validate import table_exists
 from transforms.dag import BUILD_ORDER, BuildContext, Model, SqlModel, model_inputs
-from transforms.incremental import KEY_NAMES, SCOPES, VIEWS, KeyScope, view_of
+from transforms.incremental import KEY_NAMES, SCOPES, VIEWS, KeyScope, View, view_of
 from transforms.metrics import metric_macros
 from warehouse import model_code
 from warehouse.sql_text import quote_name
@@ -45,7 +50,8 @@ CHANGES = "staging.stg__build_changes"
 # fingerprint (warehouse.build.fingerprint is a sum of row hashes, so it follows by difference)
 FINGERPRINT_DELTAS = "staging.stg__build_fingerprint_deltas"
 STATE = "staging.stg__build_state"
-CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves
+CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves past a mark
+ADVANCE_CASES = "@advance"  # the pseudo-table whose changes are the other cases with an open SLA cycle
 COMPARED_ROWS = 200_000
 _READ_RAW = ("raw.batches", "raw.qa_samples", "raw.qa_verdicts", "raw.manual_labels")
 _READS_CLOCK = re.compile(r"getvariable\s*\(\s*'as_of'\s*\)", re.IGNORECASE)
@@ -91,8 +97,13 @@ def begin(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> bool:
         if table_exists(con, "core.int_sla_clock_marks"):
             con.execute(
                 f"insert into {CHANGES} select distinct ?, 'case_id', case_id from core.int_sla_clock_marks"
-                " where mark = 'as_of' or mark_at > ?",
+                " where mark_at > ?",
                 [CLOCK_CASES, state[1]],
+            )
+            con.execute(
+                f"insert into {CHANGES} select distinct ?, 'case_id', case_id from core.int_sla_clock_marks"
+                f" where mark = 'as_of' and case_id not in (select key_value from {CHANGES} where table_name = ?)",
+                [ADVANCE_CASES, CLOCK_CASES],
             )
     con.execute(
         f"create or replace table {STATE} (digest varchar, as_of timestamptz, finished boolean,"
@@ -223,7 +234,15 @@ def rebuild_scoped(
         f"create or replace temp table _scope as select distinct k::{key_type} as k from ({union}) as s(k)"
         " where k is not null"
     )
-    in_scope = f"{scope.key} in (select k from _scope)"
+    # the cases the clock alone moved, that nothing else brings into scope: advanced, not computed
+    advanced = "select null where false"
+    if scope.advance is not None:
+        con.execute(
+            f"create or replace temp table _advance as select distinct key_value::{key_type} as k from {CHANGES}"
+            f" where table_name = '{ADVANCE_CASES}' and key_value::{key_type} not in (select k from _scope)"
+        )
+        advanced = "select k from _advance"
+    in_scope = f"{scope.key} in (select k from _scope union all {advanced})"
     con.execute("begin transaction")
     try:
         # the rows in scope by row id: only the key column is scanned for them, and only they are read whole
@@ -235,8 +254,17 @@ def rebuild_scoped(
         con.execute(
             f"create or replace temp table _old as select * from {table} where rowid in (select row_id from _old_ids)"
         )
+        if scope.advance is not None and scope.advance_not is not None:  # those the advance does not cover
+            con.execute(
+                f"insert into _scope select distinct k from _advance where k in ({scope.advance_not});"
+                " delete from _advance where k in (select k from _scope)"
+            )
         fresh = compute(scope.filters)
-        con.execute(f"create or replace temp table _new as select * from ({fresh}) where {in_scope}")
+        con.execute(
+            f"create or replace temp table _new as select * from ({fresh}) where {scope.key} in (select k from _scope)"
+        )
+        if scope.advance is not None:
+            con.execute(f"insert into _new by name {scope.advance}")
         differing, scoped = _differing_keys(con, scope.key)
         if differing * 2 > scoped:  # most keys changed: all the scope's rows are replaced, in _new's order
             con.execute(f"delete from {table} where rowid in (select row_id from _old_ids)")
@@ -251,8 +279,8 @@ def rebuild_scoped(
     record_fingerprint_delta(con, table, removed="_old", added="_new")
     record_keys(con, table, "select * from _differ")
     if table in VIEWS:
-        record_keys(con, view_of(table), _differing_rows(con, ignored=VIEWS[table]))
-    for temp in ("_old", "_new", "_scope", "_old_ids", "_differ", "_differ_keys"):
+        record_keys(con, view_of(table), _differing_rows(con, view=VIEWS[table]))
+    for temp in ("_old", "_new", "_scope", "_advance", "_old_ids", "_differ", "_differ_keys"):
         con.execute(f"drop table if exists {temp}")
     return con.execute(f"select count(*) from {table}").fetchone()[0]
 
@@ -278,9 +306,12 @@ def _differing_keys(con: duckdb.DuckDBPyConnection, key: str) -> tuple[int, int]
     ).fetchone()
 
 
-def _differing_rows(con: duckdb.DuckDBPyConnection, *, key: str | None = None, ignored: tuple[str, ...] = ()) -> str:
+def _differing_rows(con: duckdb.DuckDBPyConnection, *, key: str | None = None, view: View | None = None) -> str:
     """A select of the key columns (``KEY_NAMES`` and ``key``) of each distinct row of ``_old`` and ``_new``
-    that the two hold a different number of times, the columns ``ignored`` left out (``_differing_keys``)."""
+    that the two hold a different number of times (``_differing_keys``); with ``view``, of the rows it keeps,
+    the columns it ignores left out."""
+    ignored = view.ignored if view else ()
+    where = f" where {view.rows}" if view and view.rows else ""
     columns = [r[0] for r in con.execute("describe _old").fetchall() if r[0] not in ignored]
     keys = list(dict.fromkeys(k for k in (*KEY_NAMES, *([key] if key else [])) if k in columns))
     side = "_otklik_side"
@@ -289,7 +320,8 @@ def _differing_rows(con: duckdb.DuckDBPyConnection, *, key: str | None = None, i
     kept = ", ".join(quote_name(c) for c in columns)
     return (
         f"select {', '.join(quote_name(k) for k in keys)}"
-        f" from (select {kept}, 1 as {side} from _old union all by name select {kept}, -1 as {side} from _new)"
+        f" from (select {kept}, 1 as {side} from _old{where}"
+        f" union all by name select {kept}, -1 as {side} from _new{where})"
         f" group by {kept} having sum({side}) <> 0"
     )
 
@@ -367,6 +399,7 @@ def by_row_id(table: str, predicate: str | None) -> str:
 
 
 __all__ = [
+    "ADVANCE_CASES",
     "CHANGES",
     "CLOCK_CASES",
     "STATE",
