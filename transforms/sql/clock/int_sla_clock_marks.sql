@@ -18,31 +18,44 @@ intervals as (
     select * from core.int_sla_calendar_intervals
 ),
 
-ends as (
-    select
-        case_id,
-        sla_policy_id,
-        cycle_number,
-        mark_number,
+calendars as (
+    select distinct
         calendar_id,
-        getvariable('as_of') as end_at
-    from old_marks
-    where mark = 'as_of'
+        getvariable('as_of') as clock_at
+    from intervals
+),
+
+-- the clock's position in each calendar, as the model positions a mark at it. Once per calendar, then joined
+-- to the ends: an as-of join of the ends themselves, read from a temporary table of this transaction (no
+-- statistics), was planned as a nested loop over every interval (0.9 s at 39,000 open cycles, not 0.06 s)
+clock_positions as (
+    select
+        calendars.calendar_id,
+        coalesce(
+            intervals.working_us_before
+            + least(intervals.working_us, greatest(0, epoch_us(calendars.clock_at) - epoch_us(intervals.start_at))),
+            0
+        ) as clock_position_us
+    from calendars
+    asof left join intervals
+        on
+            calendars.calendar_id = intervals.calendar_id
+            and calendars.clock_at >= intervals.start_at
 ),
 
 positioned_ends as (
     select
-        ends.*,
-        coalesce(
-            intervals.working_us_before
-            + least(intervals.working_us, greatest(0, epoch_us(ends.end_at) - epoch_us(intervals.start_at))),
-            0
-        ) as end_position_us
-    from ends
-    asof left join intervals
-        on
-            ends.calendar_id = intervals.calendar_id
-            and ends.end_at >= intervals.start_at
+        old_marks.case_id,
+        old_marks.sla_policy_id,
+        old_marks.cycle_number,
+        old_marks.mark_number,
+        getvariable('as_of') as end_at,
+        -- a calendar without intervals positions every mark at 0, as the model's outer as-of join does
+        coalesce(clock_positions.clock_position_us, 0) as end_position_us
+    from old_marks
+    left join clock_positions
+        on old_marks.calendar_id = clock_positions.calendar_id
+    where old_marks.mark = 'as_of'
 ),
 
 final as (
