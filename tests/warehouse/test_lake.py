@@ -28,7 +28,7 @@ from tests.flows.extract.imap_server import free_port
 from tests.flows.extract.postgres import PostgresServer, postgres  # noqa: F401  (the session's server)
 from tests.golden import AS_OF, GOLDEN
 from transforms.channels import load_channels
-from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, fingerprint
+from warehouse.build import CHECKED_LAYERS, build_and_check_layer, build_layer, fingerprint, finish_build
 from warehouse.build_run import run_build
 from warehouse.connection import connect, connect_memory, hold_warehouse
 from warehouse.ingest import ingest_landing
@@ -397,3 +397,39 @@ def test_the_projects_own_postgres_starts_and_serves_a_lake(tmp_path: Path) -> N
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
     assert not server.running()
+
+
+def test_a_later_build_advances_the_open_clocks_as_on_a_duckdb_file(
+    catalog_user: PostgresServer, tmp_path: Path
+) -> None:
+    """A scoped build an hour on brings the open SLA cycles to its clock from their rows of the last build
+    (warehouse/scoped_build.py, ADVANCE_CASES): on the lake, through its row ids, the SLA tables equal those
+    of a DuckDB file built from nothing at that clock."""
+    landing = tmp_path / "landing"
+    shutil.copytree(GOLDEN, landing)
+    setting, environ = new_lake(catalog_user, tmp_path / "data")
+    target = parse_target(setting, environ)
+    later = AS_OF + timedelta(hours=1)
+    sla = ("core.int_sla_clock_marks", "core.fct_case_sla", "core.fct_sla_events", "marts.sla_compliance_monthly")
+    with connect(target) as con:
+        ingest_landing(con, landing, load_channels(), archive_dir=tmp_path / "archive", run_id="ingest-1")
+        for as_of in (AS_OF, later):
+            ctx = context_from_configs(config_texts(), as_of, KEY)
+            for layer in CHECKED_LAYERS[1:]:
+                build_layer(con, layer, ctx)
+            finish_build(con)
+        assert con.execute("select scoped from staging.stg__build_state").fetchone() == (True,)
+        advanced = con.execute("select count(*) from staging.stg__build_changes where table_name = '@advance'")
+        assert advanced.fetchone()[0] > 0
+        on_lake = {table: fingerprint(con, table) for table in sla}
+        loaded = con.execute("select batch_id, loaded_at from raw.batches").fetchall()
+    file = connect_memory()
+    shutil.copytree(GOLDEN, tmp_path / "landing-file")
+    ingest_landing(file, tmp_path / "landing-file", load_channels(), archive_dir=tmp_path / "archive-file")
+    for batch_id, loaded_at in loaded:
+        file.execute("update raw.batches set loaded_at = ? where batch_id = ?", [loaded_at, batch_id])
+        file.execute("update raw.channel_payloads set _loaded_at = ? where _batch_id = ?", [loaded_at, batch_id])
+    ctx = context_from_configs(config_texts(), later, KEY)
+    for layer in CHECKED_LAYERS[1:]:
+        build_layer(file, layer, ctx)
+    assert {table: fingerprint(file, table) for table in sla} == on_lake
