@@ -177,3 +177,37 @@ def test_the_spare_copy_catches_up_with_two_builds_where_it_lies(
     assert [t for t in fresh if caught_up[t] != fresh[t]] == []
     texts = {r[2]: r for r in caught_up["staging.stg_channels__feedback"] if r[2] in ("77", "78")}
     assert texts.keys() == {"77", "78"} and "неделя" in repr(texts["77"])  # the edit and the new ticket are in it
+
+
+def test_rows_only_added_are_appended_and_a_deleted_one_is_noticed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run ledger's fingerprints gain rows at every build: the copy appends them without reading the
+    table whole, and still equals a copy written from nothing. A row deleted from such a table (which its
+    contract forbids) leaves a gap in the row ids: the table is then compared and replaced whole."""
+    live = tmp_path / "w.duckdb"
+    archive = tmp_path / "archive"
+    appended: list[tuple[str, bool]] = []
+    real = reader_copy_update._appended
+    monkeypatch.setattr(
+        reader_copy_update, "_appended", lambda c, s, t, *a: appended.append((t, r := real(c, s, t, *a))) or r
+    )
+    with connect(live) as con:
+        ingest_landing(con, GOLDEN, load_channels(), archive_dir=archive, run_id="golden")
+        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
+        publish_reader_copy(con, live)
+        for number, day in enumerate((2, 3)):
+            _late_ticket(con, archive, ticket_id=90 + number)
+            _build(con, datetime(2026, 11, day, tzinfo=UTC), as_a_run=True)
+            if number == 1:  # against the table's contract: one row gone, and the count made up by the build's
+                con.execute("delete from audit.table_fingerprints where rowid = 0")
+            appended.clear()
+            publish_reader_copy(con, live)
+            assert ("audit.table_fingerprints", number == 0) in appended
+            with connect_reader(live) as reader:
+                updated = _tables(reader)
+                contents = reader.execute(f"select table_name, row_count, content_hash from {COPY_CONTENTS}").fetchall()
+                assert all(fingerprint(reader, t) == (rows, digest) for t, rows, digest in contents)
+            assert updated["audit.table_fingerprints"] == sorted(
+                con.execute("select * from audit.table_fingerprints").fetchall(), key=repr
+            )
