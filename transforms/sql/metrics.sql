@@ -73,3 +73,25 @@ items >= root_cause_min_items() and (
 -- Churn rate: customers lost in the month (current → refused or churned in the CRM) ÷ customers who
 -- were current at the month's first instant; null without customers at the start.
 create or replace temp macro churn_rate(lost, customers_at_start) as lost / nullif(customers_at_start, 0);
+
+-- An SLA clock's state (docs/metrics.md «SLA»), by the boundary rule: within target while the elapsed time
+-- is at most the target (achieved_at <= due_at; as_of <= due_at while open), at risk once strictly less
+-- than the rule's at-risk share is left (running_us > risk_us). Shared by core.fct_case_sla and the
+-- advance of its open cycles to a later clock (transforms/sql/clock/fct_case_sla.sql); the clock is an
+-- argument, so no model reads it through this macro.
+create or replace temp macro sla_state(as_of, started_at, achieved_at, due_at, running_us, risk_us) as
+case
+    when started_at is null then 'not_started'
+    when achieved_at <= due_at then 'achieved'
+    when achieved_at is not null then 'breached'
+    when as_of > due_at then 'open_breached'
+    when running_us > risk_us then 'at_risk'
+    else 'open_ok'
+end;
+
+-- The calendar position (working microseconds since the calendar's start) of ``instant``, in the
+-- working interval of its calendar that starts last at or before it (its start_at, working_us and the
+-- working time before it); 0 before the calendar's first interval. Shared by core.int_sla_clock_marks and
+-- the advance of its open cycles' ends (transforms/sql/clock/int_sla_clock_marks.sql).
+create or replace temp macro sla_position_us(working_us_before, working_us, start_at, instant) as
+coalesce(working_us_before + least(working_us, greatest(0, epoch_us(instant) - epoch_us(start_at))), 0);

@@ -57,11 +57,14 @@ open_cycles as (
         cycle_totals.running_us / 60e6 as elapsed_minutes,
         (epoch_us(cycle_totals.ended_at) - epoch_us(old_cycles.started_at)) / 60e6 as calendar_elapsed_minutes,
         cycle_totals.paused_us / 60e6 as paused_minutes,
-        case
-            when getvariable('as_of') > old_cycles.due_at then 'open_breached'
-            when cycle_totals.running_us > clocks.risk_us then 'at_risk'
-            else 'open_ok'
-        end as sla_state
+        sla_state(
+            getvariable('as_of'),
+            old_cycles.started_at,
+            old_cycles.achieved_at,
+            old_cycles.due_at,
+            cycle_totals.running_us,
+            clocks.risk_us
+        ) as sla_state
     from old_cycles
     inner join cycle_totals
         on

@@ -31,10 +31,8 @@ calendars as (
 clock_positions as (
     select
         calendars.calendar_id,
-        coalesce(
-            intervals.working_us_before
-            + least(intervals.working_us, greatest(0, epoch_us(calendars.clock_at) - epoch_us(intervals.start_at))),
-            0
+        sla_position_us(
+            intervals.working_us_before, intervals.working_us, intervals.start_at, calendars.clock_at
         ) as clock_position_us
     from calendars
     asof left join intervals

@@ -241,14 +241,7 @@ cycles as (
 judged as (
     select
         *,
-        case
-            when cycle_started_at is null then 'not_started'
-            when achieved_at <= due_at then 'achieved'
-            when achieved_at is not null then 'breached'
-            when getvariable('as_of') > due_at then 'open_breached'
-            when running_us > risk_us then 'at_risk'
-            else 'open_ok'
-        end as sla_state
+        sla_state(getvariable('as_of'), cycle_started_at, achieved_at, due_at, running_us, risk_us) as sla_state
     from cycles
 ),
 

@@ -45,7 +45,14 @@ final as (
         logged.cycle_number,
         row_number() over (
             partition by logged.case_id, logged.sla_policy_id, logged.cycle_number
-            order by logged.event_at, logged.sla_event = 'fulfill'
+            -- events of one instant in one order at every build: the start first, the stop last, a pause
+            -- before a resume, then by name
+            order by
+                logged.event_at,
+                logged.sla_event = 'fulfill',
+                logged.sla_event <> 'activate',
+                logged.sla_event = 'resume',
+                logged.sla_event
         ) as sla_event_number,
         logged.sla_event,
         logged.event_at,

@@ -114,8 +114,12 @@ pause_events as (
 toggles as (
     select
         *,
-        coalesce(lag(is_pause) over (partition by case_id, sla_policy_id, cycle_number order by mark_at), false)
-            as was_paused
+        -- a pause and a resume at the same instant: the pause first, as the marks are numbered below (a
+        -- total order: two builds of the same events keep and number the same marks)
+        coalesce(
+            lag(is_pause) over (partition by case_id, sla_policy_id, cycle_number order by mark_at, not is_pause),
+            false
+        ) as was_paused
     from pause_events
 ),
 
@@ -163,10 +167,11 @@ ordered as (
         cycles.calendar_id,
         cycles.achieved_at,
         cycles.window_end_at,
-        -- the end mark sorts last even when a pause shares its instant
+        -- the end mark sorts last even when a pause shares its instant, the start first, a pause before a
+        -- resume: marks of one instant are numbered alike by every build
         row_number() over (
             partition by marks.case_id, marks.sla_policy_id, marks.cycle_number
-            order by marks.mark in ('fulfill', 'as_of'), marks.mark_at, marks.mark = 'resume'
+            order by marks.mark in ('fulfill', 'as_of'), marks.mark_at, marks.mark <> 'activate', marks.mark = 'resume'
         ) as mark_number,
         -- marks after the cycle's end (events later than as_of) count no time: their moment is clipped
         -- to the cycle's end mark's (its one 'fulfill' or 'as_of' mark, as in marks above)
@@ -185,10 +190,8 @@ ordered as (
 positioned as (
     select
         ordered.*,
-        coalesce(
-            intervals.working_us_before
-            + least(intervals.working_us, greatest(0, epoch_us(ordered.clipped_at) - epoch_us(intervals.start_at))),
-            0
+        sla_position_us(
+            intervals.working_us_before, intervals.working_us, intervals.start_at, ordered.clipped_at
         ) as position_us
     from ordered
     asof left join intervals

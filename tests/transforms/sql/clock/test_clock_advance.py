@@ -63,6 +63,15 @@ def _view(con: duckdb.DuckDBPyConnection, table: str, model: str, cases: list[st
 # at-risk threshold (1,152 minutes run: not yet at risk), and exactly at its due time (not yet breached)
 @example(cases=[(datetime(2026, 10, 5, 6, tzinfo=UTC), [])], clocks=(datetime(2026, 10, 5, 7, tzinfo=UTC), 1092))
 @example(cases=[(datetime(2026, 10, 5, 6, tzinfo=UTC), [])], clocks=(datetime(2026, 10, 5, 7, tzinfo=UTC), 1380))
+# events of one instant (a start, pauses and a resume together): numbered alike by every build, so that the
+# rows the last build wrote are the rows this one would write (they were not, before the ties were ordered)
+@example(
+    cases=[
+        (datetime(2026, 3, 19, 23, 15, tzinfo=UTC), [("waiting_customer", 0), ("waiting_customer", 0)]),
+        (datetime(2026, 3, 20, 9, 15, tzinfo=UTC), [("resumed", 0), ("waiting_customer", 0), ("resumed", 0)]),
+    ],
+    clocks=(datetime(2026, 8, 2, 13, 57, tzinfo=UTC), 0),
+)
 def test_advanced_rows_are_the_models_rows_at_the_later_clock(
     con: duckdb.DuckDBPyConnection,
     cases: list[tuple[datetime, list[tuple[str, int]]]],
