@@ -1,7 +1,7 @@
 """The statistical part: hashed word 1-2-grams + cue features → linear heads with calibrated confidence.
 
 Features are computed set-based: a batch is exploded to (row, feature) pairs, each *distinct*
-feature string is hashed once (sklearn's murmurhash3, stable across versions and machines) into
+feature string is hashed once (MurmurHash3, stable across versions and machines) into
 ``N_FEATURES`` buckets, and rows become binary, L2-normalized sparse vectors. A head (kind,
 sentiment, type) is a multinomial logistic regression; its confidence is calibrated by one
 temperature fitted on out-of-fold predictions (5-fold), i.e. the softmax of ``scores / T``.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import mmh3
 from scipy import sparse
-from sklearn.utils import murmurhash3_32
 
 N_FEATURES = 2**18
 ARTIFACT_FORMAT = "otklik-linear-v1"
@@ -35,7 +35,11 @@ class FeatureHasher:
         self.table = pl.DataFrame(schema={"feature": pl.String, "col": pl.Int32})
 
     def buckets(self, features: list[str]) -> list[int]:
-        return [murmurhash3_32(f, seed=0, positive=True) % self.n_features for f in features]
+        # MurmurHash3 (x86, 32 bits) of the UTF-8 bytes, seed 0, unsigned: the values scikit-learn's
+        # murmurhash3_32(f, seed=0, positive=True) gives, with which the committed model was trained (the
+        # test holds the two equal). The mmh3 package, not scikit-learn's: importing any part of scikit-learn
+        # imports all of it and SciPy's statistics (0.7 s), at every start of every process that classifies
+        return [mmh3.hash(f, 0, signed=False) % self.n_features for f in features]
 
     def lookup(self, pairs: pl.DataFrame) -> pl.DataFrame:
         """``pairs`` (row, feature) with the feature's bucket as ``col``; new features are hashed once."""

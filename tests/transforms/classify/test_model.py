@@ -1,18 +1,23 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.classify import corpus
 from transforms.classify.corpus import SEED_LABELS
 from transforms.classify.engine import DEFAULT_MODEL_PATH, Classifier
 from transforms.classify.evaluate import score
-from transforms.classify.model import Model, load_model
+from transforms.classify.model import FeatureHasher, Model, load_model
 from transforms.classify.train import train_model
 from transforms.taxonomy import load_feedback_types
 
+PROJECT = Path(__file__).resolve().parents[3]
 TEXTS = pl.Series(["Курьер опоздал", "Спасибо большое!", "Добавьте оплату СБП", "Где мой заказ?", "Продам гараж", None])
 
 
@@ -132,3 +137,25 @@ def test_score_report() -> None:
     assert [c.f1 for c in report.classes] == pytest.approx([2 / 3, 0.8])
     assert report.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
     assert report.confusion == [[1, 1], [0, 2]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))  # what UTF-8 can encode
+def test_the_feature_hash_is_the_murmurhash3_the_committed_model_was_trained_with(feature: str) -> None:
+    from sklearn.utils import murmurhash3_32
+
+    whole = FeatureHasher(n_features=2**32)  # every bucket: the hash itself
+    assert whole.buckets([feature]) == [murmurhash3_32(feature, seed=0, positive=True)]
+
+
+def test_a_build_process_classifies_without_importing_scikit_learn() -> None:
+    """Importing scikit-learn takes 0.7 s; every build's process paid it at start for a hash function."""
+    script = (
+        "import sys, polars as pl\n"
+        "import flows._tasks, warehouse.build, transforms.review.monthly\n"
+        "from transforms.classify.engine import default_classifier\n"
+        "default_classifier().predict(pl.Series(['Курьер опоздал, верните деньги']))\n"
+        "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')[:3] or 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr or done.stdout
