@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import mmh3
 import numpy as np
 import polars as pl
-import mmh3
 from scipy import sparse
 
 N_FEATURES = 2**18
