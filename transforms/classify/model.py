@@ -38,7 +38,7 @@ class FeatureHasher:
         # MurmurHash3 (x86, 32 bits) of the UTF-8 bytes, seed 0, unsigned: the values scikit-learn's
         # murmurhash3_32(f, seed=0, positive=True) gives, with which the committed model was trained (the
         # test holds the two equal). The mmh3 package, not scikit-learn's: importing any part of scikit-learn
-        # imports all of it and SciPy's statistics (0.7 s), at every start of every process that classifies
+        # imports all of it and SciPy's statistics (about 0.7 s in a fresh process) for one hash function
         return [mmh3.hash(f, 0, signed=False) % self.n_features for f in features]
 
     def lookup(self, pairs: pl.DataFrame) -> pl.DataFrame:

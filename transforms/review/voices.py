@@ -11,7 +11,8 @@ item id, so the same snapshot always quotes the same items, whatever their order
 
 scikit-learn's TfidfVectorizer does the vectors: it is already a dependency (the classifier's training),
 and it is deterministic for a given input. It is imported when quotes are chosen, not with this module:
-importing scikit-learn takes 0.7 s, which every build's process paid for a review it did not write.
+in a fresh process, importing scikit-learn (and the SciPy statistics it pulls in) takes about 0.7 s, which
+every process that imported the review's modules paid, writing a review or not.
 """
 
 from collections.abc import Sequence
