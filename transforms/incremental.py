@@ -140,6 +140,12 @@ _CUSTOMER_KEYS_IN_SCOPE = f"select customer_key from core.int_feedback_classifie
 # 29.7 -> 24.9 s, int_sla_clocks 20.9 -> 18.0 s (the same rows). 8 KiB a case gives partitions of about
 # 354,000 cases under 3 GB, and one piece up to 2.4 M cases under DuckDB's default limit on 24 GiB.
 _SLA_BYTES_PER_CASE = 8 * 1024
+# core.fct_cases folds each case's events with two windows and a grouping. In one piece under
+# OTKLIK_MEMORY_LIMIT=2.5GB it held the 3M bench's 1.52 M cases (8.2 s) but ran out of memory at the 10M
+# bench's 5.08 M cases (21.9 M events): DuckDB's windows do not spill their partitions' state. 2 KiB a case
+# gives partitions of about 1.2 M cases under 2.5 GB, and one piece up to 9 M cases under DuckDB's default
+# limit on 24 GiB.
+_CASE_EVENTS_BYTES_PER_CASE = 2 * 1024
 
 SCOPES: dict[str, KeyScope] = {
     "core.int_feedback_predictions": KeyScope(
@@ -184,7 +190,11 @@ SCOPES: dict[str, KeyScope] = {
         },
     ),
     "core.dim_customers": KeyScope("customer_key", filters={"staging.stg_crm__customer_statuses": _by("customer_key")}),
-    "core.fct_cases": KeyScope("case_id", filters={"staging.stg_crm__case_events": _by("case_id")}),
+    "core.fct_cases": KeyScope(
+        "case_id",
+        filters={"staging.stg_crm__case_events": _by("case_id")},
+        bytes_per_key=_CASE_EVENTS_BYTES_PER_CASE,
+    ),
     "core.fct_feedback": KeyScope(
         "feedback_id",
         bridges={
