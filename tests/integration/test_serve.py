@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -119,6 +119,29 @@ def _create_run(stack: Stack, deployment_name: str, parameters: dict) -> dict:
     return stack.api("POST", f"/deployments/{deployment['id']}/create_flow_run", {"parameters": parameters})
 
 
+def _wait_out_schedules(stack: Stack, deployment_names: list[str], margin_seconds: int = 120) -> None:
+    """Let every run of these deployments that their schedules start within ``margin_seconds`` (or started)
+    end first. Each has a concurrency limit of 1: a scheduled run that starts while the test holds the warehouse
+    waits for it, and the test's own run of that deployment waits for the slot (at xx:05 the hourly ingest, at
+    xx:20 the build)."""
+    before = datetime.now(UTC) + timedelta(seconds=margin_seconds)
+    for name in deployment_names:
+        deployment = stack.api("GET", f"/deployments/name/{name}")
+        due = stack.api(
+            "POST",
+            "/flow_runs/filter",
+            {
+                "flow_runs": {
+                    "deployment_id": {"any_": [deployment["id"]]},
+                    "state": {"type": {"any_": ["SCHEDULED", "PENDING", "RUNNING"]}},
+                    "expected_start_time": {"before_": before.isoformat()},
+                }
+            },
+        )
+        for run in due:
+            _wait_for_run(stack, run["id"])
+
+
 def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: Path, typeform: FakeTypeform) -> None:
     t0 = time.monotonic()
     stack.start(worker_env={"PREFECT_WORKER_QUERY_SECONDS": "2"})
@@ -168,7 +191,9 @@ def test_serve_deploys_schedules_and_runs_a_deployment(stack: Stack, workspace: 
     # read-write process; the second queues on the warehouse lock instead of failing with
     # "Could not set lock on file", and both complete. So that "at once" does not depend on how fast
     # an ingest is (a fast one used to end before the build's process started), this process holds
-    # the warehouse, as a long build would, until both runs are running; then it lets go.
+    # the warehouse, as a long build would, until both runs are running; then it lets go. A scheduled run
+    # of either deployment that started meanwhile would take its one slot and wait for the warehouse too.
+    _wait_out_schedules(stack, ["build-warehouse/build-warehouse", "ingest-channels/ingest-hourly"])
     with connect(workspace / "warehouse.duckdb"):
         both = [
             _create_run(stack, "build-warehouse/build-warehouse", {"as_of": "2026-11-01T00:00:00+00:00"}),
