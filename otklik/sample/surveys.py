@@ -162,7 +162,7 @@ def write_employee_survey(ctx: Context, channel: Channel, n: int, bad: dict[str,
     for item in items:
         item.no_case, item.topic = True, "employee"  # an employee's answer: no CRM case, no customer topic
         item.text = texts.employee_text(item.kind, rng, item_slots(ctx, item, rng)) if item.kind != "none" else ""
-        item.source_item_id = _hex_id(rng, used)
+        item.source_item_id = _hex_id(rng, used, ctx.month.number)
         row = [
             item.source_item_id,
             item.at.replace(microsecond=0),
@@ -189,9 +189,15 @@ def write_employee_survey(ctx: Context, channel: Channel, n: int, bad: dict[str,
     return result
 
 
-def _hex_id(rng: random.Random, used: set[str]) -> str:
+def _hex_id(rng: random.Random, used: set[str], month: int) -> str:
+    """A questionnaire id: the month (since 2020) in three hex digits, then 32 random bits.
+
+    The random part alone is unique within one month's generation only: a 10M history drew the same
+    one in two months, and the second answer was quarantined as an id collision. The month makes
+    months generated one by one disjoint by construction; ``getrandbits(32)`` draws one word of the
+    stream as before, so every other file of a month stays byte for byte what it was."""
     while True:
-        value = f"{rng.getrandbits(32):08X}"
+        value = f"{month:03X}{rng.getrandbits(32):08X}"
         if value not in used:
             used.add(value)
             return value

@@ -24,6 +24,7 @@ from otklik.sample import GenerationSummary, generate_landing, texts
 from otklik.sample.cases import EMAIL_REF_KEEPS_ANGLE_BRACKETS
 from otklik.sample.generate import BAD_PLAN, ON_TOP_WRITERS
 from otklik.sample.items import profile_for
+from otklik.sample.surveys import _hex_id
 from transforms.channels import Channel, load_channels
 from transforms.normalize import normalize_channel
 from transforms.readers import UnreadableFile, read_file
@@ -801,6 +802,15 @@ def test_months_generated_one_by_one_never_reuse_a_source_id(landing, tmp_path: 
         assert not october & september, f"{channel.id}: {sorted(october & september)[:3]}"
         if all(i.isdigit() for i in october | september):  # a numbered sequence goes on from month to month
             assert min(map(int, october)) > max(map(int, september)), channel.id
+
+
+def test_pulse_ids_of_two_months_differ_even_when_their_random_bits_are_the_same() -> None:
+    # a 10M history drew one questionnaire's 32 random bits in two months: the month is in the id now
+    september, october = _hex_id(random.Random(3), set(), 80), _hex_id(random.Random(3), set(), 81)
+    assert september != october and september[3:] == october[3:]
+    used: set[str] = set()
+    ids = [_hex_id(random.Random(5), used, 81) for _ in range(3)]  # the same draw again: drawn anew
+    assert len(set(ids)) == 3 and all(len(i) == 11 and i.startswith("051") for i in ids)
 
 
 # -- the review site's Atom feed (otklik.sample.feeds)
