@@ -17,10 +17,12 @@ October's items: A's complaint, a b2b item from a customer the CRM does not know
 no customer, and an item from the shared phone.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from tests.helpers import run_model
 from tests.transforms.sql.marts.core_frames import build_core, customer_status, given_core, item, scored
@@ -217,3 +219,87 @@ def test_an_answer_groups_only_a_customer_at_the_months_start(con: duckdb.DuckDB
     assert counts[(OCT, "detractor")] == (1, 1)  # A
     assert counts[(OCT, "promoter")] == (3, 2)  # C, G, H
     assert counts[(OCT, "no_answer")] == (1, 1)  # F
+
+
+# The customers at a month's start, against their definition: a CRM customer with a current span that
+# began before the month's first instant (reporting timezone) and had not ended before it, counted once
+# however many such spans they have. The marts count one-span customers by running sums over the months
+# and the rest month by month; the spans below are drawn around the month starts, with several current
+# spans a customer, and a span whose local end comes before its local start (a clock turned back).
+MONTHS = (date(2026, 8, 1), SEP, OCT, date(2026, 11, 1))
+_STARTS = [datetime(2026, m, 1) for m in (8, 9, 10, 11)]
+INSTANTS = sorted(
+    {datetime(2025, 6, 15)}
+    | set(_STARTS)
+    | {s - timedelta(minutes=1) for s in _STARTS}
+    | {s + timedelta(minutes=1) for s in _STARTS}
+    | {s + timedelta(days=14) for s in _STARTS}
+)
+span_strategy = st.tuples(
+    st.sampled_from(("current", "current", "refused", "churned")),
+    st.sampled_from(INSTANTS),
+    st.one_of(st.none(), st.sampled_from(INSTANTS)),
+)
+customers_strategy = st.lists(
+    st.tuples(st.sampled_from(("b2c", "b2b", "vip")), st.lists(span_strategy, min_size=1, max_size=3)),
+    min_size=1,
+    max_size=7,
+)
+
+
+def at_start_oracle(customers: list[tuple[str, list[tuple]]]) -> dict[tuple[date, str], int]:
+    counts: dict[tuple[date, str], int] = {}
+    for segment, spans in customers:
+        for month in MONTHS:
+            start = datetime(month.year, month.month, 1)
+            if any(s == "current" and vf < start and (vt is None or vt >= start) for s, vf, vt in spans):
+                counts[(month, segment)] = counts.get((month, segment), 0) + 1
+    return counts
+
+
+@hypothesis.settings(
+    max_examples=60, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture]
+)
+@hypothesis.given(customers=customers_strategy)
+def test_customers_at_a_months_start_match_their_definition(
+    spans_con: duckdb.DuckDBPyConnection, customers: list[tuple[str, list[tuple]]]
+) -> None:
+    con = spans_con
+    con.execute("delete from core.fct_customer_status_spans; delete from core.dim_customers")
+    for number, (segment, spans) in enumerate(customers):
+        key = f"customer-{number}"
+        con.execute("insert into core.dim_customers (customer_key, segment) values (?, ?)", [key, segment])
+        for index, (status, valid_from, valid_to) in enumerate(spans):
+            con.execute(
+                "insert into core.fct_customer_status_spans (customer_key, status, previous_status, valid_from,"
+                " valid_to, valid_from_local, valid_to_local, is_loss) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    key,
+                    status,
+                    None if index == 0 else spans[index - 1][0],
+                    valid_from.replace(tzinfo=UTC) + timedelta(seconds=index),  # the grain: one span an instant
+                    None if valid_to is None else valid_to.replace(tzinfo=UTC),
+                    valid_from,
+                    valid_to,
+                    status != "current" and index > 0 and spans[index - 1][0] == "current",
+                ],
+            )
+    expected = at_start_oracle(customers)
+    segments = run_model(con, "marts", "customer_segments_monthly").to_dicts()
+    got = {(r["report_month"], r["segment"]): r["customers_at_start_count"] for r in segments}
+    assert {k: v for k, v in got.items() if v} == expected
+    churn = run_model(con, "marts", "churn_by_nps_group_monthly").to_dicts()
+    by_month = {month: sum(v for (m, _), v in expected.items() if m == month) for month in MONTHS}
+    for month in MONTHS:
+        rows = [r for r in churn if r["report_month"] == month]
+        assert sum(r["customers_at_start_count"] for r in rows) == by_month[month]
+        assert (len(rows) > 0) == (by_month[month] > 0)  # a month nobody began has no row
+
+
+@pytest.fixture
+def spans_con(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Core built on one item in each of MONTHS; the tests write the spans and customers themselves."""
+    given_core(con, feedback=[item(month=month) for month in MONTHS], customer_statuses=STATUSES[:1])
+    build_core(con)
+    con.execute("create schema if not exists marts")
+    return con
