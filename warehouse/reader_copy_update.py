@@ -22,6 +22,15 @@ reader still holds the spare open or it cannot catch up, a copy of the current o
    blocks (a file written from nothing is then smaller). Its checkpoint compacts the copy's tables only
    when the copy's own deleted rows are due (warehouse/compaction.py).
 
+The live rows of a table's changed keys are the rows the builds appended, when the table is a scoped model
+replaced by its scope key: a scoped rebuild deletes every row of the keys it changes and appends their new
+rows, and records how many (warehouse/scoped_build.py, ``APPENDED``; each copy records the count of the build
+it holds, ``COPY_APPENDED``). DuckDB appends past a table's last stored row, and a checkpoint that drops or
+compacts deleted rows keeps the stored rows in order, so those rows lie among the last rows stored, as many
+as the builds appended: only that tail of the key column is searched (``_appended_from``), not the column of
+every row the table ever kept. A count that is off leaves rows out, and the check below replaces the table
+whole.
+
 Neither side is read whole when it need not be: a live table's fingerprint is the one the completed build
 just recorded (``build_fingerprints``; itself taken by difference for tables a scoped build left alone or
 changed by key), and a table replaced by key is checked by difference too: what the copy held, minus the
@@ -34,6 +43,7 @@ older versions of rows that readers could already read (masked texts, keyed cust
 an excluded schema, which no copy ever held.
 """
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -48,11 +58,16 @@ COPY_CONTENTS = "main.reader_copy_contents"  # in the copy: (table_name, row_cou
 # in the copy: the change log (table_name, key_name, key_value) of the build it holds, as warehouse/scoped_build.py
 # recorded it; ALL_TABLES as table_name: that build rebuilt every table whole
 COPY_CHANGES = "main.reader_copy_changes"
+# in the copy: how many rows each scoped rebuild of the build it holds appended (table_name, row_count), as
+# warehouse/scoped_build.py recorded them
+COPY_APPENDED = "main.reader_copy_appended_rows"
 ALL_TABLES = "*"
 _ALIAS = "otklik_reader_update"
 _PREVIOUS = "otklik_reader_previous"
 _PENDING = "temp.main.otklik_reader_pending"  # (build, table_name, key_name, key_value): what the copy catches up with
 _CHANGES = "staging.stg__build_changes"
+_APPENDED = "staging.stg__build_appended_rows"
+_PENDING_APPENDED = "temp.main.otklik_reader_pending_appended"  # (build, table_name, row_count)
 _HELD_IDS = "temp.main.otklik_reader_held_ids"  # the copy's row ids of the changed keys of one table
 _LIVE_ROWS = "temp.main.otklik_reader_live_rows"  # the live rows of those keys, as the copy holds them
 _STATE = "staging.stg__build_state"
@@ -92,7 +107,7 @@ def _kept_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: frozens
         " group by all",
         [database, sorted(schemas)],
     ).fetchall()
-    own = (COPY_CONTENTS, COPY_CHANGES)  # the copy's own records, not tables of the warehouse
+    own = (COPY_CONTENTS, COPY_CHANGES, COPY_APPENDED)  # the copy's own records, not tables of the warehouse
     return {name: columns for name, columns in rows if name not in own and not is_bookkeeping(name)}
 
 
@@ -103,18 +118,31 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, select: str) -> tuple[int, str]
     return count, f"{int(digest):016x}"
 
 
+def _scoped(con: duckdb.DuckDBPyConnection, log: str) -> bool:
+    """Whether the last build was a scoped build and left its ``log`` (a bookkeeping table)."""
+    try:
+        scoped = con.execute(f"select scoped from {_STATE}").fetchone()
+        con.execute(f"select 1 from {log} limit 0")
+    except duckdb.CatalogException:
+        return False
+    return bool(scoped and scoped[0])
+
+
 def _changes_of(con: duckdb.DuckDBPyConnection) -> str:
     """The select of the live warehouse's change log as a copy records it: the last build's changes when it
     was a scoped build (its log then holds every change since the build before), else one row that says
     every table changed whole (``ALL_TABLES``)."""
-    try:
-        scoped = con.execute(f"select scoped from {_STATE}").fetchone()
-        con.execute(f"select 1 from {_CHANGES} limit 0")
-    except duckdb.CatalogException:
-        scoped = None
-    if scoped and scoped[0]:
+    if _scoped(con, _CHANGES):
         return f"select table_name, key_name, key_value from {_CHANGES}"
     return f"select '{ALL_TABLES}' as table_name, null::varchar as key_name, null::varchar as key_value"
+
+
+def _appended_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The select of how many rows the last build's scoped rebuilds appended to each table (none when it was
+    not a scoped build: it changed every table whole)."""
+    if _scoped(con, _APPENDED):
+        return f"select table_name, row_count from {_APPENDED}"
+    return "select null::varchar as table_name, null::bigint as row_count where false"
 
 
 def _replace_key(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> str | None:
@@ -167,10 +195,14 @@ def update_copy(
         f"create or replace temporary table {_PENDING}"
         " (build integer, table_name varchar, key_name varchar, key_value varchar)"
     )
+    con.execute(
+        f"create or replace temporary table {_PENDING_APPENDED} (build integer, table_name varchar, row_count bigint)"
+    )
     try:
         if in_place and not _pending_from(con, previous):
             return False
         con.execute(f"insert into {_PENDING} select 2, * from ({_changes_of(con)})")
+        con.execute(f"insert into {_PENDING_APPENDED} select 2, * from ({_appended_of(con)})")
         try:
             con.execute(f"attach {sql_literal(str(path))} as {_ALIAS}")
         except (duckdb.IOException, duckdb.BinderException):
@@ -184,7 +216,7 @@ def update_copy(
                 path.unlink(missing_ok=True)
         return done
     finally:
-        con.execute(f"drop table if exists {_PENDING}")
+        con.execute(f"drop table if exists {_PENDING}; drop table if exists {_PENDING_APPENDED}")
 
 
 def _pending_from(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
@@ -193,6 +225,9 @@ def _pending_from(con: duckdb.DuckDBPyConnection, previous: Path) -> bool:
     con.execute(f"attach {sql_literal(str(previous))} as {_PREVIOUS} (read_only)")
     try:
         con.execute(f"insert into {_PENDING} select 1, * from {_PREVIOUS}.{COPY_CHANGES}")
+        # none from a copy of before appended rows were counted: its tables' key columns are searched whole
+        with contextlib.suppress(duckdb.CatalogException):
+            con.execute(f"insert into {_PENDING_APPENDED} select 1, * from {_PREVIOUS}.{COPY_APPENDED}")
     except duckdb.CatalogException:
         return False
     finally:
@@ -347,9 +382,11 @@ def _replace_by_key(
     removed = _fingerprint(con, f"select * from {_ALIAS}.{table} where rowid in {held_rows}")
     con.execute(f"delete from {_ALIAS}.{table} where rowid in {held_rows}")
     live = _qualified(source, table)
+    first = _appended_from(con, source, table, key)
+    tail = "" if first is None else f"rowid >= {first} and "
     con.execute(
         f"create or replace temporary table {_LIVE_ROWS} as"
-        f" {select} where rowid in (select rowid from {live} where {key}::varchar in {keys})"
+        f" {select} where rowid in (select rowid from {live} where {tail}{key}::varchar in {keys})"
     )
     added = _fingerprint(con, f"select * from {_LIVE_ROWS}")
     con.execute(f"insert into {_ALIAS}.{table} by name select * from {_LIVE_ROWS}")
@@ -357,6 +394,31 @@ def _replace_by_key(
     rows = held[0] - removed[0] + added[0]
     digest = (int(held[1], 16) - int(removed[1], 16) + int(added[1], 16)) % 2**64
     return rows, f"{digest:016x}"
+
+
+def _appended_from(con: duckdb.DuckDBPyConnection, source: str, table: str, key: str) -> int | None:
+    """The first row id of the live ``table``'s last stored rows, as many as the builds the copy catches up with
+    appended to it, when the live rows of every key they changed lie among them (module docstring): the table is
+    a scoped model, replaced by its scope key, and every build that changed it recorded how many rows it
+    appended. None: search the whole key column."""
+    if table not in SCOPES or SCOPES[table].key != key:
+        return None
+    changed = {
+        b for (b,) in con.execute(f"select distinct build from {_PENDING} where table_name = ?", [table]).fetchall()
+    }
+    appended = dict(
+        con.execute(
+            f"select build, sum(row_count) from {_PENDING_APPENDED} where table_name = ? group by build", [table]
+        ).fetchall()
+    )
+    if not changed or not changed <= appended.keys():
+        return None
+    schema, name = table.split(".", 1)
+    stored = con.execute(
+        "select estimated_size from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        [source, schema, name],
+    ).fetchone()
+    return None if stored is None else max(stored[0] - int(sum(appended.values())), 0)
 
 
 def _qualified(database: str, table: str) -> str:
@@ -383,3 +445,5 @@ def record_changes(con: duckdb.DuckDBPyConnection, alias: str) -> None:
         f"create or replace table {alias}.{COPY_CHANGES} (table_name varchar, key_name varchar, key_value varchar)"
     )
     con.execute(f"insert into {alias}.{COPY_CHANGES} {_changes_of(con)}")
+    con.execute(f"create or replace table {alias}.{COPY_APPENDED} (table_name varchar, row_count bigint)")
+    con.execute(f"insert into {alias}.{COPY_APPENDED} {_appended_of(con)}")

@@ -50,6 +50,10 @@ CHANGES = "staging.stg__build_changes"
 # fingerprint (warehouse.build.fingerprint is a sum of row hashes, so it follows by difference)
 FINGERPRINT_DELTAS = "staging.stg__build_fingerprint_deltas"
 STATE = "staging.stg__build_state"
+# (table_name, row_count): the rows each scoped rebuild appended to its table, all of them the rows of the keys it
+# changed; the readers' copy reads those keys' live rows from the table's last stored rows instead of searching
+# its key column (warehouse/reader_copy_update.py)
+APPENDED = "staging.stg__build_appended_rows"
 CLOCK_CASES = "@clock"  # the pseudo-table whose changes are the cases the clock moves past a mark
 ADVANCE_CASES = "@advance"  # the pseudo-table whose changes are the other cases with an open SLA cycle
 COMPARED_ROWS = 200_000
@@ -87,6 +91,7 @@ def begin(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> bool:
     con.execute(
         f"create or replace table {FINGERPRINT_DELTAS} (table_name varchar, row_count bigint, hash_sum hugeint)"
     )
+    con.execute(f"create or replace table {APPENDED} (table_name varchar, row_count bigint)")
     raw_now = {t: _fingerprint(con, t) for t in _READ_RAW if table_exists(con, t)}
     if scoped:
         before = dict(state[3] or {})
@@ -268,10 +273,14 @@ def rebuild_scoped(
         differing, scoped = _differing_keys(con, scope.key)
         if differing * 2 > scoped:  # most keys changed: all the scope's rows are replaced, in _new's order
             con.execute(f"delete from {table} where rowid in (select row_id from _old_ids)")
-            con.execute(f"insert into {table} by name select * from _new")
+            appended = con.execute(f"insert into {table} by name select * from _new").fetchone()[0]
         else:  # only the keys whose rows differ (an open SLA clock's events while the clock only moved on)
             con.execute(f"delete from {table} where rowid in (select row_id from _old_ids where k in {_DIFFERING})")
-            con.execute(f"insert into {table} by name select * from _new where {scope.key} in {_DIFFERING}")
+            appended = con.execute(
+                f"insert into {table} by name select * from _new where {scope.key} in {_DIFFERING}"
+            ).fetchone()[0]
+        if table_exists(con, APPENDED):
+            con.execute(f"insert into {APPENDED} values (?, ?)", [table, appended])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -83,6 +83,19 @@ def _by_key_replacements(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int
     return by_key
 
 
+def _tails(monkeypatch: pytest.MonkeyPatch) -> dict[str, int | None]:
+    """table → the first row id of the live rows searched for its changed keys (None: the whole key column),
+    for each table the next publish replaces by key."""
+    tails: dict[str, int | None] = {}
+    appended_from = reader_copy_update._appended_from
+    monkeypatch.setattr(
+        reader_copy_update,
+        "_appended_from",
+        lambda c, source, table, key: tails.setdefault(table, appended_from(c, source, table, key)),
+    )
+    return tails
+
+
 @pytest.mark.parametrize("as_a_run", [False, True], ids=["tables-read", "build-fingerprints"])
 def test_an_updated_copy_equals_one_written_from_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_a_run: bool
@@ -99,8 +112,11 @@ def test_an_updated_copy_equals_one_written_from_nothing(
         real = reader_copy._write_copy
         monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
         by_key = _by_key_replacements(monkeypatch)
+        tails = _tails(monkeypatch)
         publish_reader_copy(con, live)
         assert written == [], "the copy was written from nothing, not brought up to date"
+        # the live rows of a scoped model's changed keys were looked up among the rows the build appended
+        assert tails["core.fct_feedback"] is not None and tails["core.fct_feedback"] > 0
         with connect_reader(live) as reader:
             updated = _tables(reader)
             contents = reader.execute(f"select table_name, row_count, content_hash from {COPY_CONTENTS}").fetchall()
@@ -160,8 +176,12 @@ def test_the_spare_copy_catches_up_with_two_builds_where_it_lies(
         monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: written.append(p))
         monkeypatch.setattr(reader_copy_update.shutil, "copyfile", lambda *a: written.append(a[1]))
         by_key = _by_key_replacements(monkeypatch)
+        tails = _tails(monkeypatch)
         publish_reader_copy(con, live)
         assert written == [] and first.stat().st_ino == inode, "the spare was not brought up to date where it lay"
+        # both builds' appended rows: the second build's counts came from the second copy
+        assert tails["core.fct_feedback"] is not None
+        assert tails["staging.stg_channels__feedback"] is None  # merged by staging, not a scoped rebuild
         assert reader_copy_path(live).resolve() == first
         with connect_reader(live) as reader:
             caught_up = _tables(reader)
@@ -211,3 +231,38 @@ def test_rows_only_added_are_appended_and_a_deleted_one_is_noticed(
             assert updated["audit.table_fingerprints"] == sorted(
                 con.execute("select * from audit.table_fingerprints").fetchall(), key=repr
             )
+
+
+def test_a_wrong_count_of_appended_rows_is_caught_and_the_table_replaced_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy looks for the live rows of a scoped model's changed keys among the rows the build says it
+    appended; told it appended none, it finds none, its check by difference disagrees, and the table is
+    replaced whole: the copy still equals one written from nothing."""
+    live = tmp_path / "w.duckdb"
+    with connect(live) as con:
+        ingest_landing(con, GOLDEN, load_channels(), archive_dir=tmp_path / "archive", run_id="golden")
+        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
+        publish_reader_copy(con, live)
+        _late_ticket(con, tmp_path / "archive")
+        _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=True)
+        con.execute("update staging.stg__build_appended_rows set row_count = 0 where table_name = 'core.fct_feedback'")
+        by_key = _by_key_replacements(monkeypatch)
+        tails = _tails(monkeypatch)
+        publish_reader_copy(con, live)
+        assert (
+            tails["core.fct_feedback"]
+            == con.execute(
+                "select estimated_size from duckdb_tables() where schema_name = 'core' and table_name = 'fct_feedback'"
+                " and database_name = current_database()"
+            ).fetchone()[0]
+        )
+        with connect_reader(live) as reader:
+            updated = _tables(reader)
+            assert by_key["core.fct_feedback"] != fingerprint(reader, "core.fct_feedback"), "the check missed it"
+        monkeypatch.undo()
+        monkeypatch.setattr(reader_copy, "update_copy", lambda *a, **k: False)
+        publish_reader_copy(con, live)
+    with connect_reader(live) as reader:
+        fresh = _tables(reader)
+    assert [t for t in fresh if updated.get(t) != fresh[t]] == []

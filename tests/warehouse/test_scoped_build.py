@@ -28,7 +28,7 @@ from warehouse.ingest import ingest_landing, land_batch
 from warehouse.runs import record_fingerprints
 from warehouse.staging import INDEX_TABLE, STATE_TABLE
 
-STATE = [STATE_TABLE, scoped_build.STATE, scoped_build.CHANGES, scoped_build.FINGERPRINT_DELTAS]
+STATE = [STATE_TABLE, scoped_build.STATE, scoped_build.CHANGES, scoped_build.FINGERPRINT_DELTAS, scoped_build.APPENDED]
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
