@@ -306,6 +306,7 @@ def _catch_up(
     or whole (module docstring), the fingerprints and the change log recorded."""
     con.execute("begin transaction")
     try:
+        tails = _appended_tails(con, source)
         for table, columns in sorted(live.items()):
             select = select_of(source, table)
             if table in APPEND_ONLY and table not in known and _appended(con, source, table, select, recorded):
@@ -317,7 +318,8 @@ def _catch_up(
             if (
                 key is None
                 or recorded.get(table) is None
-                or _replace_by_key(con, source, table, key, select, recorded[table]) != now
+                or _replace_by_key(con, source, table, key, select, recorded[table], _appended_from(tails, table, key))
+                != now
             ):
                 con.execute(f"delete from {_ALIAS}.{table}")
                 con.execute(f"insert into {_ALIAS}.{table} by name {select}")
@@ -362,7 +364,13 @@ def _appended(
 
 
 def _replace_by_key(
-    con: duckdb.DuckDBPyConnection, source: str, table: str, key: str, select: str, held: tuple[int, str]
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    table: str,
+    key: str,
+    select: str,
+    held: tuple[int, str],
+    first: int | None = None,
 ) -> tuple[int, str]:
     """Replace the copy's rows of ``table`` whose ``key`` the last build changed with the live ones; return
     the copy's fingerprint after, by difference from ``held`` (what it held): minus the rows deleted, plus
@@ -382,8 +390,7 @@ def _replace_by_key(
     removed = _fingerprint(con, f"select * from {_ALIAS}.{table} where rowid in {held_rows}")
     con.execute(f"delete from {_ALIAS}.{table} where rowid in {held_rows}")
     live = _qualified(source, table)
-    first = _appended_from(con, source, table, key)
-    tail = "" if first is None else f"rowid >= {first} and "
+    tail = "" if first is None else f"rowid >= {first} and "  # the live rows the builds appended (_appended_from)
     con.execute(
         f"create or replace temporary table {_LIVE_ROWS} as"
         f" {select} where rowid in (select rowid from {live} where {tail}{key}::varchar in {keys})"
@@ -396,29 +403,38 @@ def _replace_by_key(
     return rows, f"{digest:016x}"
 
 
-def _appended_from(con: duckdb.DuckDBPyConnection, source: str, table: str, key: str) -> int | None:
-    """The first row id of the live ``table``'s last stored rows, as many as the builds the copy catches up with
-    appended to it, when the live rows of every key they changed lie among them (module docstring): the table is
-    a scoped model, replaced by its scope key, and every build that changed it recorded how many rows it
-    appended. None: search the whole key column."""
-    if table not in SCOPES or SCOPES[table].key != key:
-        return None
-    changed = {
-        b for (b,) in con.execute(f"select distinct build from {_PENDING} where table_name = ?", [table]).fetchall()
-    }
-    appended = dict(
+def _appended_tails(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, int]:
+    """Scoped model → the first row id of its last stored rows in the live file, as many as the builds the copy
+    catches up with appended to it, for each model every one of whose changing builds recorded that count."""
+    changed = dict(
+        con.execute(f"select table_name, list(distinct build) from {_PENDING} group by table_name").fetchall()
+    )
+    appended: dict[str, dict[int, int]] = {}
+    for table, build, rows in con.execute(
+        f"select table_name, build, sum(row_count)::bigint from {_PENDING_APPENDED} group by all"
+    ).fetchall():
+        appended.setdefault(table, {})[build] = rows
+    stored = dict(
         con.execute(
-            f"select build, sum(row_count) from {_PENDING_APPENDED} where table_name = ? group by build", [table]
+            "select schema_name || '.' || table_name, estimated_size from duckdb_tables() where database_name = ?",
+            [source],
         ).fetchall()
     )
-    if not changed or not changed <= appended.keys():
+    return {
+        table: max(stored[table] - sum(appended[table].values()), 0)
+        for table in SCOPES
+        if table in changed and table in appended and table in stored and set(changed[table]) <= appended[table].keys()
+    }
+
+
+def _appended_from(tails: dict[str, int], table: str, key: str) -> int | None:
+    """The first row id of the live ``table``'s rows that hold every live row of the keys the builds changed
+    (module docstring): its tail (``_appended_tails``) when the copy replaces it by its scope key (a scoped
+    rebuild deletes every row of the keys it changes and appends their new rows); None: search the whole
+    key column."""
+    if table not in tails or SCOPES[table].key != key:
         return None
-    schema, name = table.split(".", 1)
-    stored = con.execute(
-        "select estimated_size from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
-        [source, schema, name],
-    ).fetchone()
-    return None if stored is None else max(stored[0] - int(sum(appended.values())), 0)
+    return tails[table]
 
 
 def _qualified(database: str, table: str) -> str:

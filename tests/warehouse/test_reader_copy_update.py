@@ -91,7 +91,7 @@ def _tails(monkeypatch: pytest.MonkeyPatch) -> dict[str, int | None]:
     monkeypatch.setattr(
         reader_copy_update,
         "_appended_from",
-        lambda c, source, table, key: tails.setdefault(table, appended_from(c, source, table, key)),
+        lambda found, table, key: tails.setdefault(table, appended_from(found, table, key)),
     )
     return tails
 
