@@ -71,6 +71,15 @@ def _late_ticket(
     )
 
 
+def _copy_then_a_late_ticket(con: duckdb.DuckDBPyConnection, live: Path, archive: Path, *, as_a_run: bool) -> None:
+    """The golden landing built and its readers' copy written; then a late ticket, and a scoped build of it."""
+    ingest_landing(con, GOLDEN, load_channels(), archive_dir=archive, run_id="golden")
+    _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=as_a_run)
+    publish_reader_copy(con, live)
+    _late_ticket(con, archive)
+    _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=as_a_run)
+
+
 def _by_key_replacements(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, str]]:
     """table → its fingerprint by difference after a by-key replacement, for each the next publish makes."""
     by_key: dict[str, tuple[int, str]] = {}
@@ -102,11 +111,7 @@ def test_an_updated_copy_equals_one_written_from_nothing(
 ) -> None:
     live = tmp_path / "w.duckdb"
     with connect(live) as con:
-        ingest_landing(con, GOLDEN, load_channels(), archive_dir=tmp_path / "archive", run_id="golden")
-        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=as_a_run)
-        publish_reader_copy(con, live)
-        _late_ticket(con, tmp_path / "archive")
-        _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=as_a_run)
+        _copy_then_a_late_ticket(con, live, tmp_path / "archive", as_a_run=as_a_run)
         assert bool(build_fingerprints(con)) == as_a_run
         written: list[Path] = []
         real = reader_copy._write_copy
@@ -241,11 +246,7 @@ def test_a_wrong_count_of_appended_rows_is_caught_and_the_table_replaced_whole(
     replaced whole: the copy still equals one written from nothing."""
     live = tmp_path / "w.duckdb"
     with connect(live) as con:
-        ingest_landing(con, GOLDEN, load_channels(), archive_dir=tmp_path / "archive", run_id="golden")
-        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
-        publish_reader_copy(con, live)
-        _late_ticket(con, tmp_path / "archive")
-        _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=True)
+        _copy_then_a_late_ticket(con, live, tmp_path / "archive", as_a_run=True)
         con.execute("update staging.stg__build_appended_rows set row_count = 0 where table_name = 'core.fct_feedback'")
         by_key = _by_key_replacements(monkeypatch)
         tails = _tails(monkeypatch)
