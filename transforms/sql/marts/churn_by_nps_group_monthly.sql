@@ -30,15 +30,10 @@ months as (
 -- start (and of its losses) are no_answer.
 
 -- every customer with a current span, numbered (the joins below go by the number, not the 64-character
--- key): how many current spans they have (one span covers a month's start at most once) and, when one,
--- its bounds
+-- key)
 current_customers as materialized (
     select
         customer_key,
-        count(*) as current_spans_count,
-        min(valid_from_local) as valid_from_local,
-        min(valid_to_local) as valid_to_local,
-        count(*) = 1 and coalesce(min(valid_to_local) >= min(valid_from_local), true) as is_one_span,
         row_number() over () as customer_number
     from spans
     where status = 'current'
@@ -48,7 +43,6 @@ current_customers as materialized (
 current_spans as (
     select
         current_customers.customer_number,
-        current_customers.current_spans_count,
         spans.valid_from_local,
         spans.valid_to_local
     from spans
@@ -57,71 +51,14 @@ current_spans as (
     where spans.status = 'current'
 ),
 
--- A customer with one current span is at the start of every month from the first after the span began
--- to the first after it ended: counted by running sums over the months (the spans begun before the
--- month less those ended before it: a span that began at a month's first instant is not current at
--- it, one that ended at that instant is), not by a row per customer and month (~5M on a 1M-item
--- history, and more every month). A customer with several current spans, or with a span whose local
--- end comes before its local start (a clock turned back), is counted month by month, once.
-one_span_bounds as (
-    select
-        first_month,
-        sum(customers_count) as customers_count
-    from (
-        select
-            date_trunc('month', valid_from_local) + interval 1 month as first_month,
-            1 as customers_count
-        from current_customers
-        where is_one_span
-        union all
-        select
-            date_trunc('month', valid_to_local) + interval 1 month as first_month,
-            -1 as customers_count
-        from current_customers
-        where is_one_span and valid_to_local is not null
-    ) as bounds
-    group by first_month
-),
-
-other_current_spans as (
-    select
-        current_customers.customer_number,
-        spans.valid_from_local,
-        spans.valid_to_local
-    from spans
-    inner join current_customers
-        on spans.customer_key = current_customers.customer_key
-    where spans.status = 'current' and not current_customers.is_one_span
-),
-
--- the customers current at the month's first instant (reporting timezone), counted once each
+-- the customers current at the month's first instant (reporting timezone), counted once each: the
+-- segments' counts summed (every CRM customer has one row in core.dim_customers, so one segment)
 at_start_counts as (
     select
         report_month,
-        sum(customers_count)::bigint as customers_count
-    from (
-        select
-            months.report_month,
-            one_span_bounds.customers_count
-        from months
-        inner join one_span_bounds
-            on one_span_bounds.first_month <= months.report_month::timestamp
-        union all
-        select
-            months.report_month,
-            count(distinct other_current_spans.customer_number) as customers_count
-        from months
-        inner join other_current_spans
-            on
-                other_current_spans.valid_from_local < months.report_month::timestamp
-                and (
-                    other_current_spans.valid_to_local is null
-                    or other_current_spans.valid_to_local >= months.report_month::timestamp
-                )
-        group by months.report_month
-    ) as parts
+        sum(customers_at_start_count)::bigint as customers_count
+    from core.fct_customers_at_month_start
     group by report_month
-    having sum(customers_count) > 0
 ),
 
 -- a customer without a current span is at no month's start: their answers and losses count nowhere

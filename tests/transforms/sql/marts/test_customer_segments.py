@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import run_model
 from tests.transforms.sql.marts.core_frames import build_core, customer_status, given_core, item, scored
+from warehouse.sql_models import materialize_sql
 
 SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 SINCE = datetime(2025, 1, 1, 9, tzinfo=UTC)
@@ -223,9 +224,10 @@ def test_an_answer_groups_only_a_customer_at_the_months_start(con: duckdb.DuckDB
 
 # The customers at a month's start, against their definition: a CRM customer with a current span that
 # began before the month's first instant (reporting timezone) and had not ended before it, counted once
-# however many such spans they have. The marts count one-span customers by running sums over the months
-# and the rest month by month; the spans below are drawn around the month starts, with several current
-# spans a customer, and a span whose local end comes before its local start (a clock turned back).
+# however many such spans they have. core.fct_customers_at_month_start, which both marts read, counts
+# one-span customers by running sums over the months and the rest month by month; the spans below are
+# drawn around the month starts, with several current spans a customer, and a span whose local end comes
+# before its local start (a clock turned back).
 MONTHS = (date(2026, 8, 1), SEP, OCT, date(2026, 11, 1))
 _STARTS = [datetime(2026, m, 1) for m in (8, 9, 10, 11)]
 INSTANTS = sorted(
@@ -284,7 +286,13 @@ def test_customers_at_a_months_start_match_their_definition(
                     status != "current" and index > 0 and spans[index - 1][0] == "current",
                 ],
             )
+    materialize_sql(con, "core", "fct_customers_at_month_start")
     expected = at_start_oracle(customers)
+    at_start = con.execute(
+        "select report_month, segment, customers_at_start_count from core.fct_customers_at_month_start"
+    ).fetchall()
+    assert {(month, segment): count for month, segment, count in at_start} == expected
+    assert len(at_start) == len(expected)  # one row a month and segment
     segments = run_model(con, "marts", "customer_segments_monthly").to_dicts()
     got = {(r["report_month"], r["segment"]): r["customers_at_start_count"] for r in segments}
     assert {k: v for k, v in got.items() if v} == expected
