@@ -25,15 +25,22 @@ months as (
 ),
 
 -- How it counts: a row per customer and month at the start (~5M on a 1M-item history), joined to the
--- answers and the losses, costs seconds. The customers with an answer in the twelve months before a
--- month are far fewer, so only they are grouped one by one; the rest of the month's customers at the
--- start (and of its losses) are no_answer.
+-- answers and the losses, costs seconds; so does a row per answer and month of its window (~0.8M). Each
+-- answer instead groups its customer over a range of months, and the months of that range at whose start
+-- the customer is count by running sums; the rest of the month's customers at the start (and of its
+-- losses) are no_answer.
 
 -- every customer with a current span, numbered (the joins below go by the number, not the 64-character
--- key)
+-- key). A customer with one current span is at the start of the months [first_month, end_month): from the
+-- first after the span began to the first after it ended (a span that began at a month's first instant is
+-- not current at it, one that ended at that instant is). A customer with several current spans, or with a
+-- span whose local end comes before its local start (a clock turned back), is looked at month by month.
 current_customers as materialized (
     select
         customer_key,
+        count(*) = 1 and coalesce(min(valid_to_local) >= min(valid_from_local), true) as is_one_span,
+        date_trunc('month', min(valid_from_local)) + interval 1 month as first_month,
+        date_trunc('month', min(valid_to_local)) + interval 1 month as end_month,
         row_number() over () as customer_number
     from spans
     where status = 'current'
@@ -65,13 +72,118 @@ at_start_counts as (
 answers as (
     select
         current_customers.customer_number,
-        feedback.received_at,
-        timezone(getvariable('reporting_timezone'), feedback.received_at) as received_local,
-        feedback.nps_group
+        current_customers.is_one_span,
+        current_customers.first_month,
+        current_customers.end_month,
+        feedback.nps_group,
+        date_trunc('month', timezone(getvariable('reporting_timezone'), feedback.received_at)) as received_month,
+        date_trunc(
+            'month', timezone(getvariable('reporting_timezone'), lead(feedback.received_at) over later_answers)
+        ) as next_received_month
     from feedback
     inner join current_customers
         on feedback.crm_customer_key = current_customers.customer_key
     where feedback.is_nps_answer
+    -- two answers of one instant are ordered by their group, so that every build takes the same as the last
+    window later_answers as (
+        partition by current_customers.customer_number order by feedback.received_at, feedback.nps_group
+    )
+),
+
+-- The months [from_month, to_month) for which an answer is its customer's last in the twelve months before
+-- the month's first instant: from the first month after it, up to the first month after the customer's next
+-- answer, and no further than twelve months on (a month's window reaches back to the first instant of the
+-- same month a year before, so an answer of month M counts up to M + 12).
+answer_ranges as (
+    select
+        customer_number,
+        is_one_span,
+        first_month,
+        end_month,
+        nps_group,
+        received_month + interval 1 month as from_month,
+        least(
+            received_month + interval 13 month,
+            coalesce(next_received_month + interval 1 month, received_month + interval 13 month)
+        ) as to_month
+    from answers
+),
+
+-- of a customer with one current span, the months where both ranges meet
+one_span_ranges as (
+    select
+        nps_group,
+        greatest(from_month, first_month) as from_month,
+        least(to_month, coalesce(end_month, to_month)) as to_month
+    from answer_ranges
+    where is_one_span
+),
+
+-- counted by running sums over the months: +1 from a range's first month, -1 from the month after its last
+one_span_bounds as (
+    select
+        nps_group,
+        bound_month,
+        sum(customers_count) as customers_count
+    from (
+        select
+            nps_group,
+            from_month as bound_month,
+            1 as customers_count
+        from one_span_ranges
+        where from_month < to_month
+        union all
+        select
+            nps_group,
+            to_month as bound_month,
+            -1 as customers_count
+        from one_span_ranges
+        where from_month < to_month
+    ) as bounds
+    group by nps_group, bound_month
+),
+
+-- every other customer month by month: at the month's start and in an answer's range
+other_answered as (
+    select
+        months.report_month,
+        answer_ranges.nps_group,
+        answer_ranges.customer_number
+    from months
+    inner join answer_ranges
+        on
+            not answer_ranges.is_one_span
+            and months.report_month::timestamp >= answer_ranges.from_month
+            and months.report_month::timestamp < answer_ranges.to_month
+    where exists (
+        select 1 from current_spans
+        where
+            current_spans.customer_number = answer_ranges.customer_number
+            and current_spans.valid_from_local < months.report_month::timestamp
+            and (
+                current_spans.valid_to_local is null
+                or current_spans.valid_to_local >= months.report_month::timestamp
+            )
+    )
+),
+
+-- the customers at the month's start by the group of their last answer
+answered_at_start as (
+    select
+        months.report_month,
+        one_span_bounds.nps_group,
+        sum(one_span_bounds.customers_count) as customers_count
+    from months
+    inner join one_span_bounds
+        on one_span_bounds.bound_month <= months.report_month::timestamp
+    group by months.report_month, one_span_bounds.nps_group
+    union all
+    select
+        report_month,
+        nps_group,
+        count(*) as customers_count
+    from other_answered
+    group by report_month, nps_group
 ),
 
 lost as (
@@ -85,47 +197,9 @@ lost as (
         on spans.customer_key = current_customers.customer_key
 ),
 
--- each customer's last answer in the twelve months before the month, whether at its start or not
-last_answer as (
-    select
-        months.report_month,
-        answers.customer_number,
-        arg_max(answers.nps_group, answers.received_at) as nps_group
-    from months
-    inner join answers
-        on
-            answers.received_local < months.report_month::timestamp
-            and answers.received_local >= (months.report_month - interval 12 month)
-    group by months.report_month, answers.customer_number
-),
-
--- of them, the customers at the month's start, and whether they were lost during it
-answered as (
-    select
-        last_answer.report_month,
-        coalesce(last_answer.nps_group, 'no_answer') as nps_group,
-        lost.customer_number is not null as is_lost
-    from last_answer
-    left join lost
-        on last_answer.report_month = lost.report_month and last_answer.customer_number = lost.customer_number
-    where exists (
-        select 1 from current_spans
-        where
-            current_spans.customer_number = last_answer.customer_number
-            and current_spans.valid_from_local < last_answer.report_month::timestamp
-            and (
-                current_spans.valid_to_local is null
-                or current_spans.valid_to_local >= last_answer.report_month::timestamp
-            )
-    )
-),
-
 -- the losses during the month of customers at its start
-lost_counts as (
-    select
-        report_month,
-        count(*) as customers_count
-    from lost
+lost_at_start as (
+    select * from lost
     where
         exists (
             select 1 from current_spans
@@ -137,17 +211,53 @@ lost_counts as (
                     or current_spans.valid_to_local >= lost.report_month::timestamp
                 )
         )
+),
+
+lost_counts as (
+    select
+        report_month,
+        count(*) as customers_count
+    from lost_at_start
     group by report_month
+),
+
+-- of them, by the group of their last answer
+answered_lost as (
+    select
+        lost_at_start.report_month,
+        answer_ranges.nps_group,
+        count(*) as lost_count
+    from lost_at_start
+    inner join answer_ranges
+        on
+            lost_at_start.customer_number = answer_ranges.customer_number
+            and lost_at_start.report_month::timestamp >= answer_ranges.from_month
+            and lost_at_start.report_month::timestamp < answer_ranges.to_month
+    group by lost_at_start.report_month, answer_ranges.nps_group
 ),
 
 answered_counts as (
     select
         report_month,
         nps_group,
-        count(*) as customers_count,
-        count(*) filter (where is_lost) as lost_count
-    from answered
-    group by all
+        sum(customers_count) as customers_count,
+        sum(lost_count) as lost_count
+    from (
+        select
+            report_month,
+            nps_group,
+            customers_count,
+            0 as lost_count
+        from answered_at_start
+        union all
+        select
+            report_month,
+            nps_group,
+            0 as customers_count,
+            lost_count
+        from answered_lost
+    ) as parts
+    group by report_month, nps_group
 ),
 
 -- the answered customers by group; every other customer at the start is no_answer (the month's
