@@ -27,30 +27,22 @@ months as (
     where is_counted_item
 ),
 
--- every customer with a current span: how many current spans they have and, when one, its bounds. A
--- customer with one current span is at the start of every month from the first after the span began to
--- the first after it ended, and is counted by running sums over the months (the spans begun before the
--- month less those ended before it), not by a row per customer and month (~5M on a 1M-item history, and
--- more every month). A customer with several current spans (one covers a month's start at most once), or
--- with a span whose local end comes before its local start (a clock turned back), is counted month by
--- month, once.
+-- every customer with a current span, in the segment the CRM gives them now. A one-span customer is
+-- counted by running sums over the months (core.int_customer_start_months: +1 from first_month, -1 from
+-- end_month), not by a row per customer and month (~5M on a 1M-item history, and more every month); any
+-- other is counted month by month, once.
 customer_base as materialized (
     select
-        current_spans.customer_key,
+        start_months.customer_key,
         customers.segment,
-        min(current_spans.valid_from_local) as valid_from_local,
-        min(current_spans.valid_to_local) as valid_to_local,
-        count(*) = 1
-        and coalesce(min(current_spans.valid_to_local) >= min(current_spans.valid_from_local), true) as is_one_span
-    from current_spans
+        start_months.is_one_span,
+        start_months.first_month,
+        start_months.end_month
+    from core.int_customer_start_months as start_months
     inner join customers
-        on current_spans.customer_key = customers.customer_key
-    group by current_spans.customer_key, customers.segment
+        on start_months.customer_key = customers.customer_key
 ),
 
--- of one-span customers, by the first month start after each bound (a span that began at a month's
--- first instant is not current at it; one that ended at that instant is): +1 from the month after the
--- span began, -1 from the month after it ended
 one_span_bounds as (
     select
         segment,
@@ -59,17 +51,17 @@ one_span_bounds as (
     from (
         select
             segment,
-            date_trunc('month', valid_from_local) + interval 1 month as first_month,
+            first_month,
             1 as customers_count
         from customer_base
         where is_one_span
         union all
         select
             segment,
-            date_trunc('month', valid_to_local) + interval 1 month as first_month,
+            end_month as first_month,
             -1 as customers_count
         from customer_base
-        where is_one_span and valid_to_local is not null
+        where is_one_span and end_month is not null
     ) as bounds
     group by segment, first_month
 ),

@@ -31,20 +31,16 @@ months as (
 -- losses) are no_answer.
 
 -- every customer with a current span, numbered (the joins below go by the number, not the 64-character
--- key). A customer with one current span is at the start of the months [first_month, end_month): from the
--- first after the span began to the first after it ended (a span that began at a month's first instant is
--- not current at it, one that ended at that instant is). A customer with several current spans, or with a
--- span whose local end comes before its local start (a clock turned back), is looked at month by month.
+-- key); a one-span customer is at the start of the months [first_month, end_month)
+-- (core.int_customer_start_months), any other is looked at month by month
 current_customers as materialized (
     select
         customer_key,
-        count(*) = 1 and coalesce(min(valid_to_local) >= min(valid_from_local), true) as is_one_span,
-        date_trunc('month', min(valid_from_local)) + interval 1 month as first_month,
-        date_trunc('month', min(valid_to_local)) + interval 1 month as end_month,
+        is_one_span,
+        first_month,
+        end_month,
         row_number() over () as customer_number
-    from spans
-    where status = 'current'
-    group by customer_key
+    from core.int_customer_start_months
 ),
 
 current_spans as (

@@ -336,6 +336,7 @@ CORE_MODELS = (
     "fct_cases_monthly",
     "fct_sla_monthly",
     "fct_close_the_loop_monthly",
+    "int_customer_start_months",
     "fct_customers_at_month_start",
 )
 

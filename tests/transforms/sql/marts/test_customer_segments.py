@@ -281,6 +281,7 @@ def given_spans(con: duckdb.DuckDBPyConnection, customers: list[tuple[str, list[
                     status != "current" and index > 0 and spans[index - 1][0] == "current",
                 ],
             )
+    materialize_sql(con, "core", "int_customer_start_months")
     materialize_sql(con, "core", "fct_customers_at_month_start")
 
 
