@@ -258,6 +258,12 @@ SCOPES: dict[str, KeyScope] = {
     "core.fct_customer_status_spans": KeyScope(
         "customer_key", filters={"staging.stg_crm__customer_statuses": _by("customer_key")}
     ),
+    # Per customer: the month starts at which they are current, from their own spans (no clock: a span still
+    # current has no end). Built whole it rewrote a row per customer at every build, and the readers' copy
+    # took them all again: 0.29 + 0.20 s at 1M items for the few customers a +1,000 build changes.
+    "core.int_customer_start_months": KeyScope(
+        "customer_key", filters={"core.fct_customer_status_spans": _by("customer_key")}
+    ),
     "core.int_sla_clocks": KeyScope(
         "case_id", bridges=_SLA_BRIDGES, filters=_SLA_FILTERS, bytes_per_key=_SLA_BYTES_PER_CASE
     ),
