@@ -449,7 +449,9 @@ def _add_new_batches(
         if channel.id not in staged_now:  # nothing new: no key of it was touched either
             continue
         earlier = earlier_rows.filter(pl.col("channel_id") == channel.id).drop("channel_id")
-        staged = pl.concat([staged_now[channel.id], stage_records(earlier, channel, plan)], how="vertical")
+        staged = staged_now[channel.id]
+        if not earlier.is_empty():  # most channels of a small build have none: their plan is not run on no rows
+            staged = pl.concat([staged, stage_records(earlier, channel, plan)], how="vertical")  # (~12 ms each)
         _add(parts, resolve_records(staged, channel, plan), _index_rows(staged, channel, plan.key_text))
     if model.entity == "feedback":
         unknown = _unknown_channel_rejects(con, [c.id for c in ctx.channels], model.entity, f"and {is_new}")
