@@ -349,33 +349,48 @@ def record_fingerprint_delta(con: duckdb.DuckDBPyConnection, table: str, *, remo
     )
 
 
-def fingerprint_by_difference(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str] | None:
-    """``table``'s fingerprint from the last one recorded and this build's changes, without reading it:
-    when the build is scoped and the table was either untouched or changed only by scoped rebuilds.
-    None when it must be computed from the table."""
-    if not scoped_allowed(con) or not table_exists(con, FINGERPRINT_DELTAS):
-        return None
-    whole = con.execute(f"select count(*) from {CHANGES} where table_name = ? and key_name is null", [table])
-    if whole.fetchone()[0]:
-        return None
-    last = con.execute(
-        "select row_count, content_hash from audit.table_fingerprints where table_name = ?"
-        " order by built_at desc limit 1",
-        [table],
-    ).fetchone()
-    if last is None:
-        return None
-    keyed = con.execute(
-        f"select count(*) from {CHANGES} where table_name = ? and key_name is not null", [table]
-    ).fetchone()[0]
-    rows, hash_sum, deltas = con.execute(
-        f"select coalesce(sum(row_count), 0), coalesce(sum(hash_sum), 0), count(*) from {FINGERPRINT_DELTAS}"
-        " where table_name = ?",
-        [table],
-    ).fetchone()
-    if keyed and not deltas:
-        return None  # changed, by a writer that recorded no difference
-    return last[0] + rows, f"{(int(last[1], 16) + int(hash_sum)) % 2**64:016x}"
+def fingerprints_by_difference(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The fingerprint of each of ``tables`` that can be had from the last one recorded and this build's
+    changes, without reading the table: when the build is scoped and the table was either untouched or changed
+    only by scoped rebuilds. A table left out must be fingerprinted from its rows.
+
+    One query each of the change log, the recorded fingerprints and the differences for all ``tables``, not
+    three a table: ``audit.table_fingerprints`` gains a row per table at every build, and the change log holds
+    every open SLA cycle's case."""
+    names = list(tables)
+    if not names or not scoped_allowed(con) or not table_exists(con, FINGERPRINT_DELTAS):
+        return {}
+    among = "table_name in (select unnest(?::varchar[]))"
+    changed = con.execute(
+        f"select table_name, bool_or(key_name is null), bool_or(key_name is not null) from {CHANGES}"
+        f" where {among} group by table_name",
+        [names],
+    ).fetchall()
+    whole = {table for table, is_whole, _ in changed if is_whole}
+    keyed = {table for table, _, is_keyed in changed if is_keyed}
+    last = {
+        table: (recorded["rows"], recorded["hash"])
+        for table, recorded in con.execute(
+            "select table_name, arg_max({'rows': row_count, 'hash': content_hash}, built_at)"
+            f" from audit.table_fingerprints where {among} group by table_name",
+            [names],
+        ).fetchall()
+    }
+    deltas = {
+        table: (int(rows), int(hash_sum))
+        for table, rows, hash_sum in con.execute(
+            f"select table_name, sum(row_count), sum(hash_sum) from {FINGERPRINT_DELTAS} where {among}"
+            " group by table_name",
+            [names],
+        ).fetchall()
+    }
+    found = {}
+    for table in names:
+        if table in whole or table not in last or (table in keyed and table not in deltas):
+            continue  # changed as a whole; never recorded; changed by a writer that recorded no difference
+        rows, hash_sum = deltas.get(table, (0, 0))
+        found[table] = last[table][0] + rows, f"{(int(last[table][1], 16) + hash_sum) % 2**64:016x}"
+    return found
 
 
 def record_rebuilt(con: duckdb.DuckDBPyConnection, table: str, before: str | None) -> None:

@@ -45,7 +45,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 
 def _build(con: duckdb.DuckDBPyConnection, as_of: datetime, *, from_nothing: bool) -> None:
     """Build every layer, recording each table's fingerprint as a build run does; check that a fingerprint
-    taken by difference (scoped_build.fingerprint_by_difference) is the table's."""
+    taken by difference (scoped_build.fingerprints_by_difference) is the table's."""
     if from_nothing:
         for table in STATE:
             con.execute(f"drop table if exists {table}")
