@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from expectations.gx_configuration import configuration_once_per_call
 from expectations.gx_duckdb import (
     add_duckdb_datasource,
     add_query_batch,
@@ -76,6 +77,7 @@ def run_suites(
     if rows is not None and docs_dir is not None:
         raise ValueError("Data Docs are written by a whole check")
     context = new_context()
+    configuration_once_per_call()  # an expectation's configuration built once per kwargs lookup, not per key
     if docs_dir is not None:
         share_template_bytecode()  # each template compiled once per process, not once per page
         context.add_data_docs_site(DOCS_SITE, _site_config(docs_dir))
