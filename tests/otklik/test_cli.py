@@ -19,18 +19,36 @@ from warehouse.ingest import ingest_landing
 KEY = RECORDED_KEY.decode()  # the key record_build built with: the replay must use the same one
 
 
+def _environment(root: Path) -> dict[str, str]:
+    return {"OTKLIK_WAREHOUSE": str(root / "w.duckdb"), "OTKLIK_ARCHIVE": str(root / "archive"), "OTKLIK_PII_KEY": KEY}
+
+
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The golden landing ingested and built once for the module (a build with its checks: ~8 s); the
+    folder and the run's id."""
+    root = tmp_path_factory.mktemp("cli")
+    shutil.copytree(GOLDEN, root / "landing")
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in _environment(root).items():
+            environment.setenv(name, value)
+        with connect() as con:
+            ingest_landing(con, root / "landing", load_channels(), archive_dir=root / "archive")
+            run_id = record_build(con, datetime(2026, 11, 1, tzinfo=UTC))
+    return root, run_id
+
+
 @pytest.fixture
-def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    shutil.copytree(GOLDEN, tmp_path / "landing")
-    for name, value in {
-        "OTKLIK_WAREHOUSE": tmp_path / "w.duckdb",
-        "OTKLIK_ARCHIVE": tmp_path / "archive",
-        "OTKLIK_PII_KEY": KEY,
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    with connect() as con:
-        ingest_landing(con, tmp_path / "landing", load_channels(), archive_dir=tmp_path / "archive")
-        return record_build(con, datetime(2026, 11, 1, tzinfo=UTC))
+def recorded(built_once: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A test's own copy of the module's build (a command may write to its warehouse); the run's id. The
+    batches' recorded archive paths are the module's archive, which no test changes."""
+    root, run_id = built_once
+    shutil.copytree(root / "landing", tmp_path / "landing")
+    shutil.copytree(root / "archive", tmp_path / "archive")
+    shutil.copyfile(root / "w.duckdb", tmp_path / "w.duckdb")
+    for name, value in _environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return run_id
 
 
 def test_runs_lists_the_build_as_json(recorded: str) -> None:
