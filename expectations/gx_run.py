@@ -12,7 +12,9 @@ a query asset and a validation of its suite:
 - with Data Docs, per table the suite, a validation definition and a checkpoint, as GX's docs expect,
   and one Data Docs build for all of them at the end.
 
-Part of ``expectations.validate``; the DuckDB hack is in gx_duckdb.
+Part of ``expectations.validate``. What it changes of GX is each in a module of its own, with a test that fails
+when a GX upgrade moves the ground: the DuckDB hack (gx_duckdb), the templates compiled once (gx_templates),
+an expectation's configuration built once per kwargs lookup (gx_configuration).
 """
 
 from __future__ import annotations
