@@ -1,6 +1,7 @@
 """A readers' copy brought up to date from the previous one equals a copy written from nothing."""
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,13 +72,30 @@ def _late_ticket(
     )
 
 
-def _copy_then_a_late_ticket(con: duckdb.DuckDBPyConnection, live: Path, archive: Path, *, as_a_run: bool) -> None:
-    """The golden landing built and its readers' copy written; then a late ticket, and a scoped build of it."""
-    ingest_landing(con, GOLDEN, load_channels(), archive_dir=archive, run_id="golden")
-    _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=as_a_run)
-    publish_reader_copy(con, live)
+def _late_ticket_built(con: duckdb.DuckDBPyConnection, archive: Path, *, as_a_run: bool = True) -> None:
+    """A late ticket, and a scoped build of it (as_of 2026-11-02)."""
     _late_ticket(con, archive)
     _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=as_a_run)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the golden landing ingested, built as a run (as_of 2026-11-01) and its readers' copy
+    written: built once for the module; each test works on a copy of it (``_copy_of``)."""
+    folder = tmp_path_factory.mktemp("published")
+    live = folder / "w.duckdb"
+    with connect(live) as con:
+        ingest_landing(con, GOLDEN, load_channels(), archive_dir=folder / "archive", run_id="golden")
+        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
+        publish_reader_copy(con, live)
+    return folder
+
+
+def _copy_of(published: Path, tmp_path: Path) -> Path:
+    """The module's published warehouse, its readers' copies (the link to the current one kept a link) and its
+    archive, copied into the test's own folder; the warehouse file's path there."""
+    shutil.copytree(published, tmp_path, symlinks=True, dirs_exist_ok=True)
+    return tmp_path / "w.duckdb"
 
 
 def _by_key_replacements(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, str]]:
@@ -107,11 +125,16 @@ def _tails(monkeypatch: pytest.MonkeyPatch) -> dict[str, int | None]:
 
 @pytest.mark.parametrize("as_a_run", [False, True], ids=["tables-read", "build-fingerprints"])
 def test_an_updated_copy_equals_one_written_from_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_a_run: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_a_run: bool, published: Path
 ) -> None:
-    live = tmp_path / "w.duckdb"
+    # the golden landing built and its readers' copy written (by the module's fixture when the builds are runs)
+    live = _copy_of(published, tmp_path) if as_a_run else tmp_path / "w.duckdb"
     with connect(live) as con:
-        _copy_then_a_late_ticket(con, live, tmp_path / "archive", as_a_run=as_a_run)
+        if not as_a_run:
+            ingest_landing(con, GOLDEN, load_channels(), archive_dir=tmp_path / "archive", run_id="golden")
+            _build(con, datetime(2026, 11, 1, tzinfo=UTC))
+            publish_reader_copy(con, live)
+        _late_ticket_built(con, tmp_path / "archive", as_a_run=as_a_run)
         assert bool(build_fingerprints(con)) == as_a_run
         written: list[Path] = []
         real = reader_copy._write_copy
@@ -156,20 +179,17 @@ def test_a_copy_of_another_shape_is_written_from_nothing(tmp_path: Path, monkeyp
 
 
 def test_the_spare_copy_catches_up_with_two_builds_where_it_lies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, published: Path
 ) -> None:
     """Three scoped builds: the first copy is written from nothing, the second from a copy of it, and the third
     brings the first up to date where it lies, with the changes of the second build (recorded in the second
     copy) and of the third, replaced by key; it equals a copy written from nothing."""
-    live = tmp_path / "w.duckdb"
+    live = _copy_of(published, tmp_path)  # the first build, its copy written from nothing
     first, second = reader_copy.reader_copy_slots(live)
     archive = tmp_path / "archive"
     with connect(live) as con:
-        ingest_landing(con, GOLDEN, load_channels(), archive_dir=archive, run_id="golden")
-        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
-        publish_reader_copy(con, live)
-        _late_ticket(con, archive)
-        _build(con, datetime(2026, 11, 2, tzinfo=UTC), as_a_run=True)
+        assert reader_copy_path(live).resolve() == first
+        _late_ticket_built(con, archive)
         publish_reader_copy(con, live)
         assert reader_copy_path(live).resolve() == second
         # the third build: ticket 77 edited, ticket 78 new (the first copy holds neither)
@@ -205,12 +225,12 @@ def test_the_spare_copy_catches_up_with_two_builds_where_it_lies(
 
 
 def test_rows_only_added_are_appended_and_a_deleted_one_is_noticed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, published: Path
 ) -> None:
     """The run ledger's fingerprints gain rows at every build: the copy appends them without reading the
     table whole, and still equals a copy written from nothing. A row deleted from such a table (which its
     contract forbids) leaves a gap in the row ids: the table is then compared and replaced whole."""
-    live = tmp_path / "w.duckdb"
+    live = _copy_of(published, tmp_path)  # built at 2026-11-01, its copy written
     archive = tmp_path / "archive"
     appended: list[tuple[str, bool]] = []
     real = reader_copy_update._appended
@@ -218,9 +238,6 @@ def test_rows_only_added_are_appended_and_a_deleted_one_is_noticed(
         reader_copy_update, "_appended", lambda c, s, t, *a: appended.append((t, r := real(c, s, t, *a))) or r
     )
     with connect(live) as con:
-        ingest_landing(con, GOLDEN, load_channels(), archive_dir=archive, run_id="golden")
-        _build(con, datetime(2026, 11, 1, tzinfo=UTC), as_a_run=True)
-        publish_reader_copy(con, live)
         for number, day in enumerate((2, 3)):
             _late_ticket(con, archive, ticket_id=90 + number)
             _build(con, datetime(2026, 11, day, tzinfo=UTC), as_a_run=True)
@@ -239,14 +256,14 @@ def test_rows_only_added_are_appended_and_a_deleted_one_is_noticed(
 
 
 def test_a_wrong_count_of_appended_rows_is_caught_and_the_table_replaced_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, published: Path
 ) -> None:
     """The copy looks for the live rows of a scoped model's changed keys among the rows the build says it
     appended; told it appended none, it finds none, its check by difference disagrees, and the table is
     replaced whole: the copy still equals one written from nothing."""
-    live = tmp_path / "w.duckdb"
+    live = _copy_of(published, tmp_path)
     with connect(live) as con:
-        _copy_then_a_late_ticket(con, live, tmp_path / "archive", as_a_run=True)
+        _late_ticket_built(con, tmp_path / "archive")
         con.execute("update staging.stg__build_appended_rows set row_count = 0 where table_name = 'core.fct_feedback'")
         by_key = _by_key_replacements(monkeypatch)
         tails = _tails(monkeypatch)
