@@ -128,15 +128,20 @@ def _found(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
             [schema, name],
         ).fetchall()
     ]
-    hits = []
+    checks: list[tuple[str, str, str]] = []  # (column, needle, the condition that finds it in a cell)
     for column in columns:
         cell = f'lower(cast("{column}" as varchar))'
-        checks = [(needle, f"contains({cell}, ?)") for needle in NEEDLES["text"]]
-        checks += [(needle, f"contains(regexp_replace({cell}, '[^0-9]', '', 'g'), ?)") for needle in NEEDLES["digits"]]
-        for needle, condition in checks:
-            if con.execute(f'select count(*) from "{schema}"."{name}" where {condition}', [needle]).fetchone()[0]:
-                hits.append((column, needle))
-    return hits
+        checks += [(column, needle, f"contains({cell}, ?)") for needle in NEEDLES["text"]]
+        digits = f"regexp_replace({cell}, '[^0-9]', '', 'g')"
+        checks += [(column, needle, f"contains({digits}, ?)") for needle in NEEDLES["digits"]]
+    if not checks:
+        return []
+    # one scan of the table: a count of the cells that hold each needle, for each column
+    counts = con.execute(
+        f'select {", ".join(f"count_if({condition})" for _, _, condition in checks)} from "{schema}"."{name}"',
+        [needle for _, needle, _ in checks],
+    ).fetchone()
+    return [(column, needle) for (column, needle, _), found in zip(checks, counts, strict=True) if found]
 
 
 LIVE_EXCLUDED = ("restricted", "raw")
