@@ -12,6 +12,7 @@ checked before the next; within a layer a model follows everything it reads. A m
 later layer, or a cycle, is an error at import.
 """
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -92,10 +93,17 @@ class PythonModel:
 Model = ConfigModel | StagedEntity | SqlModel | PythonModel
 
 
+@functools.lru_cache(maxsize=2)
+def _recorded_model(text: str) -> ClassifierModel:
+    """A recorded model artifact, parsed once per process: a replay's build asks for it in two models, and
+    parsing the committed one (5.6 MB of JSON) takes about 0.2 s. A model is only read once parsed."""
+    return ClassifierModel.from_text(text)
+
+
 def _classifier(ctx: BuildContext) -> Classifier:
     model = None
     if ctx.classifier_model is not None:
-        model = Classifier(ctx.feedback_types, ClassifierModel.from_text(ctx.classifier_model))
+        model = Classifier(ctx.feedback_types, _recorded_model(ctx.classifier_model))
     return classifier_for(ctx.feedback_types, model)
 
 
