@@ -293,14 +293,25 @@ def test_a_build_leaves_alone_the_models_that_read_neither_the_clock_nor_a_chang
     assert "marts.channel_freshness" not in left
 
 
-def test_python_models_built_whole_by_partitions_equal_one_piece(
-    months: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+ONE_PIECE_CLOCK = datetime(2026, 11, 1, 6, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def in_one_piece(months: list[Path], tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """Both months built from nothing, each model in one piece (about 500 items; the memory limit holds every
+    case); the tests below only read it."""
     con = connect_memory()
+    archive = tmp_path_factory.mktemp("one-piece") / "archive"
     for month in months:
-        ingest_landing(con, month, load_channels(), archive_dir=tmp_path / "archive")
-    clock = datetime(2026, 11, 1, 6, tzinfo=UTC)
-    _build(con, clock, from_nothing=True)  # about 500 items: each Python model in one piece
+        ingest_landing(con, month, load_channels(), archive_dir=archive)
+    _build(con, ONE_PIECE_CLOCK, from_nothing=True)
+    return con
+
+
+def test_python_models_built_whole_by_partitions_equal_one_piece(
+    in_one_piece: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con, clock = in_one_piece, ONE_PIECE_CLOCK
     parted = _copy_of_raw(con)
     monkeypatch.setattr(build, "PART_KEYS", 37)  # the same models in 14 or so partitions each
     computed = []  # the pieces computed (a spy on the real function)
@@ -317,15 +328,11 @@ def test_python_models_built_whole_by_partitions_equal_one_piece(
 
 
 def test_sla_models_built_whole_by_partitions_equal_one_piece(
-    months: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    in_one_piece: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A SQL model whose scope declares ``bytes_per_key`` is built in partitions when DuckDB's memory limit
     holds fewer of its keys than it has (warehouse/build.py): the same rows as in one piece."""
-    con = connect_memory()
-    for month in months:
-        ingest_landing(con, month, load_channels(), archive_dir=tmp_path / "archive")
-    clock = datetime(2026, 11, 1, 6, tzinfo=UTC)
-    _build(con, clock, from_nothing=True)  # the memory limit holds every case: each model in one piece
+    con, clock = in_one_piece, ONE_PIECE_CLOCK
     parted = _copy_of_raw(con)
     declared = sorted(table for table, scope in SCOPES.items() if scope.bytes_per_key is not None)
     assert declared == ["core.fct_case_sla", "core.fct_cases", "core.int_sla_clock_marks", "core.int_sla_clocks"]
