@@ -1,7 +1,8 @@
 """Fit the model's heads from labelled rows (seed file, imported manual labels, any labelled CSV).
 
 Deterministic: fixed fold assignment and solver, no random state left unset, so the same labels
-give the same artifact byte for byte (and the same content hash).
+give the same artifact byte for byte (and the same content hash) on the same machine with the same BLAS
+threads; another BLAS kernel or thread count can move the sentiment head's weights (docs/classification.md).
 """
 
 from collections.abc import Sequence
