@@ -20,17 +20,6 @@ guard_temporary_servers()  # a killed test session leaves no Prefect server behi
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-@pytest.fixture(scope="session")
-def prefect_test_server() -> Iterator[None]:
-    """One Prefect test harness (a temporary server and database) for the whole session, started by the first
-    test that asks for it (about 10–15 s): every flows test (tests/flows/conftest.py) and the CLI's tests that
-    run flows share it."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.fixture
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
     connection = connect_memory()

@@ -1,16 +1,17 @@
-"""Every flows test runs under the session's one Prefect test harness (tests/conftest.py)."""
+"""One Prefect test harness for the whole session (about 15 s to start), flows tests only."""
 
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect.testing.utilities import prefect_test_harness
 
 
 @pytest.fixture(autouse=True, scope="session")
-def prefect_harness(prefect_test_server: None) -> Iterator[None]:
-    """Overridden, to start no server, where nothing needs Prefect (tests/flows/extract/...)."""
-    yield
+def prefect_harness() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
 
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden_landing"

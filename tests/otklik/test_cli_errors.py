@@ -362,9 +362,17 @@ def test_a_bug_keeps_its_traceback(warehouse: Path, monkeypatch: pytest.MonkeyPa
 # --- through Prefect flows ---------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
 @pytest.mark.flows
 def test_a_file_name_with_markup_ingests_and_lists_literally(
-    prefect_test_server: None, warehouse: Path, tmp_path: Path
+    prefect_harness: None, warehouse: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "landing" / "web_form" / "["  # web_form/[/red]evil.json: "/" makes a folder "["
     folder.mkdir(parents=True)
@@ -390,5 +398,5 @@ def test_a_file_name_with_markup_ingests_and_lists_literally(
 
 
 @pytest.mark.flows
-def test_a_review_that_may_not_be_published_is_one_line(prefect_test_server: None, warehouse: Path) -> None:
+def test_a_review_that_may_not_be_published_is_one_line(prefect_harness: None, warehouse: Path) -> None:
     assert_one_error(run("review", "--month", "2026-10"), "the warehouse was never built: run `otklik build` first")
