@@ -10,7 +10,7 @@ nothing. Every table of staging, core and marts, and the quarantine, must be equ
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -297,7 +297,7 @@ ONE_PIECE_CLOCK = datetime(2026, 11, 1, 6, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def in_one_piece(months: list[Path], tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+def in_one_piece(months: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     """Both months built from nothing, each model in one piece (about 500 items; the memory limit holds every
     case); the tests below only read it."""
     con = connect_memory()
@@ -305,7 +305,8 @@ def in_one_piece(months: list[Path], tmp_path_factory: pytest.TempPathFactory) -
     for month in months:
         ingest_landing(con, month, load_channels(), archive_dir=archive)
     _build(con, ONE_PIECE_CLOCK, from_nothing=True)
-    return con
+    yield con
+    con.close()
 
 
 def test_python_models_built_whole_by_partitions_equal_one_piece(
