@@ -105,6 +105,8 @@ class KeyScope:
     # temporary table ``_advance(k)``), from ``_old``, the rows the last build wrote for them, and the models
     # built before it; instead of computing those cases again (warehouse/scoped_build.py)
     advance: str | None = None
+    # a select of ``case_id`` from ``_old``: the cases of ``_advance`` that ``advance`` does not cover, computed
+    advance_not: str | None = None
     views: frozenset[str] = frozenset()  # inputs (of VIEWS) whose changes are read through their view
     # a select of (key, group): the keys of one group are read together by the filters (a customer's items), so
     # a whole build by partitions (warehouse/build.py) keeps each group in one partition and reads it once
@@ -300,6 +302,7 @@ SCOPES: dict[str, KeyScope] = {
         views=frozenset({"core.int_sla_clock_marks"}),
         bytes_per_key=_SLA_BYTES_PER_CASE,
         advance=_advance_sql("fct_case_sla"),
+        advance_not="select case_id from _old where is_paused",
     ),
     # the clock adds a cycle's 'breach' once it passes the due time: a change of the cycle's state, which the
     # view of fct_case_sla records; the settled marks are all it reads of int_sla_clock_marks

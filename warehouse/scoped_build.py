@@ -259,6 +259,11 @@ def rebuild_scoped(
         con.execute(
             f"create or replace temp table _old as select * from {table} where rowid in (select row_id from _old_ids)"
         )
+        if scope.advance is not None and scope.advance_not is not None:  # those the advance does not cover
+            con.execute(
+                f"insert into _scope select distinct k from _advance where k in ({scope.advance_not});"
+                " delete from _advance where k in (select k from _scope)"
+            )
         fresh = compute(scope.filters)
         con.execute(
             f"create or replace temp table _new as select * from ({fresh}) where {scope.key} in (select k from _scope)"
