@@ -55,7 +55,7 @@ KEY_NAMES = (
 # none of the ignored columns and none of the rows left out may map the table through its view, or a model that
 # brings the cases the clock alone moved up to date itself (``KeyScope.advance``), through a view that hides
 # only what the clock moves in them. (One model reads an ignored column, in rows where it does not move:
-# ``VIEW_READS_ALLOWED`` says which and why; tests/transforms/test_incremental_views.py holds the rest to it.)
+# ``VIEW_READS_ALLOWED`` says which and why; tests/warehouse/test_scoped_build.py holds the rest to it.)
 @dataclass(frozen=True)
 class View:
     ignored: tuple[str, ...]
