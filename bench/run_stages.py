@@ -1,7 +1,8 @@
 """Run the pipeline in one process, stage by stage, and write how long each stage took as JSON.
 
     .venv/bin/python bench/run_stages.py --warehouse W.duckdb --landing L [L ...] --archive A \
-        --reports R --as-of 2026-11-01T00:00:00+00:00 [--month 2026-10] --json out.json
+        --reports R --as-of 2026-11-01T00:00:00+00:00 [--month 2026-10] --json out.json \
+        [--statements out.tsv]
 
 The same functions the flows call (warehouse.ingest, warehouse.build, expectations, warehouse.publish,
 transforms.review), in the same order, without Prefect's task machinery (its start-up and per-task
@@ -179,8 +180,17 @@ def main() -> None:
     parser.add_argument("--month", help="publish and write the review of this month (YYYY-MM)")
     parser.add_argument("--no-build", action="store_true", help="ingest only")
     parser.add_argument("--json", type=Path, required=True, help="write the timings here")
+    parser.add_argument(
+        "--statements", type=Path, help="also log every SQL statement, timed, with its caller (bench/statements.py)"
+    )
     args = parser.parse_args()
-    result = run(args)
+    if args.statements is None:
+        result = run(args)
+    else:
+        from statements import record_statements  # bench/statements.py, beside this script
+
+        with record_statements(args.statements):
+            result = run(args)
     args.json.write_text(json.dumps(result, indent=2))
 
 

@@ -1,0 +1,198 @@
+"""Every SQL statement of a run, timed, with the function that ran it; and a summary of such logs.
+
+    .venv/bin/python bench/run_stages.py ... --statements run.tsv        # log a run's statements
+    .venv/bin/python bench/statements.py run-1m.tsv run-100k.tsv         # summarise, side by side
+
+A +1,000 build runs about 2,300 statements. Where a stage's time goes at 1M against 100k, and whether a
+change saves what it should, shows in them long before it shows above the noise of a run's wall time
+(BENCHMARKS.md, issue #20's entries). While ``record_statements`` is active, every connection that
+``warehouse.connection`` opens is wrapped so that each ``execute``, ``sql`` and ``query`` call writes one
+line: its start (seconds since the log began), its seconds, the caller (``module.py:function``, the first
+frame outside this file) and the statement on one line. The wrapper passes everything else through. Not in
+the log: the time a statement's result takes to fetch afterwards (the pipeline's statements fetch little),
+and the statements run on a cursor of a connection, among them Great Expectations' own queries
+(expectations/gx_duckdb.py): the ``checks`` stage of bench/run_stages.py times those.
+
+The summary groups the statements by shape, because the shapes grow differently with the history:
+
+- ``commit``: commits and checkpoints (DuckDB writes the changed row groups there);
+- ``rowid``: statements that pick rows by row id (``rowid in ...``): the scoped build's, the checks' and the
+  readers' copy's reads and deletes of the rows of changed keys. Old rows that change lie all over a table,
+  so these cost more as the table grows (BENCHMARKS.md, «2026-12-07 (sixteenth)»);
+- ``other``: everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+HEADER = "start\tseconds\tcaller\tstatement\n"
+STATEMENT_CHARS = 400  # of each statement kept in the log, on one line
+SHAPES = ("commit", "rowid", "other")
+_HERE = Path(__file__).resolve()
+
+
+@dataclass(frozen=True)
+class Statement:
+    start: float
+    seconds: float
+    caller: str
+    statement: str
+
+    @property
+    def shape(self) -> str:
+        text = self.statement.lower()
+        if text in ("commit", "checkpoint") or text.startswith(("commit;", "checkpoint ")):
+            return "commit"
+        return "rowid" if "rowid in" in text else "other"
+
+
+def _caller() -> str:
+    frame = sys._getframe(2)
+    while frame is not None and Path(frame.f_code.co_filename).resolve() == _HERE:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
+
+
+class TimedConnection:
+    """A DuckDB connection whose ``execute``, ``sql`` and ``query`` calls are each written to ``log``."""
+
+    def __init__(self, con: Any, log: IO[str], origin: float) -> None:
+        object.__setattr__(self, "_con", con)
+        object.__setattr__(self, "_log", log)
+        object.__setattr__(self, "_origin", origin)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._con, name, value)
+
+    def __enter__(self) -> TimedConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> Any:
+        return self._con.__exit__(*exc)
+
+    def _timed(self, method: str, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return getattr(self._con, method)(statement, *args, **kwargs)
+        finally:
+            seconds = time.perf_counter() - started
+            text = " ".join(str(statement).split())[:STATEMENT_CHARS]
+            self._log.write(f"{started - self._origin:.4f}\t{seconds:.4f}\t{_caller()}\t{text}\n")
+
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._timed("execute", statement, *args, **kwargs)
+
+    def sql(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._timed("sql", statement, *args, **kwargs)
+
+    def query(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._timed("query", statement, *args, **kwargs)
+
+
+@contextmanager
+def record_statements(path: Path) -> Iterator[None]:
+    """Log every statement of the connections ``warehouse.connection`` opens meanwhile to ``path``."""
+    from warehouse import connection
+
+    opened = connection.open_duckdb
+    origin = time.perf_counter()
+    with open(path, "w", encoding="utf-8") as log:
+        log.write(HEADER)
+
+        def open_timed(target: Path, *, read_only: bool) -> Any:
+            return TimedConnection(opened(target, read_only=read_only), log, origin)
+
+        connection.open_duckdb = open_timed
+        try:
+            yield
+        finally:
+            connection.open_duckdb = opened
+
+
+def read_log(path: Path) -> list[Statement]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0] + "\n" != HEADER:
+        raise ValueError(f"{path}: not a statements log (its first line is not {HEADER.strip()!r})")
+    statements = []
+    for number, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t", 3)
+        if len(parts) != 4:
+            raise ValueError(f"{path}, line {number}: expected 4 tab-separated fields, found {len(parts)}")
+        statements.append(Statement(float(parts[0]), float(parts[1]), parts[2], parts[3]))
+    return statements
+
+
+def by_shape(statements: Iterable[Statement]) -> dict[str, tuple[int, float]]:
+    """shape -> (statements, seconds), every shape present (zero when none)."""
+    totals = {shape: [0, 0.0] for shape in SHAPES}
+    for statement in statements:
+        totals[statement.shape][0] += 1
+        totals[statement.shape][1] += statement.seconds
+    return {shape: (count, seconds) for shape, (count, seconds) in totals.items()}
+
+
+def by_caller(statements: Iterable[Statement]) -> dict[str, float]:
+    """caller -> seconds, largest first."""
+    totals: dict[str, float] = defaultdict(float)
+    for statement in statements:
+        totals[statement.caller] += statement.seconds
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+def report(logs: dict[str, list[Statement]], top: int = 20) -> str:
+    """A Markdown summary of one or more logs, side by side: totals by shape, then the ``top`` callers
+    (by their largest seconds in any log)."""
+    names = list(logs)
+    head = "| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n"
+    shapes = {name: by_shape(statements) for name, statements in logs.items()}
+    out = ["statements by shape (count, seconds)\n\n", head]
+    for shape in (*SHAPES, "all"):
+        cells = []
+        for name in names:
+            if shape == "all":
+                count, seconds = sum(c for c, _ in shapes[name].values()), sum(s for _, s in shapes[name].values())
+            else:
+                count, seconds = shapes[name][shape]
+            cells.append(f"{count}, {seconds:.2f} s")
+        out.append(f"| {shape} | " + " | ".join(cells) + " |\n")
+    callers = {name: by_caller(statements) for name, statements in logs.items()}
+    ranked = sorted(
+        {caller for totals in callers.values() for caller in totals},
+        key=lambda caller: -max(totals.get(caller, 0.0) for totals in callers.values()),
+    )
+    out += [f"\nthe {min(top, len(ranked))} callers that took longest (seconds)\n\n", head]
+    for caller in ranked[:top]:
+        out.append(f"| {caller} | " + " | ".join(f"{callers[n].get(caller, 0.0):.2f}" for n in names) + " |\n")
+    return "".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("logs", nargs="+", type=Path, help="statement logs of bench/run_stages.py --statements")
+    parser.add_argument("--top", type=int, default=20, help="how many callers to list")
+    args = parser.parse_args(argv)
+    try:
+        logs = {path.name: read_log(path) for path in args.logs}
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report(logs, top=args.top), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
