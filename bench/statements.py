@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run_stages.py ... --statements run.tsv        # log a run's statements
     .venv/bin/python bench/statements.py run-1m.tsv run-100k.tsv         # summarise, side by side
+    .venv/bin/python bench/statements.py run-1m.tsv run-100k.tsv --statements   # which statements differ
 
 A +1,000 build runs about 2,300 statements. Where a stage's time goes at 1M against 100k, and whether a
 change saves what it should, shows in them long before it shows above the noise of a run's wall time
@@ -15,16 +16,24 @@ and the statements run on a cursor of a connection, among them Great Expectation
 
 The summary groups the statements by shape, because the shapes grow differently with the history:
 
-- ``commit``: commits and checkpoints (DuckDB writes the changed row groups there);
+- ``commit``: commits and checkpoints (DuckDB writes the changed row groups there). A statement run outside a
+  transaction commits itself, and when its commit takes the write-ahead log past DuckDB's threshold, the
+  checkpoint runs in it: a one-row insert can take a second. Look at the largest statements too;
 - ``rowid``: statements that pick rows by row id (``rowid in ...``): the scoped build's, the checks' and the
   readers' copy's reads and deletes of the rows of changed keys. Old rows that change lie all over a table,
   so these cost more as the table grows (BENCHMARKS.md, «2026-12-07 (sixteenth)»);
 - ``other``: everything else.
+
+``--statements`` lists the statements themselves, each with its caller and its text up to
+``PATTERN_CHARS`` characters, with what varies from run to run (numbers, times, the checks' scratch
+names) blanked so that the same statement of two runs falls together; the largest difference between the
+first two logs first.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import defaultdict
@@ -37,6 +46,12 @@ from typing import IO, Any
 HEADER = "start\tseconds\tcaller\tstatement\n"
 STATEMENT_CHARS = 400  # of each statement kept in the log, on one line
 SHAPES = ("commit", "rowid", "other")
+PATTERN_CHARS = 200  # of a statement's text that names it in --statements
+_VARYING = (
+    (re.compile(r"_otklik_checks_[0-9a-f]+"), "_otklik_checks_#"),  # the checks' scratch database of a run
+    (re.compile(r"'?\d{4}-\d\d-\d\d[T ][0-9:.+]*'?"), "#"),  # times
+    (re.compile(r"\b\d+\b"), "#"),  # numbers: row ids, counts
+)
 _HERE = Path(__file__).resolve()
 
 
@@ -153,6 +168,41 @@ def by_caller(statements: Iterable[Statement]) -> dict[str, float]:
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
+def pattern(statement: Statement) -> str:
+    """The caller and what the statement says, without what varies between runs."""
+    text = statement.statement
+    for varying, blank in _VARYING:
+        text = varying.sub(blank, text)
+    return f"{statement.caller} | {text[:PATTERN_CHARS]}"
+
+
+def by_pattern(logs: dict[str, list[Statement]]) -> list[tuple[str, list[float]]]:
+    """(pattern, seconds in each log), the largest difference between the first two logs first (with one
+    log: the largest first)."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(logs))
+    for position, statements in enumerate(logs.values()):
+        for statement in statements:
+            totals[pattern(statement)][position] += statement.seconds
+    if len(logs) == 1:
+        return sorted(totals.items(), key=lambda item: -item[1][0])
+    return sorted(totals.items(), key=lambda item: -(item[1][0] - item[1][1]))
+
+
+def statements_report(logs: dict[str, list[Statement]], top: int = 20) -> str:
+    """A Markdown table of the ``top`` statements (``by_pattern``), seconds in each log."""
+    names = list(logs)
+    rows = by_pattern(logs)[:top]
+    which = "that differ most between the first two logs" if len(names) > 1 else "that took longest"
+    out = [
+        f"the {len(rows)} statements {which} (seconds)\n\n",
+        "| caller \\| statement | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n",
+    ]
+    for name, seconds in rows:
+        cell = name.replace("|", "\\|")
+        out.append(f"| {cell} | " + " | ".join(f"{s:.3f}" for s in seconds) + " |\n")
+    return "".join(out)
+
+
 def report(logs: dict[str, list[Statement]], top: int = 20) -> str:
     """A Markdown summary of one or more logs, side by side: totals by shape, then the ``top`` callers
     (by their largest seconds in any log)."""
@@ -183,14 +233,15 @@ def report(logs: dict[str, list[Statement]], top: int = 20) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path, help="statement logs of bench/run_stages.py --statements")
-    parser.add_argument("--top", type=int, default=20, help="how many callers to list")
+    parser.add_argument("--top", type=int, default=20, help="how many callers (or statements) to list")
+    parser.add_argument("--statements", action="store_true", help="list statements, not callers (see above)")
     args = parser.parse_args(argv)
     try:
         logs = {path.name: read_log(path) for path in args.logs}
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(report(logs, top=args.top), end="")
+    print((statements_report if args.statements else report)(logs, top=args.top), end="")
     return 0
 
 

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.statements import HEADER, Statement, by_caller, by_shape, read_log, record_statements, report
+from bench.statements import (
+    HEADER,
+    Statement,
+    by_caller,
+    by_pattern,
+    by_shape,
+    pattern,
+    read_log,
+    record_statements,
+    report,
+    statements_report,
+)
 from warehouse import connect, connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +91,8 @@ def test_the_command_summarises_logs_and_refuses_other_files(tmp_path: Path) -> 
     done = subprocess.run([*command, str(good)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "| other | 1, 0.25 s |" in done.stdout and "| x.py:f | 0.25 |" in done.stdout
+    listed = subprocess.run([*command, str(good), "--statements"], capture_output=True, text=True, check=False)
+    assert listed.returncode == 0 and "| x.py:f \\| select # | 0.250 |" in listed.stdout
 
     refused = subprocess.run([*command, str(good), str(bad)], capture_output=True, text=True, check=False)
     assert refused.returncode == 2 and refused.stdout == ""
@@ -92,3 +105,33 @@ def test_a_line_with_too_few_fields_is_named(tmp_path: Path) -> None:
     log.write_text(HEADER + "0.1\t0.2\tx.py:f\n")
     with pytest.raises(ValueError, match=r"cut.tsv, line 2: expected 4 tab-separated fields, found 3"):
         read_log(log)
+
+
+def test_the_same_statement_of_two_runs_falls_together_and_the_largest_difference_comes_first() -> None:
+    one = Statement(
+        0.0, 0.5, "copy.py:catch_up", "delete from t where rowid >= 1164098 and day = '2027-01-18 06:00:00+00'"
+    )
+    logs = {
+        "1m": [
+            one,
+            Statement(1.0, 0.25, "copy.py:catch_up", "create table _otklik_checks_05d19dad.main.rows_2 as select 1"),
+            Statement(2.0, 0.125, "build.py:rebuild", "commit"),
+        ],
+        "100k": [
+            Statement(0.0, 0.125, "copy.py:catch_up", "delete from t where rowid >= 116 and day = '2027-01-19T07'"),
+            Statement(1.0, 0.25, "copy.py:catch_up", "create table _otklik_checks_9a0b.main.rows_2 as select 1"),
+            Statement(2.0, 0.5, "build.py:rebuild", "commit"),
+        ],
+    }  # fmt: skip
+    assert pattern(one) == "copy.py:catch_up | delete from t where rowid >= # and day = #"
+    assert by_pattern(logs) == [
+        ("copy.py:catch_up | delete from t where rowid >= # and day = #", [0.5, 0.125]),
+        ("copy.py:catch_up | create table _otklik_checks_#.main.rows_2 as select #", [0.25, 0.25]),
+        ("build.py:rebuild | commit", [0.125, 0.5]),
+    ]
+    text = statements_report(logs, top=2)
+    assert text.startswith("the 2 statements that differ most between the first two logs (seconds)")
+    assert "| copy.py:catch_up \\| delete from t where rowid >= # and day = # | 0.500 | 0.125 |" in text
+    assert "commit" not in text
+    alone = statements_report({"100k": logs["100k"]}, top=1)
+    assert alone.startswith("the 1 statements that took longest") and "| build.py:rebuild \\| commit | 0.500 |" in alone
