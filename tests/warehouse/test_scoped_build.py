@@ -3,7 +3,8 @@
 A warehouse receives batches: two months of the sample generator's exports, then late edits of old
 items (one moving an item to another month) and late events of old cases, then nothing (only the clock
 moves), then late items (the last days of a month; a month that begins on a Monday, whose first week
-compares with the month before's last), each built on a later clock
+compares with the month before's last), then a new text of an item whose case was reopened (its case
+unchanged), each built on a later clock
 on its last build (staging from new batches, the models of ``transforms.incremental.SCOPES`` only for
 the keys that changed). After each, a second warehouse gets a copy of its raw tables and builds from
 nothing. Every table of staging, core and marts, and the quarantine, must be equal.
@@ -128,7 +129,20 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         " (select case_id from core.fct_contact_requests where is_resolved and not is_final_survey_answered)"
         " order by case_id limit 1"
     ).fetchone()
-    assert item and moved and case and answered and reopened, "the sample has tickets, an open case and requests"
+    # a closed case opened from a ticket (another than the edited one) is reopened: a later step edits the
+    # ticket's text alone (_late_edit_of_a_reopened_ticket)
+    ticket_case = con.execute(
+        "select e.case_id, e.feedback_id, e.directorate_id, e.department_id, e.manager_id, e.priority"
+        " from staging.stg_crm__case_events as e inner join staging.stg_channels__feedback as f"
+        " on f.feedback_id = e.feedback_id where e.event_type = 'opened' and f.channel_id = 'freshdesk_tickets'"
+        " and f.source_item_id <> ? and e.case_id in"
+        " (select case_id from staging.stg_crm__case_events where event_type = 'closed')"
+        " order by e.case_id limit 1",
+        [item[0]],
+    ).fetchone()
+    assert item and moved and case and answered and reopened and ticket_case, (
+        "the sample has tickets, an open case, requests and a closed case of a ticket"
+    )
     ticket = {
         "id": int(item[0]),
         "created_at": item[1].astimezone(UTC).isoformat(),
@@ -150,6 +164,7 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         f"{case[0]},first_contact,2026-11-20T10:00:00+03:00,{case[1]},logistics,delivery,m_fedorov,normal\n"
         f"{case[0]},closed,2026-11-21T10:00:00+03:00,{case[1]},logistics,delivery,m_fedorov,normal\n"
         f"{reopened[0]},reopened,2026-11-20T11:00:00+03:00,{','.join(reopened[1:])}\n"
+        f"{ticket_case[0]},reopened,2026-11-20T12:00:00+03:00,{','.join(ticket_case[1:])}\n"
     )
     answer = {
         "response_id": "FS-LATE-000001",
@@ -176,6 +191,36 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
             archive_dir=archive,
             run_id="late",
         )
+
+
+def _late_edit_of_a_reopened_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
+    """A new text of a ticket whose case was reopened in an earlier step: of the case, only its item changes
+    (marts.weekly_reopened_cases shows the item's text beside the case's reopens)."""
+    ticket = con.execute(
+        "select f.source_item_id, f.received_at from staging.stg_channels__feedback as f"
+        " inner join staging.stg_crm__case_events as e on e.feedback_id = f.feedback_id"
+        " where f.channel_id = 'freshdesk_tickets' and e.event_type = 'reopened' order by f.source_item_id limit 1"
+    ).fetchone()
+    assert ticket, "a ticket's case was reopened by _late_batches"
+    edit = {
+        "id": int(ticket[0]),
+        "created_at": ticket[1].astimezone(UTC).isoformat(),
+        "updated_at": "2026-11-24T09:00:00Z",
+        "subject": "Дополнение к обращению",
+        "description_text": "Деньги так и не вернули, прошу перезвонить",
+        "requester_id": 4,
+        "requester": {"name": "Игорь", "email": "igor@example.com", "phone": None},
+    }
+    land_batch(
+        con,
+        "freshdesk_tickets",
+        get_channel("freshdesk_tickets"),
+        json.dumps([edit], ensure_ascii=False).encode(),
+        source_file="freshdesk_tickets/late-edit-of-a-reopened-ticket.json",
+        source_uri="file:///landing/freshdesk_tickets/late-edit-of-a-reopened-ticket.json",
+        archive_dir=archive,
+        run_id="late-edit-of-a-reopened-ticket",
+    )
 
 
 def _late_tickets(*created: str) -> Land:
@@ -235,6 +280,7 @@ def test_scoped_builds_equal_builds_from_nothing(months: list[Path], tmp_path: P
         (clock + timedelta(days=54), _late_tickets("2026-09-29T07:00:00Z", "2026-05-27T07:00:00Z")),
         # a month that begins on a Monday: its first week compares with the last week of the month before
         (clock + timedelta(days=55), _late_tickets("2026-06-02T07:00:00Z")),
+        (clock + timedelta(days=56), _late_edit_of_a_reopened_ticket),
     ]
     scoped = built_both_ways(steps, tmp_path / "archive")
     # the scoped builds did rebuild by key: every declared model was brought up to date by its keys
