@@ -268,25 +268,6 @@ SCOPES: dict[str, KeyScope] = {
     # Per case: reopened (from fct_cases) or a failed QA check (raw.qa_verdicts, read whole; a new verdict
     # changes that input as a whole, and the model is then built whole).
     "core.fct_case_controls": KeyScope("case_id", filters={"core.fct_cases": _by("case_id")}),
-    # Per case: its reopen events and its owner.
-    "core.fct_case_reopens": KeyScope(
-        "case_id",
-        filters={"staging.stg_crm__case_events": _by("case_id"), "core.fct_cases": _by("case_id")},
-    ),
-    # Per case: its reopens by week, its row and the text of the item it was opened from (a changed item maps
-    # through the cases opened from it; the item's CRM customer and segment are not read). Built whole it
-    # rewrote every reopened case's row and text at every build, and the readers' copy took them all again:
-    # 0.18 + 0.04 s at 1M items.
-    "marts.weekly_reopened_cases": KeyScope(
-        "case_id",
-        bridges={"core.fct_feedback": _CASES_OF_FEEDBACK},
-        filters={
-            "core.fct_case_reopens": _by("case_id"),
-            "core.fct_cases": _by("case_id"),
-            "core.fct_feedback": f"feedback_id in (select feedback_id from core.fct_cases where {_by('case_id')})",
-        },
-        views=frozenset({"core.fct_feedback"}),
-    ),
     # Per customer: the spans between their status changes.
     "core.fct_customer_status_spans": KeyScope(
         "customer_key", filters={"staging.stg_crm__customer_statuses": _by("customer_key")}

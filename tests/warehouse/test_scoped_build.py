@@ -195,7 +195,8 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
 
 def _late_edit_of_a_reopened_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
     """A new text of a ticket whose case was reopened in an earlier step: of the case, only its item changes
-    (marts.weekly_reopened_cases shows the item's text beside the case's reopens)."""
+    (marts.weekly_reopened_cases shows the item's text beside the case's reopens: a model scoped by case must
+    map a changed item to the cases opened from it)."""
     ticket = con.execute(
         "select f.source_item_id, f.received_at from staging.stg_channels__feedback as f"
         " inner join staging.stg_crm__case_events as e on e.feedback_id = f.feedback_id"
