@@ -1,11 +1,14 @@
 """given/expect helpers for SQL models, in the shape of dbt unit tests (docs/development.md)."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
+from transforms.channels import get_channel
+from warehouse.ingest import BatchOutcome, land_batch
 from warehouse.sql_models import render_model_sql, set_build_variables
 
 if TYPE_CHECKING:
@@ -69,3 +72,19 @@ def chromium_or_skip() -> str:
         if os.environ.get("OTKLIK_REQUIRE_CHROMIUM") == "1":
             pytest.fail(f"{error} and OTKLIK_REQUIRE_CHROMIUM=1")
         pytest.skip(str(error))
+
+
+def land_file(
+    con: duckdb.DuckDBPyConnection, archive: Path, channel_id: str, name: str, data: bytes, *, run_id: str
+) -> BatchOutcome:
+    """``data`` landed as the file ``name`` of ``channel_id`` (warehouse.ingest.land_batch); its outcome."""
+    return land_batch(
+        con,
+        channel_id,
+        get_channel(channel_id),
+        data,
+        source_file=f"{channel_id}/{name}",
+        source_uri=f"file:///landing/{channel_id}/{name}",
+        archive_dir=archive,
+        run_id=run_id,
+    )

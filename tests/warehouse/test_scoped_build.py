@@ -20,12 +20,13 @@ import pytest
 
 from otklik.sample.generate import generate_landing
 from tests.golden import golden_context
-from transforms.channels import get_channel, load_channels
+from tests.helpers import land_file
+from transforms.channels import load_channels
 from transforms.dag import BUILD_ORDER, PythonModel
 from transforms.incremental import SCOPES, VIEW_READS_ALLOWED, VIEWS
 from warehouse import build, connect_memory, scoped_build
 from warehouse.build import build_all, build_layer, fingerprint, finish_build
-from warehouse.ingest import ingest_landing, land_batch
+from warehouse.ingest import ingest_landing
 from warehouse.runs import record_fingerprints
 from warehouse.sql_models import render_model_sql
 from warehouse.staging import INDEX_TABLE, STATE_TABLE
@@ -100,6 +101,28 @@ def built_both_ways(steps: list[tuple[datetime, Land]], archive: Path) -> duckdb
     return con
 
 
+REQUESTERS = {
+    1: ("Пётр", "petr@example.com"),
+    2: ("Анна", "anna@example.com"),
+    3: ("Ольга", "olga@example.com"),
+    4: ("Игорь", "igor@example.com"),
+}
+
+
+def _ticket(ticket_id: int, created_at: str, updated_at: str, subject: str, text: str, requester: int) -> dict:
+    """A Freshdesk ticket as its API gives it, from a requester of ``REQUESTERS``."""
+    name, email = REQUESTERS[requester]
+    return {
+        "id": ticket_id,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "subject": subject,
+        "description_text": text,
+        "requester_id": requester,
+        "requester": {"name": name, "email": email, "phone": None},
+    }
+
+
 def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
     """Edits of items of the first month, late events of its cases (one reopens a contact request's closed
     case), a late second final-survey answer about another request's case; an edit that moves an item of
@@ -143,22 +166,9 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
     assert item and moved and case and answered and reopened and ticket_case, (
         "the sample has tickets, an open case, requests and a closed case of a ticket"
     )
-    ticket = {
-        "id": int(item[0]),
-        "created_at": item[1].astimezone(UTC).isoformat(),
-        "updated_at": "2026-11-20T09:00:00Z",
-        "subject": "Повторное обращение",
-        "description_text": "Заказ так и не привезли, верните деньги",
-        "requester_id": 1,
-        "requester": {"name": "Пётр", "email": "petr@example.com", "phone": None},
-    }
-    moved_ticket = {
-        **ticket,
-        "id": int(moved[0]),
-        "created_at": "2026-11-10T09:00:00Z",
-        "requester_id": 2,
-        "requester": {"name": "Анна", "email": "anna@example.com", "phone": None},
-    }
+    subject, text = "Повторное обращение", "Заказ так и не привезли, верните деньги"
+    ticket = _ticket(int(item[0]), item[1].astimezone(UTC).isoformat(), "2026-11-20T09:00:00Z", subject, text, 1)
+    moved_ticket = _ticket(int(moved[0]), "2026-11-10T09:00:00Z", "2026-11-20T09:00:00Z", subject, text, 2)
     events = (
         "case_id,event,event_at,feedback_id,directorate,department,manager,priority\n"
         f"{case[0]},first_contact,2026-11-20T10:00:00+03:00,{case[1]},logistics,delivery,m_fedorov,normal\n"
@@ -181,16 +191,7 @@ def _late_batches(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
         ("crm_case_events", "late-events.csv", events.encode()),
         ("ctl_final_survey", "late-answer.jsonl", (json.dumps(answer, ensure_ascii=False) + "\n").encode()),
     ]:
-        land_batch(
-            con,
-            channel_id,
-            get_channel(channel_id),
-            data,
-            source_file=f"{channel_id}/{name}",
-            source_uri=f"file:///landing/{channel_id}/{name}",
-            archive_dir=archive,
-            run_id="late",
-        )
+        land_file(con, archive, channel_id, name, data, run_id="late")
 
 
 def _late_edit_of_a_reopened_ticket(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
@@ -203,25 +204,16 @@ def _late_edit_of_a_reopened_ticket(con: duckdb.DuckDBPyConnection, archive: Pat
         " where f.channel_id = 'freshdesk_tickets' and e.event_type = 'reopened' order by f.source_item_id limit 1"
     ).fetchone()
     assert ticket, "a ticket's case was reopened by _late_batches"
-    edit = {
-        "id": int(ticket[0]),
-        "created_at": ticket[1].astimezone(UTC).isoformat(),
-        "updated_at": "2026-11-24T09:00:00Z",
-        "subject": "Дополнение к обращению",
-        "description_text": "Деньги так и не вернули, прошу перезвонить",
-        "requester_id": 4,
-        "requester": {"name": "Игорь", "email": "igor@example.com", "phone": None},
-    }
-    land_batch(
-        con,
-        "freshdesk_tickets",
-        get_channel("freshdesk_tickets"),
-        json.dumps([edit], ensure_ascii=False).encode(),
-        source_file="freshdesk_tickets/late-edit-of-a-reopened-ticket.json",
-        source_uri="file:///landing/freshdesk_tickets/late-edit-of-a-reopened-ticket.json",
-        archive_dir=archive,
-        run_id="late-edit-of-a-reopened-ticket",
+    edit = _ticket(
+        int(ticket[0]),
+        ticket[1].astimezone(UTC).isoformat(),
+        "2026-11-24T09:00:00Z",
+        "Дополнение к обращению",
+        "Деньги так и не вернули, прошу перезвонить",
+        4,
     )
+    name = "late-edit-of-a-reopened-ticket.json"
+    land_file(con, archive, "freshdesk_tickets", name, json.dumps([edit], ensure_ascii=False).encode(), run_id=name)
 
 
 def _late_tickets(*created: str) -> Land:
@@ -229,29 +221,13 @@ def _late_tickets(*created: str) -> Land:
     the weeks after their months' last weeks (the weekly marts compare a week with the one before)."""
 
     def land(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
+        text = "Курьер опоздал на три часа, заказ привезли мятым, верните деньги"
         tickets = [
-            {
-                "id": int(at[:10].replace("-", "")),
-                "created_at": at,
-                "updated_at": "2026-11-23T09:00:00Z",
-                "subject": "Жалоба",
-                "description_text": "Курьер опоздал на три часа, заказ привезли мятым, верните деньги",
-                "requester_id": 3,
-                "requester": {"name": "Ольга", "email": "olga@example.com", "phone": None},
-            }
-            for at in created
+            _ticket(int(at[:10].replace("-", "")), at, "2026-11-23T09:00:00Z", "Жалоба", text, 3) for at in created
         ]
         name = f"late-tickets-{created[0][:10]}.json"
-        land_batch(
-            con,
-            "freshdesk_tickets",
-            get_channel("freshdesk_tickets"),
-            json.dumps(tickets, ensure_ascii=False).encode(),
-            source_file=f"freshdesk_tickets/{name}",
-            source_uri=f"file:///landing/freshdesk_tickets/{name}",
-            archive_dir=archive,
-            run_id=name,
-        )
+        data = json.dumps(tickets, ensure_ascii=False).encode()
+        land_file(con, archive, "freshdesk_tickets", name, data, run_id=name)
 
     return land
 

@@ -13,10 +13,9 @@ import duckdb
 import pytest
 
 from tests.golden import golden_context
-from transforms.channels import get_channel
+from tests.helpers import land_file
 from transforms.dag import BUILD_ORDER, StagedEntity
 from warehouse import connect, connect_memory, staging
-from warehouse.ingest import land_batch
 from warehouse.staging import INDEX_TABLE, STATE_TABLE, build_staged_entity
 
 STAGED = [m for m in BUILD_ORDER["staging"] if isinstance(m, StagedEntity)]
@@ -156,16 +155,7 @@ BATCHES = [
 
 def _land(con: duckdb.DuckDBPyConnection, archive: Path, batches: list[tuple[str, str, bytes]]) -> None:
     for channel_id, name, data in batches:
-        outcome = land_batch(
-            con,
-            channel_id,
-            get_channel(channel_id),
-            data,
-            source_file=f"{channel_id}/{name}",
-            source_uri=f"file:///landing/{channel_id}/{name}",
-            archive_dir=archive,
-            run_id="test",
-        )
+        outcome = land_file(con, archive, channel_id, name, data, run_id="test")
         assert outcome.status == "loaded", outcome
 
 
