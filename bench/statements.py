@@ -236,8 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20, help="how many callers (or statements) to list")
     parser.add_argument("--statements", action="store_true", help="list statements, not callers (see above)")
     args = parser.parse_args(argv)
+    names = [path.name for path in args.logs]
+    if len(set(names)) < len(names):  # two logs of the same name in other folders: name them by their paths
+        names = [str(path) for path in args.logs]
+    if len(set(names)) < len(names):
+        print("error: a log is named twice", file=sys.stderr)
+        return 2
     try:
-        logs = {path.name: read_log(path) for path in args.logs}
+        logs = {name: read_log(path) for name, path in zip(names, args.logs, strict=True)}
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -94,6 +94,15 @@ def test_the_command_summarises_logs_and_refuses_other_files(tmp_path: Path) -> 
     listed = subprocess.run([*command, str(good), "--statements"], capture_output=True, text=True, check=False)
     assert listed.returncode == 0 and "| x.py:f \\| select # | 0.250 |" in listed.stdout
 
+    (tmp_path / "other").mkdir()
+    same_name = tmp_path / "other" / "good.tsv"
+    same_name.write_text(HEADER + "0.1000\t0.5000\tx.py:f\tselect 1\n")
+    both = subprocess.run([*command, str(good), str(same_name)], capture_output=True, text=True, check=False)
+    assert both.returncode == 0, both.stderr
+    assert f"| | {good} | {same_name} |" in both.stdout and "| x.py:f | 0.25 | 0.50 |" in both.stdout
+    twice = subprocess.run([*command, str(good), str(good)], capture_output=True, text=True, check=False)
+    assert twice.returncode == 2 and twice.stderr.strip() == "error: a log is named twice"
+
     refused = subprocess.run([*command, str(good), str(bad)], capture_output=True, text=True, check=False)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.strip() == f"error: {bad}: not a statements log (its first line is not {HEADER.strip()!r})"
