@@ -20,9 +20,11 @@ missing wheel or a bad setting is a ``LakeUnavailable`` with one clear, redacted
 the ``create sequence`` statements and the ``default nextval(...)`` defaults; the DuckDB file keeps
 them as written. What the keys guaranteed ("nothing counts twice") is kept by the code instead: every
 insert that relied on a key is an ``insert ... where not exists`` (warehouse/runs.py, publish.py,
-alerts.py), a ``merge`` (the channel cursor, warehouse/ingest.py) or one insert of distinct rows under a
-new id (a review's drill-through, publish.py; the DuckDB file dropped that key too, migration 0015), and
-the writers that could insert the same key are serialized by the locks below.
+alerts.py), a ``merge`` (the channel cursor, warehouse/ingest.py), one insert of distinct rows under a
+new id (a review's drill-through, publish.py; the DuckDB file dropped that key too, migration 0015) or a
+commit that refuses a batch id already in the ledger (warehouse/ingest.py; the DuckDB file dropped
+raw.batches' key too, migration 0016), and the writers that could insert the same key are serialized by
+the locks below.
 
 **Sequences** (``next_numbers``). A batch's load order (``raw.batches.batch_seq``) and a manual
 label's number (``raw.manual_labels.label_seq``) come, on the lake, from real PostgreSQL sequences in

@@ -90,6 +90,33 @@ def test_an_unreadable_file_goes_to_quarantine_and_the_rest_loads(
     assert _count(con, "raw.channel_payloads") == 36
 
 
+def test_a_batch_another_writer_landed_meanwhile_is_refused_and_nothing_of_its_group_lands(
+    con, landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """raw.batches has no key (migration 0016): the group's commit itself refuses a batch id already in
+    the ledger, as a run whose list of landed batches was read before another writer's commit would try."""
+    import warehouse.ingest as ingest
+
+    ingest_landing(con, landing, load_channels(), run_id="r1")
+    before = [_count(con, t) for t in ("raw.batches", "raw.channel_payloads", "quarantine.records")]
+    source = landing / "erp_orders_monthly" / "orders_2026-10.csv"
+    source.with_name("orders_2026-11.csv").write_bytes(source.read_bytes().replace(b"2026-10", b"2026-11"))
+    # a list read before the other writer's commit: every loaded batch looks new (the quarantined file does not)
+    quarantined = {row[0] for row in con.execute("select batch_id from quarantine.files").fetchall()}
+    monkeypatch.setattr(ingest, "_landed_batch_ids", lambda con: set(quarantined))
+
+    with pytest.raises(ingest.BatchLandedTwice, match="nothing of this group was committed") as refused:
+        ingest_landing(con, landing, load_channels(), run_id="r2")
+    assert "erp_orders_monthly:" in str(refused.value)
+    assert [_count(con, t) for t in ("raw.batches", "raw.channel_payloads", "quarantine.records")] == before
+
+    monkeypatch.undo()  # with the ledger read as it is, the new file alone lands
+    summary = ingest_landing(con, landing, load_channels(), run_id="r3")
+    assert summary.loaded_files == {"erp_orders_monthly": 1}
+    assert _count(con, "raw.batches") == before[0] + 1
+    assert con.execute("select count(*) = count(distinct batch_id) from raw.batches").fetchone()[0]
+
+
 def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_recovers(
     con, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

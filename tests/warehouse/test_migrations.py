@@ -43,30 +43,76 @@ def test_a_file_warehouse_is_migrated_on_open(tmp_path, monkeypatch) -> None:
         assert c.execute("select count(*) from main.schema_migrations").fetchone()[0] == len(migration_files())
 
 
-def test_published_figure_items_keep_their_rows_without_the_key(tmp_path) -> None:
-    """Migration 0015 rebuilds audit.published_figure_items without its primary key: a warehouse that
-    published before it keeps every drill-through row, and the table takes rows the key would refuse
-    (a publication writes each once itself: warehouse/publish.py)."""
+def _migrated_before(version: int, tmp_path) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse migrated up to, not including, ``version``."""
     import shutil
 
     before = tmp_path / "before"
     before.mkdir()
-    for version, path in migration_files():
-        if version < 15:
+    for number, path in migration_files():
+        if number < version:
             shutil.copy(path, before / path.name)
     con = duckdb.connect()
     apply_migrations(con, before)
+    return con
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple]:
+    return con.execute(
+        "select column_name, data_type, is_nullable, column_default from information_schema.columns"
+        " where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+
+
+def test_the_batch_ledger_keeps_its_rows_and_columns_without_the_key(tmp_path) -> None:
+    """Migration 0016 rebuilds raw.batches without its primary key: every row and column stays as it was,
+    in load order; the ingest refuses a batch landed twice instead (tests/warehouse/test_ingest.py)."""
+    con = _migrated_before(16, tmp_path)
+    columns = _columns(con, "raw", "batches")
+    for seq, n in ((3, 1), (1, 2), (2, 3)):
+        con.execute(
+            "insert into raw.batches (batch_id, channel_id, source_file, content_sha256, size_bytes, record_count,"
+            " rejected_count, status, run_id, source_uri, archive_path, batch_seq)"
+            " values (?, 'web_form', ?, ?, ?, ?, 0, 'loaded', 'r1', ?, ?, ?)",
+            [f"web_form:{n:020x}", f"f{n}.json", f"{n:064x}", 10 * n, n, f"file:///l/f{n}.json", f"/a/{n}", seq],
+        )
+    rows = con.execute("select * from raw.batches order by batch_seq").fetchall()
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("insert into raw.batches select * from raw.batches limit 1")
+
+    assert apply_migrations(con) == ["0016_batch_ledger_without_key.sql"]
+    assert con.execute("select * from raw.batches").fetchall() == rows  # stored in load order
+    assert _columns(con, "raw", "batches") == columns
+    assert con.execute(
+        "select count(*) from duckdb_constraints() where schema_name = 'raw' and table_name = 'batches'"
+        " and constraint_type in ('PRIMARY KEY', 'UNIQUE')"
+    ).fetchone() == (0,)
+    comment = con.execute(
+        "select comment from duckdb_tables() where schema_name = 'raw' and table_name = 'batches'"
+    ).fetchone()[0]
+    assert "loaded at most once" in comment and "migration 0016" in comment
+    con.execute(
+        "insert into raw.batches (batch_id, channel_id, source_file, content_sha256, size_bytes,"
+        " record_count, rejected_count, status) values ('x:1', 'web_form', 'x', 'x', 1, 0, 0, 'loaded')"
+    )
+    stamped = con.execute("select loaded_at is not null from raw.batches where batch_id = 'x:1'").fetchone()
+    assert stamped == (True,)  # the default of loaded_at is kept
+
+
+def test_published_figure_items_keep_their_rows_without_the_key(tmp_path) -> None:
+    """Migration 0015 rebuilds audit.published_figure_items without its primary key: a warehouse that
+    published before it keeps every drill-through row, and the table takes rows the key would refuse
+    (a publication writes each once itself: warehouse/publish.py)."""
+    con = _migrated_before(15, tmp_path)
     rows = [("monthly:2026-10:all:v1", f"marts.x|{n}|items_count", "feedback", f"web_form:{n}") for n in range(5)]
     con.executemany("insert into audit.published_figure_items values (?, ?, ?, ?)", rows)
     with pytest.raises(duckdb.ConstraintException):
         con.execute("insert into audit.published_figure_items values (?, ?, ?, ?)", list(rows[0]))
 
-    assert apply_migrations(con) == ["0015_published_figure_items_without_key.sql"]
+    assert apply_migrations(con)[0] == "0015_published_figure_items_without_key.sql"
     assert sorted(con.execute("select * from audit.published_figure_items").fetchall()) == rows
     con.execute("insert into audit.published_figure_items values (?, ?, ?, ?)", list(rows[0]))
     assert con.execute("select count(*) from audit.published_figure_items").fetchone()[0] == 6
-    columns = con.execute(
-        "select column_name, data_type, is_nullable from information_schema.columns"
-        " where table_schema = 'audit' and table_name = 'published_figure_items' order by ordinal_position"
-    ).fetchall()
-    assert columns == [(name, "VARCHAR", "NO") for name in ("review_id", "figure_id", "item_kind", "item_id")]
+    columns = _columns(con, "audit", "published_figure_items")
+    assert columns == [(name, "VARCHAR", "NO", None) for name in ("review_id", "figure_id", "item_kind", "item_id")]
