@@ -1,4 +1,6 @@
-"""given/expect helpers for SQL models, in the shape of dbt unit tests (docs/development.md)."""
+"""Helpers shared by test modules: given/expect for SQL models, in the shape of dbt unit tests
+(docs/development.md); ``chromium_or_skip``, the browser the review tests drive; ``land_file``, a test's file
+landed as the ingest lands one."""
 
 from datetime import UTC, datetime
 from pathlib import Path
