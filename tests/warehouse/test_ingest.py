@@ -117,6 +117,25 @@ def test_a_batch_another_writer_landed_meanwhile_is_refused_and_nothing_of_its_g
     assert con.execute("select count(*) = count(distinct batch_id) from raw.batches").fetchone()[0]
 
 
+def test_a_group_that_holds_one_batch_twice_commits_none_of_it(con) -> None:
+    """The other half of the same refusal: one batch id twice in a group's commit (land_batch never adds it
+    twice; this goes round it) lands neither copy."""
+    from transforms.readers.base import ReadResult
+    from warehouse.ingest import BatchGroup, BatchLandedTwice, ledger_row
+
+    result = ReadResult(records=[{"id": "1", "text": "спасибо"}])
+    ledger = ledger_row(
+        "web_form:" + "0" * 20, "web_form", "web_form/a.json", "0" * 64, 10, result,
+        run_id="r1", source_uri="file:///landing/web_form/a.json", archive_path=Path("/archive/00/0"),
+    )  # fmt: skip
+    group = BatchGroup(con, max_files=10)
+    group.add(ledger, result)
+    group.add(dict(ledger, source_file="web_form/a copy.json"), result)
+    with pytest.raises(BatchLandedTwice, match=r"web_form:0{20}; nothing of this group was committed"):
+        group.flush()
+    assert [_count(con, t) for t in ("raw.batches", "raw.channel_payloads")] == [0, 0]
+
+
 def test_a_crash_inside_a_batch_leaves_nothing_half_loaded_and_the_next_run_recovers(
     con, landing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

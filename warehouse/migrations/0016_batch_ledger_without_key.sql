@@ -1,12 +1,12 @@
 -- raw.batches without its primary key. The key (batch_id) was an index over every batch ever landed, and
 -- a checkpoint after new rows cost about 0.2 s with it against 0.01 s without, whatever the ledger's size
--- (82,000, 195,000 and 1.19 M real batch ids alike), at every run that lands anything; the index also held
--- half of the ledger's bytes (BENCHMARKS.md, 2026-12-07 (seventeenth)). What it guaranteed, that a file is
--- loaded at most once, is kept as on a DuckLake, which never had it: a group of batches is committed in one
--- transaction that first refuses any batch id already in the ledger or twice in the group
--- (warehouse/ingest.py, BatchGroup._commit), under the writer's lock (one writer per file; one per channel
--- on a lake), and the raw layer's critical expectation still requires unique batch ids
--- (expectations/raw/raw_batches.py).
+-- (82,000 and 195,000 batch ids of the bench, and 1.19 M made from them, alike), at every run that lands
+-- anything; the index also held half of the ledger's bytes (BENCHMARKS.md, 2026-12-07 (seventeenth)).
+-- What it guaranteed, that a file is loaded at most once, is kept as on a DuckLake, which never had it: a
+-- group of batches is committed in one transaction that first refuses any batch id already in the ledger
+-- or twice in the group (warehouse/ingest.py, BatchGroup._commit), under the writer's lock (one writer
+-- per file; one per channel on a lake), and the raw layer's critical expectation still requires unique
+-- batch ids (expectations/raw/raw_batches.py).
 create table raw.batches_v2 (
     batch_id        varchar     not null,      -- '<channel_id>:<first 20 hex of sha256>'
     channel_id      varchar     not null,
