@@ -20,7 +20,9 @@ flow therefore publishes a copy beside the warehouse, ``<name>.reader.duckdb``:
 
 What it holds (``READER_SCHEMAS``): the analytical layers ``staging``, ``core``, ``marts``, the run
 ledger and checks in ``audit``, ``quarantine`` and ``main`` (the schema version), less the build's
-bookkeeping tables (``staging.stg__*``: the staged-record index, the change log). Never ``restricted``
+bookkeeping tables (``staging.stg__*``: the staged-record index, the change log) and the SLA chain's
+working state (``core.int_sla_clock_marks``, whose every open cycle each build writes again; its
+transitions are in ``core.fct_sla_events``: warehouse/reader_copy_update.py ``LEFT_OUT``). Never ``restricted``
 (customer contacts beside their key: with them anyone could undo the keyed hash) nor ``raw`` (the
 payloads as landed, contacts and texts unmasked; the QA reviewers' and labellers' names), nor any
 schema added later until it is listed here. Two quarantine columns quote what a customer wrote,
@@ -71,7 +73,7 @@ from warehouse.connection import (
 )
 from warehouse.reader_copy_update import (
     build_fingerprints,
-    is_bookkeeping,
+    is_left_out,
     record_contents,
     update_copy,
 )
@@ -217,7 +219,7 @@ def _write_copy(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         for schema, table in con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = ?", [_COPY_ALIAS]
         ).fetchall():
-            if is_bookkeeping(f"{schema}.{table}"):
+            if is_left_out(f"{schema}.{table}"):
                 con.execute(f"drop table {_COPY_ALIAS}.{quote_name(schema)}.{quote_name(table)}")
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = ? order by all", [_COPY_ALIAS]

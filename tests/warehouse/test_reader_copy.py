@@ -193,6 +193,7 @@ def _warehouse_with_personal_data(tmp_path: Path) -> Path:
         )
         con.execute("create table core.facts as select 1 as n")
         con.execute("create table staging.stg__normalized_records as select 'b1' as batch_id")  # bookkeeping
+        con.execute("create table core.int_sla_clock_marks as select 'c1' as case_id")  # the SLA chain's state
         publish_reader_copy(con, live)
     return live
 
@@ -213,6 +214,7 @@ def test_the_copy_holds_neither_raw_nor_restricted_nor_quoted_records(tmp_path: 
             r[0] for r in reader.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
         }
         assert "staging.stg__normalized_records" not in tables  # the build's bookkeeping is not for readers
+        assert "core.int_sla_clock_marks" not in tables  # nor the SLA clock's marks (core.fct_sla_events has them)
     # written afresh, not copied and trimmed: not even the file's free blocks hold the planted value
     assert PLANTED.encode() in live.read_bytes()  # (the live file does, uncompressed: the check can see it)
     assert PLANTED.encode() not in reader_copy_path(live).read_bytes()

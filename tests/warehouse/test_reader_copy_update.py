@@ -163,6 +163,32 @@ def test_an_updated_copy_equals_one_written_from_nothing(
     assert any(r[2] == "77" for r in updated["staging.stg_channels__feedback"])  # the late ticket is in it
 
 
+def test_a_copy_that_holds_a_table_now_left_out_is_written_from_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, published: Path
+) -> None:
+    """A copy written before the SLA clock's marks were left out still holds them: brought up to date, it would
+    keep them as they were, stale; it is written from nothing instead, without them."""
+    live = _copy_of(published, tmp_path)
+    current = reader_copy_path(live).resolve()
+    with duckdb.connect(str(current)) as old:
+        old.execute(f"attach '{live}' as live (read_only)")
+        old.execute("create table core.int_sla_clock_marks as select * from live.core.int_sla_clock_marks")
+    with connect(live) as con:
+        _late_ticket_built(con, tmp_path / "archive")
+        assert con.execute("select count(*) from core.int_sla_clock_marks").fetchone()[0] > 0  # the live file has it
+        written: list[Path] = []
+        real = reader_copy._write_copy
+        monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
+        publish_reader_copy(con, live)
+    assert len(written) == 1
+    with connect_reader(live) as reader:
+        tables = {
+            r[0] for r in reader.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        }
+    assert "core.int_sla_clock_marks" not in tables
+    assert {"core.fct_case_sla", "core.fct_sla_events"} <= tables  # what readers read of the clocks instead
+
+
 def test_a_copy_of_another_shape_is_written_from_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     live = tmp_path / "w.duckdb"
     with connect(live) as con:
