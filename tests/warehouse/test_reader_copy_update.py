@@ -98,6 +98,14 @@ def _copy_of(published: Path, tmp_path: Path) -> Path:
     return tmp_path / "w.duckdb"
 
 
+def _copies_written(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths of the copies the next publishes write from nothing (``_write_copy``), which still runs."""
+    written: list[Path] = []
+    real = reader_copy._write_copy
+    monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
+    return written
+
+
 def _by_key_replacements(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, str]]:
     """table → its fingerprint by difference after a by-key replacement, for each the next publish makes."""
     by_key: dict[str, tuple[int, str]] = {}
@@ -136,9 +144,7 @@ def test_an_updated_copy_equals_one_written_from_nothing(
             publish_reader_copy(con, live)
         _late_ticket_built(con, tmp_path / "archive", as_a_run=as_a_run)
         assert bool(build_fingerprints(con)) == as_a_run
-        written: list[Path] = []
-        real = reader_copy._write_copy
-        monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
+        written = _copies_written(monkeypatch)
         by_key = _by_key_replacements(monkeypatch)
         tails = _tails(monkeypatch)
         publish_reader_copy(con, live)
@@ -176,9 +182,7 @@ def test_a_copy_that_holds_a_table_now_left_out_is_written_from_nothing(
     with connect(live) as con:
         _late_ticket_built(con, tmp_path / "archive")
         assert con.execute("select count(*) from core.int_sla_clock_marks").fetchone()[0] > 0  # the live file has it
-        written: list[Path] = []
-        real = reader_copy._write_copy
-        monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
+        written = _copies_written(monkeypatch)
         publish_reader_copy(con, live)
     assert len(written) == 1
     with connect_reader(live) as reader:
@@ -195,9 +199,7 @@ def test_a_copy_of_another_shape_is_written_from_nothing(tmp_path: Path, monkeyp
         con.execute("create table main.facts (n int)")
         publish_reader_copy(con, live)
         con.execute("alter table main.facts add column m int")  # as a migration would
-        written: list[Path] = []
-        real = reader_copy._write_copy
-        monkeypatch.setattr(reader_copy, "_write_copy", lambda c, p: (written.append(p), real(c, p))[1])
+        written = _copies_written(monkeypatch)
         publish_reader_copy(con, live)
     assert len(written) == 1
     with connect_reader(live) as reader:
