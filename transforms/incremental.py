@@ -51,15 +51,18 @@ KEY_NAMES = (
 # Of some tables, the changes seen without some of their columns (``ignored``) and, where ``rows`` says, without
 # some of their rows: a scoped rebuild of the table records (warehouse/scoped_build.py) as the changes of the
 # pseudo-table ``view_of(table)`` the key values of the rows (old and new) that the view keeps and that differ in
-# any column but the ignored. A table rebuilt whole is changed as a whole, view and all. Only a model that reads
-# none of the ignored columns and none of the rows left out may map the table through its view, or a model that
-# brings the cases the clock alone moved up to date itself (``KeyScope.advance``), through a view that hides
-# only what the clock moves in them. (One model reads an ignored column, in rows where it does not move:
-# ``VIEW_READS_ALLOWED`` says which and why; tests/warehouse/test_scoped_build.py holds the rest to it.)
+# any column but the ignored. Of an ignored column, ``settled`` may name the rows (a predicate) in which the view
+# compares it after all, where the clock no longer moves it (a stopped cycle's elapsed time). A table rebuilt whole
+# is changed as a whole, view and all. Only a model that reads none of the ignored columns (but in their settled
+# rows) and none of the rows left out may map the table through its view, or a model that brings the cases the
+# clock alone moved up to date itself (``KeyScope.advance``), through a view that hides only what the clock moves
+# in them. (One model reads an ignored column, in rows where it does not move: ``VIEW_READS_ALLOWED`` says which
+# and why; tests/warehouse/test_scoped_build.py holds the rest to it.)
 @dataclass(frozen=True)
 class View:
     ignored: tuple[str, ...]
     rows: str | None = None  # a predicate: the rows the view keeps; None: every row
+    settled: dict[str, str] = field(default_factory=dict)  # ignored column → the rows where the view compares it
 
 
 VIEWS: dict[str, View] = {
@@ -69,7 +72,9 @@ VIEWS: dict[str, View] = {
     # paused time and its due and at-risk times, projected as running from the clock (a clock that waits on
     # the customer for weeks moved every month's scope at every build in working hours)
     "core.fct_case_sla": View(
-        ("elapsed_minutes", "calendar_elapsed_minutes", "paused_minutes", "due_at", "at_risk_at")
+        ("elapsed_minutes", "calendar_elapsed_minutes", "paused_minutes", "due_at", "at_risk_at"),
+        # a stopped cycle's elapsed time is fixed by its marks: a late pause or event changes it, the clock does not
+        settled={"elapsed_minutes": "achieved_at is not null"},
     ),
     # an open cycle's end mark is the clock itself, and the working time of the segment before it runs to the
     # clock: the settled marks, without their calendar positions (which move only with the calendar, and a
@@ -343,7 +348,7 @@ def _months_of_weeks(column: str, *, and_before: bool) -> str:
 
 # The monthly facts and marts, by month (and the weekly marts by ISO week, reporting timezone) from the
 # changes of the items (their received_month) and SLA clocks (report_month, their cycle's start month)
-# seen through their views: none of these reads an item's CRM customer or segment, nor a clock's elapsed
+# seen through their views: none of these reads an item's CRM customer or segment, nor an open clock's elapsed
 # time. A dimension they read whole changes as a whole, and they are then built whole.
 _ITEMS = "core.fct_feedback"
 _CLOCKS = "core.fct_case_sla"
@@ -384,6 +389,17 @@ SCOPES.update(
         ),
         # Per month: the month's complaints (types read whole).
         "marts.complaints_by_type_monthly": _BY_ITEMS_MONTH,
+        # Per month: its clocks' counts and its stopped first cycles' elapsed times, which the view of the clocks
+        # compares (settled); policies, their rules and directorates read whole.
+        "marts.sla_compliance_monthly": KeyScope(
+            "report_month",
+            bridges={_CLOCKS: _values("report_month")},
+            filters={
+                "core.fct_sla_monthly": "report_month in (select k from _scope)",
+                _CLOCKS: "report_month in (select k from _scope)",
+            },
+            views=frozenset({_CLOCKS}),
+        ),
         # Per month: its feedback and cases per owner, and the times of the cases opened in it (owners read
         # whole).
         "marts.owner_monthly": KeyScope(

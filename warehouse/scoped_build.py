@@ -318,20 +318,25 @@ def _differing_keys(con: duckdb.DuckDBPyConnection, key: str) -> tuple[int, int]
 def _differing_rows(con: duckdb.DuckDBPyConnection, *, key: str | None = None, view: View | None = None) -> str:
     """A select of the key columns (``KEY_NAMES`` and ``key``) of each distinct row of ``_old`` and ``_new``
     that the two hold a different number of times (``_differing_keys``); with ``view``, of the rows it keeps,
-    the columns it ignores left out."""
+    the columns it ignores left out (but in the rows where it compares them, ``View.settled``)."""
     ignored = view.ignored if view else ()
+    settled = view.settled if view else {}
     where = f" where {view.rows}" if view and view.rows else ""
-    columns = [r[0] for r in con.execute("describe _old").fetchall() if r[0] not in ignored]
+    described = [r[0] for r in con.execute("describe _old").fetchall()]
+    columns = [c for c in described if c not in ignored or c in settled]
     keys = list(dict.fromkeys(k for k in (*KEY_NAMES, *([key] if key else [])) if k in columns))
     side = "_otklik_side"
-    while side in columns:
+    while side in described:
         side += "_"
-    kept = ", ".join(quote_name(c) for c in columns)
+    kept = ", ".join(
+        f"case when {settled[c]} then {quote_name(c)} end as {quote_name(c)}" if c in ignored else quote_name(c)
+        for c in columns
+    )
     return (
         f"select {', '.join(quote_name(k) for k in keys)}"
         f" from (select {kept}, 1 as {side} from _old{where}"
         f" union all by name select {kept}, -1 as {side} from _new{where})"
-        f" group by {kept} having sum({side}) <> 0"
+        f" group by {', '.join(quote_name(c) for c in columns)} having sum({side}) <> 0"
     )
 
 

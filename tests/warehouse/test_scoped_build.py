@@ -216,6 +216,30 @@ def _late_edit_of_a_reopened_ticket(con: duckdb.DuckDBPyConnection, archive: Pat
     land_file(con, archive, "freshdesk_tickets", name, json.dumps([edit], ensure_ascii=False).encode(), run_id=name)
 
 
+def _late_pause_of_a_resolved_case(con: duckdb.DuckDBPyConnection, archive: Path) -> None:
+    """A late wait for the customer over nearly all of the longest first reaction cycle resolved within target:
+    its elapsed time falls to minutes, its state and times stay, and its month's median moves
+    (marts.sla_compliance_monthly reads stopped cycles' elapsed times, which the clocks' view compares:
+    ``View.settled``)."""
+    resolved = con.execute(
+        "select s.case_id, s.started_at, s.achieved_at,"
+        " e.feedback_id, e.directorate_id, e.department_id, e.manager_id, e.priority"
+        " from core.fct_case_sla as s inner join staging.stg_crm__case_events as e"
+        " on e.case_id = s.case_id and e.event_type = 'opened'"
+        " where s.sla_policy_id = 'reaction_by_type' and s.cycle_number = 1 and s.sla_state = 'achieved'"
+        " order by s.elapsed_minutes desc, s.case_id limit 1"
+    ).fetchone()
+    assert resolved, "the sample has a case resolved within its reaction target"
+    case, started_at, achieved_at, rest = resolved[0], resolved[1], resolved[2], ",".join(resolved[3:])
+    paused = (started_at + timedelta(minutes=5)).astimezone(UTC).isoformat()
+    resumed = (achieved_at - timedelta(minutes=5)).astimezone(UTC).isoformat()
+    events = (
+        "case_id,event,event_at,feedback_id,directorate,department,manager,priority\n"
+        f"{case},waiting_customer,{paused},{rest}\n{case},resumed,{resumed},{rest}\n"
+    )
+    land_file(con, archive, "crm_case_events", "late-pause.csv", events.encode(), run_id="late-pause")
+
+
 def _late_tickets(*created: str) -> Land:
     """Complaints delivered late, received at ``created`` (UTC): of the items, only their months change, and
     the weeks after their months' last weeks (the weekly marts compare a week with the one before)."""
@@ -258,6 +282,7 @@ def test_scoped_builds_equal_builds_from_nothing(months: list[Path], tmp_path: P
         # a month that begins on a Monday: its first week compares with the last week of the month before
         (clock + timedelta(days=55), _late_tickets("2026-06-02T07:00:00Z")),
         (clock + timedelta(days=56), _late_edit_of_a_reopened_ticket),
+        (clock + timedelta(days=57), _late_pause_of_a_resolved_case),
     ]
     scoped = built_both_ways(steps, tmp_path / "archive")
     # the scoped builds did rebuild by key: every declared model was brought up to date by its keys
@@ -393,13 +418,18 @@ def test_a_model_reads_nothing_its_views_hide(in_one_piece: duckdb.DuckDBPyConne
     """A model that maps an input through its view (``transforms.incremental.VIEWS``) is not rebuilt when only
     the view's ignored columns or left-out rows of the input change: so its rows must not depend on them. With
     those columns set to nothing, or to values far below or above any real one (and the times of the left-out
-    rows moved far away, their ids kept), each such model's select gives the rows it built, but for the reads
-    ``VIEW_READS_ALLOWED`` names.
+    rows moved far away, their ids kept; a column the view compares in some rows, ``View.settled``, moved in the
+    others), each such model's select gives the rows it built, but for the reads ``VIEW_READS_ALLOWED`` names.
     A model that brings the clock's cases up to date itself (``KeyScope.advance``) reads what its view hides by
     design, and is held to its rows by tests/transforms/sql/clock/test_clock_advance.py."""
     con = in_one_piece
     mapped = [(t, s) for t, s in SCOPES.items() if s.views and s.advance is None]
-    assert {t for t, _ in mapped} >= {"core.fct_sla_events", "core.fct_sla_monthly", "marts.weekly_summary"}
+    assert {t for t, _ in mapped} >= {
+        "core.fct_sla_events",
+        "core.fct_sla_monthly",
+        "marts.weekly_summary",
+        "marts.sla_compliance_monthly",
+    }
     # the hidden parts this warehouse holds: open cycles, breached or not, and their end marks
     open_cycles = "select count(*) from core.fct_case_sla where started_at is not null and achieved_at is null and "
     assert con.execute(open_cycles + "is_breached").fetchone()[0] > 0
@@ -416,7 +446,12 @@ def test_a_model_reads_nothing_its_views_hide(in_one_piece: duckdb.DuckDBPyConne
                     view = VIEWS[source]
                     types = dict(con.execute(f"select column_name, column_type from (describe {source})").fetchall())
                     moved = [c for c in view.ignored if (table, source, c) not in VIEW_READS_ALLOWED]
-                    sets = ", ".join(f"{c} = {_EXTREMES[types[c]][variant]}" for c in moved)
+                    sets = ", ".join(  # a settled column only in the rows where the view ignores it
+                        f"{c} = case when {view.settled[c]} then {c} else {_EXTREMES[types[c]][variant]} end"
+                        if c in view.settled
+                        else f"{c} = {_EXTREMES[types[c]][variant]}"
+                        for c in moved
+                    )
                     con.execute(f"update {source} set {sets}")
                     if view.rows is not None:  # the rows the view leaves out: their times too (a mark at the clock)
                         times = [c for c, t in types.items() if t == "TIMESTAMP WITH TIME ZONE"] + moved

@@ -1,7 +1,9 @@
 -- sla_compliance_monthly: SLA compliance per policy, by directorate and for the company, per month.
 -- Grain: (report_month, directorate_id, sla_policy_id): every directorate of core.dim_directorates
 -- (incl. 'unassigned') and the company row 'all' (is_company_total), for every policy of
--- core.dim_sla_policies (and any policy still found on a clock), for every month with a clock.
+-- core.dim_sla_policies, for every month with a clock; and a policy found only on clocks, in the months
+-- of its clocks. A month's rows read only that month's clocks (a build brings only the months whose clocks
+-- changed up to date: transforms/incremental.py).
 -- Months are the clock's start month (reporting timezone). A clock is judged once, in its first
 -- cycle; a reopen restarting the clock is counted in later_cycles_count. Measured clocks are the
 -- decided ones (achieved, breached, open_breached): a breach counts from the moment it happens, even
@@ -39,8 +41,19 @@ policies as (
         arg_max(policy_label, valid_from) as policy_label
     from sla_policies
     group by all
+),
+
+-- every policy in every month with a clock, and a policy found only on clocks in the months of its clocks
+month_policies as (
+    select
+        months.report_month,
+        policies.sla_policy_id,
+        policies.policy_label
+    from months
+    cross join policies
     union all
     select distinct
+        clocks.report_month,
         clocks.sla_policy_id,
         null
     from clocks
@@ -67,25 +80,23 @@ month_rules as (
 
 grid as (
     select
-        months.report_month,
+        month_policies.report_month,
         directorates.directorate_id,
         directorates.directorate_name,
         false as is_company_total,
-        policies.sla_policy_id,
-        policies.policy_label
-    from months
+        month_policies.sla_policy_id,
+        month_policies.policy_label
+    from month_policies
     cross join directorates
-    cross join policies
     union all
     select
-        months.report_month,
+        report_month,
         'all',
         'Вся компания',
         true,
-        policies.sla_policy_id,
-        policies.policy_label
-    from months
-    cross join policies
+        sla_policy_id,
+        policy_label
+    from month_policies
 ),
 
 clock_figures as (

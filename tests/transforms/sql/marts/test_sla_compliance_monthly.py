@@ -70,6 +70,22 @@ def test_a_policy_found_only_on_clocks_still_gets_rows(con: duckdb.DuckDBPyConne
     assert (row["clocks_count"], row["policy_label"], row["target_minutes_min"]) == (1, None, None)
 
 
+def test_a_policy_found_only_on_clocks_gets_rows_only_in_the_months_of_its_clocks(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A month's rows read only that month's clocks, so that a build may bring only the months whose clocks
+    changed up to date: a policy of policies.yaml has rows in every month with a clock, one found only on
+    clocks in the months of its clocks."""
+    rows = build(con, [clock("vip_callback_5min", "achieved", month=OCT), clock(CLOSE, "achieved", month=NOV)])
+    assert {(m, p) for m, _, p in rows} == {
+        (OCT, "vip_callback_5min"),
+        (OCT, CLOSE),
+        (OCT, CONTACT),
+        (NOV, CLOSE),
+        (NOV, CONTACT),
+    }
+
+
 def test_later_cycles_are_counted_apart(con: duckdb.DuckDBPyConnection) -> None:
     sla = [
         clock(CLOSE, "achieved", cycle_number=1, elapsed_minutes=60.0),
