@@ -249,7 +249,7 @@ def _compute(
 ) -> str:
     """A select of the model's rows, its inputs read through ``filters`` (a scoped rebuild)."""
     if isinstance(model, SqlModel):
-        return filtered_sql(render_model_sql(layer, model.name).rstrip().rstrip(";"), filters)
+        return filtered_sql(render_model_sql(layer, model.name).rstrip().rstrip(";"), filters, fenced=True)
     if isinstance(model, PythonModel):
         own = f"{layer}.{model.name}"
         if model.reads_previous:  # its previous rows of the scope
@@ -264,15 +264,23 @@ _INPUT = re.compile(
 )
 
 
-def filtered_sql(sql: str, filters: dict[str, str]) -> str:
-    """``sql`` with each ``from``/``join`` of a table in ``filters`` reading only the rows its predicate keeps."""
+def filtered_sql(sql: str, filters: dict[str, str], *, fenced: bool = False) -> str:
+    """``sql`` with each ``from``/``join`` of a table in ``filters`` reading only the rows its predicate keeps.
+
+    The rows are picked by row id (``scoped_build.by_row_id``). ``fenced`` (a scoped rebuild's few keys) closes
+    that subquery to the optimizer with ``offset 0``: a filter of the model's own on the same table
+    (``cycle_number = 1``) pushed into it turned the pick by row id into a scan of the whole table joined to
+    the ids (marts.sla_compliance_monthly's month of the 1M bench: 0.158 s with the filter pushed in, 0.020 s
+    without). A partition of a whole build is left open: there the pushed filter keeps fewer rows in memory.
+    """
 
     def swap(match: re.Match) -> str:
         word, table, name, alias = match.group(1), match.group(2), match.group(3), match.group(4)
         predicate = filters.get(table.lower())
         if not predicate:
             return match.group(0)
-        return f"{word} (select * from {table}{scoped_build.by_row_id(table, predicate)}){alias or f' as {name}'}"
+        picked = f"select * from {table}{scoped_build.by_row_id(table, predicate)}{' offset 0' if fenced else ''}"
+        return f"{word} ({picked}){alias or f' as {name}'}"
 
     return _INPUT.sub(swap, sql)
 
